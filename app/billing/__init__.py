@@ -1,0 +1,1 @@
+"""The patient ledger: charges, payments and balances, in integer cents."""

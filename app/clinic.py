@@ -1,0 +1,150 @@
+"""An open clinic: the store, its settings, and the derived indexes kept in step."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from app.errors import StoreError
+from app.store import lifecycle
+from app.store.changes import Changes
+from app.store.lifecycle import OpenDatabase
+from app.store.writer import Store
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    """The settings every feature reads; stored as rows of `setting`, synced like data."""
+
+    name: str = ""
+    address: str = ""
+    phone: str = ""
+    timezone: str = "UTC"
+    region: str = "US"  # default country for phone numbers typed without +
+    day_first: bool = False  # 03/04/1975 means 3 April (True) or March 4 (False)
+
+
+_SETTING_KEYS = {
+    "name": "clinic.name",
+    "address": "clinic.address",
+    "phone": "clinic.phone",
+    "timezone": "clinic.timezone",
+    "region": "clinic.region",
+    "day_first": "clinic.day_first",
+}
+
+
+class Clinic:
+    """What every core function takes: one clinic, unlocked."""
+
+    def __init__(self, opened: OpenDatabase) -> None:
+        # Imported here to keep app.store free of the patients package at import time.
+        from app.patients.search_index import reindex_patients
+
+        self.opened = opened
+        self.store = Store(opened.conn, self._meta("device_id"))
+        self.store.on_patients_written(reindex_patients)
+        self.settings = self._load_settings()
+
+    @property
+    def clinic_id(self) -> str:
+        return self.opened.clinic_id
+
+    @property
+    def conn(self) -> Any:
+        return self.store.conn
+
+    @property
+    def home(self) -> Path:
+        return self.opened.paths.home
+
+    def _meta(self, key: str) -> str:
+        row = self.opened.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise StoreError(f"The clinic database lacks its {key}.")
+        return str(row[0])
+
+    def _load_settings(self) -> ClinicSettings:
+        rows = dict(self.store.conn.execute("SELECT id, value FROM setting").fetchall())
+        values: dict[str, Any] = {}
+        for field, key in _SETTING_KEYS.items():
+            if key in rows:
+                values[field] = json.loads(rows[key])
+        return ClinicSettings(**values)
+
+    def update_settings(self, **values: Any) -> Changes:
+        unknown = set(values) - set(_SETTING_KEYS)
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        with self.store.write() as tx:
+            for field, value in values.items():
+                key = _SETTING_KEYS[field]
+                encoded = json.dumps(value, ensure_ascii=False)
+                exists = tx.conn.execute("SELECT 1 FROM setting WHERE id = ?", (key,)).fetchone()
+                if exists:
+                    tx.update("setting", key, {"value": encoded})
+                else:
+                    tx.insert("setting", {"id": key, "value": encoded})
+        self.settings = self._load_settings()
+        return tx.changes
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Clinic:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class NewClinic:
+    clinic: Clinic
+    recovery_key: str
+    keyring_saved: bool
+
+
+def create_clinic(
+    name: str,
+    passphrase: str,
+    home: Path | None = None,
+    *,
+    timezone: str = "UTC",
+    region: str = "US",
+    day_first: bool = False,
+    use_keyring: bool = True,
+) -> NewClinic:
+    """Create the encrypted clinic; the caller must show the recovery key once."""
+    if not name.strip():
+        raise StoreError("The clinic needs a name.")
+    created = lifecycle.create(passphrase, home, use_keyring=use_keyring)
+    clinic = Clinic(created.opened)
+    clinic.update_settings(name=name.strip(), timezone=timezone, region=region, day_first=day_first)
+    return NewClinic(clinic, created.recovery_key, created.keyring_saved)
+
+
+def open_clinic(
+    home: Path | None = None,
+    *,
+    passphrase: str | None = None,
+    recovery_key: str | None = None,
+    use_keyring: bool = True,
+) -> Clinic:
+    return Clinic(
+        lifecycle.unlock(
+            home, passphrase=passphrase, recovery_key=recovery_key, use_keyring=use_keyring
+        )
+    )
+
+
+def open_clinic_headless(home: Path | None = None) -> Clinic:
+    return Clinic(lifecycle.unlock_headless(home))

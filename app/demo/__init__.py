@@ -1,0 +1,1 @@
+"""A realistic made-up clinic for trying Frontdesk and for benchmarks."""

@@ -1,0 +1,77 @@
+"""Typed errors of the core, each with a message a receptionist can read.
+
+Messages never contain patient data: they name the problem and what to do, so they
+are safe to show on screen and to write to logs.
+"""
+
+from __future__ import annotations
+
+
+class FrontdeskError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+# --- opening and unlocking the clinic -------------------------------------------
+
+
+class StoreError(FrontdeskError):
+    """Something is wrong with the clinic database file or its key."""
+
+
+class ClinicNotFoundError(StoreError):
+    """There is no clinic in the data folder yet."""
+
+
+class ClinicExistsError(StoreError):
+    """A clinic already lives in the data folder; creating another would overwrite it."""
+
+
+class WrongPassphraseError(StoreError):
+    """The passphrase or recovery key does not unlock the key file."""
+
+
+class KeyFileError(StoreError):
+    """The key file is missing, damaged, or belongs to another database."""
+
+
+class DatabaseCorruptError(StoreError):
+    """The database file is damaged or truncated; it is left untouched."""
+
+
+class NewerSchemaError(StoreError):
+    """The database was written by a newer Frontdesk and must not be opened here."""
+
+
+class MigrationError(StoreError):
+    """A schema upgrade failed; the database stays at its previous version."""
+
+
+class StoreWriteError(StoreError):
+    """A write could not be completed (disk full, read-only folder); nothing was changed."""
+
+
+class WeakPassphraseError(StoreError):
+    """The chosen passphrase is too easy to guess."""
+
+
+# --- bad input on entry ------------------------------------------------------------
+
+
+class InvalidInputError(FrontdeskError, ValueError):
+    """A value typed or imported is not valid; the message says why."""
+
+
+class InvalidPhoneError(InvalidInputError):
+    """Not a phone number that can be dialled."""
+
+
+class InvalidEmailError(InvalidInputError):
+    """Not an email address."""
+
+
+class InvalidDateError(InvalidInputError):
+    """Not a date, or not a plausible one (a birth date in the future, say)."""
+
+
+class RecordNotFoundError(FrontdeskError, LookupError):
+    """A record asked for by id does not exist."""

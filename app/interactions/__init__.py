@@ -1,0 +1,1 @@
+"""Calls, messages, letters, visits and notes on a patient's timeline."""

@@ -1,0 +1,1 @@
+"""Patients: their records, contact points, validation and search."""

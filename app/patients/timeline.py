@@ -1,0 +1,95 @@
+"""The 360° view: everything that happened with a patient on one list, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.clinic import Clinic
+
+KINDS = (
+    "appointment",
+    "visit",
+    "call",
+    "email",
+    "sms",
+    "letter",
+    "note",
+    "payment",
+    "charge",
+    "consent",
+)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str
+    at: str  # UTC ISO
+    title: str
+    detail: str
+    direction: str  # in, out, none
+    record_id: str
+    amount_cents: int | None = None
+
+
+# One SELECT per source, all shaped alike, so SQLite sorts and pages the union itself.
+_SOURCES: dict[str, str] = {
+    "appointment": (
+        "SELECT 'appointment' AS kind, coalesce(start_at, created_at) AS at, "
+        "'Appointment ' || status AS title, trim(kind || ' ' || reason) AS detail, "
+        "'none' AS direction, id AS record_id, NULL AS amount "
+        "FROM appointment WHERE patient_id = :p"
+    ),
+    "interaction": (
+        "SELECT kind, occurred_at, "
+        "CASE kind WHEN 'call' THEN 'Call' WHEN 'email' THEN 'Email' WHEN 'sms' THEN 'Text' "
+        "WHEN 'letter' THEN 'Letter' WHEN 'visit' THEN 'Visit' ELSE 'Note' END "
+        "|| CASE WHEN outcome != '' THEN ' · ' || outcome ELSE '' END, "
+        "CASE WHEN subject != '' THEN subject ELSE substr(body, 1, 200) END, "
+        "direction, id, NULL FROM interaction WHERE patient_id = :p"
+    ),
+    "payment": (
+        "SELECT 'payment', received_at, 'Payment (' || method || ')', reference, 'in', id, "
+        "amount_cents FROM payment WHERE patient_id = :p"
+    ),
+    "charge": (
+        "SELECT 'charge', posted_at, 'Charge', description, 'none', id, amount_cents "
+        "FROM charge WHERE patient_id = :p"
+    ),
+    "consent": (
+        "SELECT 'consent', recorded_at, "
+        "CASE granted WHEN 1 THEN 'Consent given' ELSE 'Consent withdrawn' END, "
+        "channel || ' for ' || purpose || ' (' || source || ')', 'none', id, NULL "
+        "FROM consent WHERE patient_id = :p"
+    ),
+}
+_INTERACTION_KINDS = {"visit", "call", "email", "sms", "letter", "note"}
+
+
+def timeline(
+    clinic: Clinic,
+    patient_id: str,
+    *,
+    kinds: set[str] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[TimelineEntry]:
+    """One page of the patient's history; `kinds` filters (None = everything)."""
+    wanted = set(KINDS) if kinds is None else set(kinds)
+    unknown = wanted - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown timeline kinds: {sorted(unknown)}")
+    parts: list[str] = []
+    params: dict[str, object] = {"p": patient_id, "limit": limit, "offset": offset}
+    for source in ("appointment", "payment", "charge", "consent"):
+        if source in wanted:
+            parts.append(_SOURCES[source])
+    chosen = sorted(wanted & _INTERACTION_KINDS)
+    if chosen:
+        marks = ", ".join(f":k{i}" for i in range(len(chosen)))
+        parts.append(_SOURCES["interaction"] + f" AND kind IN ({marks})")
+        params.update({f"k{i}": k for i, k in enumerate(chosen)})
+    if not parts:
+        return []
+    sql = " UNION ALL ".join(parts) + " ORDER BY 2 DESC, 6 LIMIT :limit OFFSET :offset"
+    rows = clinic.conn.execute(sql, params).fetchall()
+    return [TimelineEntry(r[0], r[1], r[2], r[3] or "", r[4], r[5], r[6]) for r in rows]

@@ -1,0 +1,226 @@
+"""The single place domain rows are written, each write journalled as a change row.
+
+Audit, undo and sync all read the `change` table, so a write that skipped it would
+be invisible to them. Every INSERT, UPDATE and DELETE of a domain table therefore goes
+through a `Tx` from `Store.write()`; the change rows commit or roll back together
+with the data they describe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from app.errors import RecordNotFoundError, StoreWriteError
+from app.store.changes import Changes
+from app.store.database import Connection, DatabaseError, IntegrityError, OperationalError
+from app.store.hlc import Hlc, HybridLogicalClock
+
+log = logging.getLogger(__name__)
+
+# Tables that are not domain data: bookkeeping and derived indexes, never journalled.
+_UNJOURNALLED_PREFIXES = ("sqlite_", "patient_search")
+_UNJOURNALLED = {"meta", "change"}
+INSERT_COLUMN = "*"
+DELETE_COLUMN = "-"
+
+# Called inside the transaction, before commit, with the patient ids a write touched:
+# this is how derived data (the search index) stays exactly in step with its source.
+PatientHook = Callable[[Connection, frozenset[str]], None]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Schema:
+    """Column names per domain table, read from the database itself.
+
+    Table and column names in SQL cannot be parameters, so every name is checked
+    against this whitelist before it reaches a statement.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.columns: dict[str, tuple[str, ...]] = {}
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        for (name,) in tables:
+            if name in _UNJOURNALLED or name.startswith(_UNJOURNALLED_PREFIXES):
+                continue
+            cols = conn.execute(f"PRAGMA table_info({name})").fetchall()
+            self.columns[name] = tuple(c[1] for c in cols)
+
+    def check(self, table: str, columns: Iterable[str]) -> None:
+        known = self.columns.get(table)
+        if known is None:
+            raise ValueError(f"not a journalled table: {table}")
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise ValueError(f"unknown columns for {table}: {unknown}")
+
+
+class Tx:
+    """One open write transaction. Collects the Changes it made."""
+
+    def __init__(self, conn: Connection, schema: Schema, clock: HybridLogicalClock, device_id: str):
+        self.conn = conn
+        self._schema = schema
+        self._clock = clock
+        self._device_id = device_id
+        self._tables: set[str] = set()
+        self._patients: set[str] = set()
+        self.last_hlc: Hlc | None = None
+
+    @property
+    def changes(self) -> Changes:
+        return Changes(frozenset(self._tables), frozenset(self._patients))
+
+    def _journal(self, rows: Sequence[tuple[str, str, str, str | None]]) -> None:
+        stamped = []
+        for table, row_id, col, value in rows:
+            hlc = self._clock.now()
+            stamped.append((table, row_id, col, value, hlc.encode(), self._device_id))
+        if stamped:
+            self.last_hlc = Hlc.decode(stamped[-1][4])
+        self.conn.executemany(
+            "INSERT INTO change (tbl, row_id, col, value, hlc, device_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            stamped,
+        )
+
+    def _note(self, table: str, row: Mapping[str, Any], row_id: str) -> None:
+        self._tables.add(table)
+        if table == "patient":
+            self._patients.add(row_id)
+        elif row.get("patient_id"):
+            self._patients.add(str(row["patient_id"]))
+
+    def insert(self, table: str, row: Mapping[str, Any]) -> str:
+        """Insert one row (an id is made when none is given) and return its id."""
+        full = dict(row)
+        full.setdefault("id", new_id())
+        self.insert_many(table, [full])
+        return str(full["id"])
+
+    def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Bulk insert rows that share one set of columns (imports, the demo clinic)."""
+        if not rows:
+            return
+        columns = tuple(rows[0].keys())
+        if "id" not in columns:
+            raise ValueError("insert_many needs an id in every row")
+        self._schema.check(table, columns)
+        placeholders = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        values = []
+        journal = []
+        for row in rows:
+            if tuple(row.keys()) != columns:
+                raise ValueError("insert_many rows must share the same columns")
+            values.append(tuple(row[c] for c in columns))
+            journal.append((table, str(row["id"]), INSERT_COLUMN, _json(dict(row))))
+            self._note(table, row, str(row["id"]))
+        self.conn.executemany(sql, values)
+        self._journal(journal)
+
+    def update(self, table: str, row_id: str, values: Mapping[str, Any]) -> list[str]:
+        """Set columns of one row; only columns whose value really changes are written
+        and journalled, so a save without edits leaves no trace. Returns them."""
+        self._schema.check(table, values.keys())
+        if "id" in values:
+            raise ValueError("an id never changes")
+        current = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        if current is None:
+            raise RecordNotFoundError(f"The {table.replace('_', ' ')} no longer exists.")
+        before = dict(zip(self._schema.columns[table], current, strict=True))
+        changed = {c: v for c, v in values.items() if before[c] != v}
+        if not changed:
+            return []
+        assignments = ", ".join(f"{c} = ?" for c in changed)
+        self.conn.execute(
+            f"UPDATE {table} SET {assignments} WHERE id = ?", (*changed.values(), row_id)
+        )
+        self._journal([(table, row_id, c, _json(v)) for c, v in changed.items()])
+        self._note(table, before, row_id)
+        return list(changed)
+
+    def delete(self, table: str, row_id: str) -> None:
+        """Delete one row, leaving a tombstone change row for sync and audit."""
+        self._schema.check(table, ())
+        current = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        if current is None:
+            return
+        before = dict(zip(self._schema.columns[table], current, strict=True))
+        self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+        self._journal([(table, row_id, DELETE_COLUMN, None)])
+        self._note(table, before, row_id)
+
+
+class Store:
+    """An open clinic database: reads on `conn`, writes through `write()`."""
+
+    def __init__(self, conn: Connection, device_id: str) -> None:
+        self.conn = conn
+        self.device_id = device_id
+        self.schema = Schema(conn)
+        last = conn.execute("SELECT hlc FROM change ORDER BY seq DESC LIMIT 1").fetchone()
+        self.clock = HybridLogicalClock(Hlc.decode(last[0]) if last else None)
+        self._patient_hooks: list[PatientHook] = []
+
+    def on_patients_written(self, hook: PatientHook) -> None:
+        self._patient_hooks.append(hook)
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A write transaction: all of it commits, or none of it does."""
+        tx = Tx(self.conn, self.schema, self.clock, self.device_id)
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except OperationalError as exc:
+            raise _write_error(exc) from None
+        try:
+            yield tx
+            if tx.changes.patient_ids:
+                for hook in self._patient_hooks:
+                    hook(self.conn, tx.changes.patient_ids)
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, IntegrityError):
+                raise StoreWriteError(
+                    "The change conflicts with data already saved (for example a record "
+                    "number that is already used). Nothing was saved."
+                ) from exc
+            if isinstance(exc, OperationalError):
+                raise _write_error(exc) from exc
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _write_error(exc: DatabaseError) -> StoreWriteError:
+    text = str(exc).lower()
+    if "full" in text:
+        reason = "the disk is full. Free some space and try again"
+    elif "readonly" in text or "read-only" in text:
+        reason = "the data folder cannot be written to (it is read-only)"
+    elif "locked" in text or "busy" in text:
+        reason = "another Frontdesk window is saving at the same moment. Try again"
+    else:
+        reason = "the database refused the change"
+        log.warning("write failed: %s", type(exc).__name__)
+    return StoreWriteError(f"Nothing was saved: {reason}.")

@@ -1,0 +1,253 @@
+"""Frontdesk entry point: the desktop app by default, subcommands for headless work."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.errors import FrontdeskError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="frontdesk", description="Frontdesk: the clinic's patient-relationship desk."
+    )
+    parser.add_argument(
+        "--selftest",
+        action="store_true",
+        help="create a throw-away encrypted clinic, open the window offscreen, search, exit",
+    )
+    sub = parser.add_subparsers(dest="command")
+    init = sub.add_parser(
+        "init", help="create an empty clinic (passphrase from FRONTDESK_PASSPHRASE)"
+    )
+    init.add_argument("--clinic", required=True, help="the clinic's name")
+    init.add_argument("--timezone", default="UTC")
+    init.add_argument("--region", default="US", help="country for phone numbers without +")
+    init.add_argument("--kit", type=Path, help="also write the Emergency Kit PDF to this file")
+    demo = sub.add_parser(
+        "demo", help="fill the clinic with made-up patients (creates it if needed)"
+    )
+    demo.add_argument("--patients", type=int, default=500)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--clinic", default="Lakeside Family Practice (demo)")
+    search = sub.add_parser("search", help="find patients as the search box does")
+    search.add_argument("term")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--limit", type=int, default=20)
+    info = sub.add_parser("info", help="version, data folder, schema and patient count")
+    info.add_argument("--json", action="store_true")
+    sub.add_parser("passphrase", help="change the clinic passphrase (asks for old and new)")
+    return parser
+
+
+def _passphrase_from_env() -> str:
+    from app.store.lifecycle import PASSPHRASE_ENV
+
+    secret = os.environ.get(PASSPHRASE_ENV, "")
+    if not secret:
+        raise FrontdeskError(f"Set {PASSPHRASE_ENV} to the passphrase for the new clinic.")
+    return secret
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from app.clinic import create_clinic
+
+    created = create_clinic(
+        args.clinic, _passphrase_from_env(), timezone=args.timezone, region=args.region
+    )
+    with created.clinic as clinic:
+        print(f"Created the clinic in {clinic.home}")
+        print("Recovery key (write it down or print the Emergency Kit; it is shown only once):")
+        print(f"  {created.recovery_key}")
+        if args.kit:
+            _write_kit(clinic, created.recovery_key, args.kit)
+            print(f"Emergency Kit written to {args.kit}")
+        if not created.keyring_saved:
+            print("No keyring on this computer: unlocking will ask for the passphrase.")
+    return EXIT_OK
+
+
+def _write_kit(clinic: object, recovery_key: str, path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from app.store.emergency_kit import EmergencyKit, write_emergency_kit
+
+    from app.clinic import Clinic
+    from app.version import __version__
+
+    assert isinstance(clinic, Clinic)
+    kit = EmergencyKit(
+        clinic_name=clinic.settings.name,
+        clinic_id=clinic.clinic_id,
+        recovery_key=recovery_key,
+        created_at=datetime.now(UTC),
+        data_folder=str(clinic.home),
+        app_version=__version__,
+    )
+    write_emergency_kit(kit, path)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from app.clinic import create_clinic, open_clinic_headless
+    from app.demo.generator import generate
+    from app.store.lifecycle import clinic_exists
+
+    if clinic_exists():
+        clinic = open_clinic_headless()
+    else:
+        created = create_clinic(args.clinic, _passphrase_from_env())
+        clinic = created.clinic
+        print(f"Created a demo clinic in {clinic.home}; recovery key: {created.recovery_key}")
+
+    def progress(done: int, total: int, what: str) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{what}: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+
+    with clinic:
+        summary = generate(clinic, args.patients, args.seed, progress=progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(
+        f"Added {summary.patients:,} patients, {summary.appointments:,} appointments and "
+        f"{summary.interactions:,} calls, messages and visits."
+    )
+    return EXIT_OK
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from app.clinic import open_clinic_headless
+    from app.patients.search import PatientSearch
+
+    with open_clinic_headless() as clinic:
+        results = PatientSearch(clinic.conn, region=clinic.settings.region).search(
+            args.term, args.limit
+        )
+    if args.json:
+        print(json.dumps([asdict(r) for r in results], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not results:
+        print("No patient found.")
+    for r in results:
+        flags = " (deceased)" if r.deceased else (" (merged)" if r.merged else "")
+        age = f"{r.age}" if r.age is not None else "?"
+        print(
+            f"{r.display_name}{flags}  born {r.birth_date or '?'} (age {age})  "
+            f"{r.phone or ''}  next: {r.next_appointment or '-'}"
+        )
+    return EXIT_OK
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from app.clinic import open_clinic_headless
+    from app.info import clinic_info
+    from app.store.lifecycle import clinic_exists
+    from app.store.paths import data_home
+    from app.version import __version__
+
+    if not clinic_exists():
+        facts: dict[str, object] = {
+            "version": __version__,
+            "data_folder": str(data_home()),
+            "clinic": None,
+        }
+    else:
+        with open_clinic_headless() as clinic:
+            facts = clinic_info(clinic).as_dict()
+    if args.json:
+        print(json.dumps(facts, ensure_ascii=False, indent=2))
+    else:
+        for key, value in facts.items():
+            print(f"{key.replace('_', ' ')}: {value}")
+    return EXIT_OK
+
+
+def _cmd_passphrase(_: argparse.Namespace) -> int:
+    from app.store import lifecycle
+
+    old = getpass.getpass("Current passphrase: ")
+    opened = lifecycle.unlock(passphrase=old, use_keyring=False)
+    try:
+        new = getpass.getpass("New passphrase: ")
+        if getpass.getpass("New passphrase again: ") != new:
+            print("The two new passphrases differ; nothing was changed.", file=sys.stderr)
+            return EXIT_USAGE
+        lifecycle.change_passphrase(opened, new)
+    finally:
+        opened.conn.close()
+    print("Passphrase changed. The data did not need re-encrypting.")
+    return EXIT_OK
+
+
+def selftest() -> int:
+    """Proves a build works end to end: encryption, schema, search and the window."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    with tempfile.TemporaryDirectory(prefix="frontdesk-selftest-") as tmp:
+        try:
+            from app.clinic import create_clinic
+            from app.demo.generator import generate
+            from app.patients.search import PatientSearch
+
+            created = create_clinic(
+                "Selftest clinic", "selftest passphrase 2718", Path(tmp), use_keyring=False
+            )
+            with created.clinic as clinic:
+                generate(clinic, 50, seed=7)
+                name = clinic.conn.execute("SELECT family_name FROM patient LIMIT 1").fetchone()[0]
+                if not PatientSearch(clinic.conn).search(name):
+                    print("selftest: search found nothing", file=sys.stderr)
+                    return EXIT_ERROR
+                _write_kit(clinic, created.recovery_key, Path(tmp) / "kit.pdf")
+                from ui.application import run_selftest_window
+
+                failure = run_selftest_window(clinic, name)
+            raw = (Path(tmp) / "clinic.db").read_bytes()
+            if raw.startswith(b"SQLite format 3") or name.encode() in raw:
+                failure = failure or "the database file is not encrypted"
+        except Exception as exc:  # noqa: BLE001 - the selftest reports any failure by name
+            print(f"selftest failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    if failure:
+        print(f"selftest failed: {failure}", file=sys.stderr)
+        return EXIT_ERROR
+    print("selftest passed")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from app.logging_setup import configure
+
+    configure()
+    if args.selftest:
+        return selftest()
+    commands = {
+        "init": _cmd_init,
+        "demo": _cmd_demo,
+        "search": _cmd_search,
+        "info": _cmd_info,
+        "passphrase": _cmd_passphrase,
+    }
+    if args.command is None:
+        from ui.application import run_gui
+
+        return run_gui()
+    try:
+        return commands[args.command](args)
+    except FrontdeskError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Fixtures: a fresh keyring per test and ready-made encrypted clinics on real files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backends import fail
+
+from app.clinic import Clinic, create_clinic, open_clinic
+from app.store.keyring_store import SERVICE
+from tests.support.memory_keyring import MemoryKeyring
+
+PASSPHRASE = "lakeside tulips 2718 harbour"
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """Every test starts with an empty keyring and never touches the developer's own."""
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    monkeypatch.delenv("FRONTDESK_PASSPHRASE", raising=False)
+    yield backend
+    keyring.set_keyring(fail.Keyring())
+
+
+@dataclass(frozen=True)
+class Template:
+    home: Path
+    clinic_id: str
+    data_key: bytes
+    recovery_key: str
+
+
+@pytest.fixture(scope="session")
+def clinic_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """One clinic created per session (Argon2 is slow on purpose); tests get copies."""
+    keyring.set_keyring(fail.Keyring())
+    home = tmp_path_factory.mktemp("template") / "clinic"
+    created = create_clinic(
+        "Lakeside Family Practice", PASSPHRASE, home, timezone="America/Chicago", use_keyring=False
+    )
+    clinic = created.clinic
+    template = Template(home, clinic.clinic_id, clinic.opened.data_key, created.recovery_key)
+    clinic.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    clinic.close()
+    return template
+
+
+@pytest.fixture
+def clinic_home(tmp_path: Path, clinic_template: Template, memory_keyring: MemoryKeyring) -> Path:
+    """A copy of the template clinic whose key sits in this test's keyring."""
+    home = tmp_path / "clinic"
+    shutil.copytree(clinic_template.home, home)
+    memory_keyring.set_password(SERVICE, clinic_template.clinic_id, clinic_template.data_key.hex())
+    return home
+
+
+@pytest.fixture
+def clinic(clinic_home: Path) -> Iterator[Clinic]:
+    opened = open_clinic(clinic_home)
+    yield opened
+    opened.close()

@@ -1,0 +1,1 @@
+"""Frontdesk's Qt Widgets GUI. Talks to the clinic only through `app`."""

@@ -1,0 +1,118 @@
+"""The main window (minimal for now): navigation, the patient finder and a status bar."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.clinic import Clinic
+from app.patients.search import PatientSearch, SearchResult
+
+AREAS = ("Today", "Patients", "Messages", "Letters", "Campaigns", "Reports", "Settings")
+
+
+def describe(result: SearchResult, today: date) -> str:
+    parts = [result.display_name]
+    if result.birth_date:
+        parts.append(
+            f"born {result.birth_date}" + (f" ({result.age})" if result.age is not None else "")
+        )
+    if result.phone:
+        parts.append(result.phone)
+    if result.next_appointment:
+        parts.append(f"next visit {result.next_appointment[:10]}")
+    if result.deceased:
+        parts.append("deceased")
+    return "  ·  ".join(parts)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, clinic: Clinic) -> None:
+        super().__init__()
+        self.clinic = clinic
+        self.searcher = PatientSearch(clinic.conn, region=clinic.settings.region)
+        self.setWindowTitle("Frontdesk")  # no clinic or patient data in titles of shared screens
+        self.resize(1000, 640)
+
+        self.nav = QListWidget()
+        self.nav.setAccessibleName("Areas")
+        self.nav.addItems(list(AREAS))
+        self.nav.setCurrentRow(1)
+        self.nav.setFixedWidth(150)
+
+        self.finder = QLineEdit()
+        self.finder.setPlaceholderText(
+            "Find a patient: name, birth date, phone, email or record number  (Ctrl+K)"
+        )
+        self.finder.setAccessibleName("Find a patient")
+        self.finder.setClearButtonEnabled(True)
+        self.finder.textChanged.connect(self.run_search)
+        self.finder.returnPressed.connect(self._open_selected)
+        self.results = QListWidget()
+        self.results.setAccessibleName("Matching patients")
+        self.empty = QLabel("")
+        self.empty.setAccessibleName("Search status")
+
+        body = QVBoxLayout()
+        body.addWidget(self.finder)
+        body.addWidget(self.empty)
+        body.addWidget(self.results)
+        row = QHBoxLayout()
+        row.addWidget(self.nav)
+        row.addLayout(body)
+        central = QWidget()
+        central.setLayout(row)
+        self.setCentralWidget(central)
+
+        QShortcut(QKeySequence("Ctrl+K"), self, activated=self.focus_finder)
+        self.statusBar().showMessage(
+            f"{clinic.settings.name}  ·  data folder unlocked ({clinic.opened.unlocked_by})"
+        )
+
+    def focus_finder(self) -> None:
+        self.finder.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.finder.selectAll()
+
+    def run_search(self, text: str) -> list[SearchResult]:
+        found = self.searcher.search(text)
+        self.results.clear()
+        today = datetime.now(UTC).date()
+        for result in found:
+            item = QListWidgetItem(describe(result, today))
+            item.setData(Qt.ItemDataRole.UserRole, result.patient_id)
+            self.results.addItem(item)
+        if found:
+            self.results.setCurrentRow(0)
+        self.empty.setText(
+            ""
+            if found or not text.strip()
+            else "No patient matches. Check the spelling, or try the birth date or phone."
+        )
+        return found
+
+    def keyPressEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        from PySide6.QtGui import QKeyEvent
+
+        if isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+            step = 1 if event.key() == Qt.Key.Key_Down else -1
+            row = max(0, min(self.results.count() - 1, self.results.currentRow() + step))
+            self.results.setCurrentRow(row)
+            return
+        super().keyPressEvent(event)  # type: ignore[arg-type]
+
+    def _open_selected(self) -> None:
+        item = self.results.currentItem()
+        if item is not None:
+            self.statusBar().showMessage("Patient view arrives with the desktop release.", 3000)
