@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
 from pathlib import Path
 
@@ -29,6 +30,10 @@ class RedactingFilter(logging.Filter):
 
 
 def log_dir() -> Path:
+    """FRONTDESK_HOME keeps logs beside a portable or test clinic; else the OS's log folder."""
+    override = os.environ.get("FRONTDESK_HOME")
+    if override:
+        return Path(override).expanduser().resolve() / "logs"
     return Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR))
 
 

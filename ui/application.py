@@ -11,7 +11,7 @@ from app.clinic import Clinic, open_clinic
 from app.errors import FrontdeskError
 from app.store.lifecycle import PassphraseNeededError, clinic_exists
 from ui.main_window import MainWindow
-from ui.unlock import CreateClinicDialog, UnlockDialog
+from ui.unlock import CreateClinicDialog, RecoveryKeyDialog, UnlockDialog
 
 
 def _application() -> QApplication:
@@ -29,6 +29,7 @@ def start_clinic(home: Path | None = None) -> Clinic | None:
         dialog = CreateClinicDialog(home)
         if not dialog.exec() or dialog.clinic is None:
             return None
+        RecoveryKeyDialog(dialog.clinic, dialog.recovery_key).exec()
         if dialog.want_demo.isChecked():
             from app.demo.generator import generate
 

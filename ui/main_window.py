@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -19,18 +17,19 @@ from PySide6.QtWidgets import (
 
 from app.clinic import Clinic
 from app.patients.search import PatientSearch, SearchResult
+from app.patients.validation import display_phone
 
 AREAS = ("Today", "Patients", "Messages", "Letters", "Campaigns", "Reports", "Settings")
 
 
-def describe(result: SearchResult, today: date) -> str:
+def describe(result: SearchResult, region: str) -> str:
     parts = [result.display_name]
     if result.birth_date:
         parts.append(
             f"born {result.birth_date}" + (f" ({result.age})" if result.age is not None else "")
         )
     if result.phone:
-        parts.append(result.phone)
+        parts.append(display_phone(result.phone, region))
     if result.next_appointment:
         parts.append(f"next visit {result.next_appointment[:10]}")
     if result.deceased:
@@ -76,7 +75,8 @@ class MainWindow(QMainWindow):
         central.setLayout(row)
         self.setCentralWidget(central)
 
-        QShortcut(QKeySequence("Ctrl+K"), self, activated=self.focus_finder)
+        self.find_shortcut = QShortcut(QKeySequence("Ctrl+K"), self)
+        self.find_shortcut.activated.connect(self.focus_finder)
         self.statusBar().showMessage(
             f"{clinic.settings.name}  ·  data folder unlocked ({clinic.opened.unlocked_by})"
         )
@@ -88,9 +88,8 @@ class MainWindow(QMainWindow):
     def run_search(self, text: str) -> list[SearchResult]:
         found = self.searcher.search(text)
         self.results.clear()
-        today = datetime.now(UTC).date()
         for result in found:
-            item = QListWidgetItem(describe(result, today))
+            item = QListWidgetItem(describe(result, self.clinic.settings.region))
             item.setData(Qt.ItemDataRole.UserRole, result.patient_id)
             self.results.addItem(item)
         if found:

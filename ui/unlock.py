@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.store.emergency_kit import EmergencyKit, write_emergency_kit
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.clinic import Clinic, create_clinic, open_clinic
 from app.errors import FrontdeskError
+from app.store.emergency_kit import EmergencyKit, write_emergency_kit
 from app.version import __version__
 
 
@@ -94,6 +94,7 @@ class CreateClinicDialog(QDialog):
         self.setWindowTitle("Set up Frontdesk")
         self.home = home
         self.clinic: Clinic | None = None
+        self.recovery_key = ""
         self.want_demo = QCheckBox("Explore a demo clinic (adds 500 made-up patients)")
         self.name = QLineEdit()
         self.name.setAccessibleName("Clinic name")
@@ -137,7 +138,7 @@ class CreateClinicDialog(QDialog):
             self.error.setText(str(exc))
             return
         self.clinic = created.clinic
-        RecoveryKeyDialog(created.clinic, created.recovery_key, self).exec()
+        self.recovery_key = created.recovery_key
         self.accept()
 
 

@@ -182,9 +182,11 @@ class PatientSearch:
                     strengths.setdefault(patient_id, strength)
         if not strengths:
             return []
-        return self._results(strengths, limit, today or datetime.now(UTC).date())
+        return self._results(text, strengths, limit, today or datetime.now(UTC).date())
 
-    def _results(self, strengths: dict[str, int], limit: int, today: date) -> list[SearchResult]:
+    def _results(
+        self, query_text: str, strengths: dict[str, int], limit: int, today: date
+    ) -> list[SearchResult]:
         ids = list(strengths)
         marks = ",".join("?" for _ in ids)
         rows = self._conn.execute(
@@ -192,10 +194,19 @@ class PatientSearch:
             f"merged_into IS NOT NULL FROM patient WHERE id IN ({marks})",
             ids,
         ).fetchall()
+        words = name_tokens(query_text)
+
+        def family_first(family: str) -> bool:
+            # Front desks ask for the family name first, so a hit there outranks a
+            # given-name hit of the same strength ("mar" → Martin before Marco Choi).
+            tokens = name_tokens(family)
+            return not any(t.startswith(w) for w in words for t in tokens)
+
         rows.sort(
             key=lambda r: (
                 bool(r[5]) or bool(r[6]),
                 -strengths[r[0]],
+                family_first(r[1]),
                 fold_text(r[1]),
                 fold_text(r[2]),
                 r[0],

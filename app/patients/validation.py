@@ -403,3 +403,19 @@ def fold_text(text: str) -> str:
     """
     folded = _strip_marks(_strip_marks(text).casefold()).translate(_LETTER_MAP)
     return " ".join(folded.split())
+
+
+def display_phone(e164: str, region: str = "US") -> str:
+    """Show a stored number the way people in the clinic's country write it:
+    national format for local numbers, international format for the rest."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    local = phonenumbers.region_code_for_number(parsed) == region.upper()
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if local
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return str(phonenumbers.format_number(parsed, style))

@@ -29,12 +29,14 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    BaseDocTemplate,
     Flowable,
+    Frame,
     KeepInFrame,
     ListFlowable,
     ListItem,
+    PageTemplate,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
@@ -130,6 +132,12 @@ def text_styles() -> dict[str, ParagraphStyle]:
     }
 
 
+def content_area(page_size: PageSize) -> tuple[float, float]:
+    """Width and height inside the margins: what the page's flowables have to fit in."""
+    width, height = page_dimensions(page_size)
+    return width - 2 * MARGIN, height - 2 * MARGIN
+
+
 def write_pdf_atomically(
     path: Path,
     story: Sequence[Flowable],
@@ -141,46 +149,57 @@ def write_pdf_atomically(
     """Build a PDF from flowables into `path`, replacing it only once it is complete.
 
     The PDF goes to a temporary file in the same folder (so the final rename stays on one
-    file system), is flushed to disk, and then `os.replace`s the target. A full disk or a
-    crash therefore leaves either the old file or the new one, never half a kit that looks
-    fine until the day it is needed. The temporary file is private (0600) because the kit
-    holds a secret; `os.replace` keeps that mode on the finished file.
+    file system), is flushed to disk, and only then replaces the target (`os.replace`). A
+    full disk or a crash therefore leaves either the old file or the new one, never half a
+    kit that looks fine until the day it is needed. The temporary file is private (0600)
+    because the kit holds a secret, and the rename keeps that mode on the finished file.
 
     Metadata carries only the title and the program name: PDF properties are shown by file
     managers and search indexes, so nothing about the clinic goes there.
     """
     width, height = page_dimensions(page_size)
+    area_width, area_height = content_area(page_size)
+    # No frame padding, so content_area() is exactly the room the story gets and a table
+    # sized to it lines up with the text above and below.
+    frame = Frame(
+        MARGIN,
+        MARGIN,
+        area_width,
+        area_height,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+        id="body",
+    )
+
+    def draw_footer(canvas: Canvas, _doc: BaseDocTemplate) -> None:
+        if not footer:
+            return
+        canvas.saveState()
+        canvas.setFont(SANS, 8)
+        canvas.setFillColor(MUTED)
+        canvas.drawString(MARGIN, MARGIN / 2, footer)
+        canvas.restoreState()
+
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            doc = SimpleDocTemplate(
+            doc = BaseDocTemplate(
                 handle,
                 pagesize=(width, height),
-                leftMargin=MARGIN,
-                rightMargin=MARGIN,
-                topMargin=MARGIN,
-                bottomMargin=MARGIN,
+                pageTemplates=[PageTemplate(id="page", frames=[frame], onPage=draw_footer)],
                 title=title,
                 author="Frontdesk",
                 creator="Frontdesk",
                 subject="",
                 keywords="",
             )
-
-            def draw_footer(canvas: Canvas, _doc: SimpleDocTemplate) -> None:
-                if not footer:
-                    return
-                canvas.saveState()
-                canvas.setFont(SANS, 8)
-                canvas.setFillColor(MUTED)
-                canvas.drawString(MARGIN, MARGIN / 2, footer)
-                canvas.restoreState()
-
-            doc.build(list(story), onFirstPage=draw_footer, onLaterPages=draw_footer)
+            doc.build(list(story))
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        tmp.replace(path)  # os.replace: atomic on POSIX and Windows, overwrites the target
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -190,15 +209,12 @@ def write_emergency_kit(
     kit: EmergencyKit, path: Path, *, page_size: Literal["letter", "a4"] = "letter"
 ) -> None:
     """Write the kit as a one-page PDF at `path` (atomically; an existing file is replaced)."""
-    width, height = page_dimensions(page_size)
-    frame_width = width - 2 * MARGIN
-    frame_height = height - 2 * MARGIN
-    content = _kit_story(kit, text_styles(), frame_width)
+    area_width, area_height = content_area(page_size)
+    content = _kit_story(kit, text_styles(), area_width)
     # Shrink rather than spill: a very long clinic name or data folder must still give one
     # page, because a kit whose second sheet got separated is a kit missing half its words.
-    one_page = KeepInFrame(frame_width, frame_height, content, mode="shrink")
-    created = _created_date(kit)
-    footer = f"Made by Frontdesk {kit.app_version} on {created}."
+    one_page = KeepInFrame(area_width, area_height, content, mode="shrink")
+    footer = f"Made by Frontdesk {kit.app_version} on {_created_date(kit)}."
     write_pdf_atomically(path, [one_page], page_size=page_size, title=KIT_TITLE, footer=footer)
 
 
@@ -215,8 +231,7 @@ def _kit_story(
     story: list[Flowable] = [
         Paragraph(KIT_TITLE, styles["title"]),
         Paragraph(
-            "Print this page and keep it in a safe place. It can unlock your clinic's "
-            "patient data when nothing else can.",
+            "Keep this page somewhere safe: it unlocks the clinic's data when nothing else can.",
             styles["lead"],
         ),
         Spacer(1, 6),
@@ -234,8 +249,7 @@ def _kit_story(
         _key_box(kit.recovery_key, frame_width),
         Spacer(1, 3),
         Paragraph(
-            "Type it exactly as printed. Upper or lower case and the dashes do not matter. "
-            "The key never uses the letters O or I or the digits 0 or 1.",
+            "Case and dashes do not matter when typing it. A key never contains O, I, 0 or 1.",
             styles["caption"],
         ),
         Paragraph("What this is", styles["heading"]),
@@ -259,16 +273,14 @@ def _kit_story(
             body,
         ),
         Paragraph("Where the data was", styles["heading"]),
-        Paragraph(
-            "On the computer where this kit was made, the clinic's data folder was:", body
-        ),
+        Paragraph("On the computer where this kit was made, the clinic's data folder was:", body),
         Paragraph(e(kit.data_folder), styles["mono"]),
         Paragraph("How to use it", styles["heading"]),
         _numbered(
             [
-                "Open Frontdesk. At the unlock screen, choose "
-                f"<b>{e(UNLOCK_OPTION_LABEL)}</b>. From the command line, run "
-                f"<font name='Courier'>{e(UNLOCK_COMMAND)}</font> instead.",
+                "Open Frontdesk and, at the unlock screen, choose "
+                f"<b>\u201c{e(UNLOCK_OPTION_LABEL)}\u201d</b>.<br/>"
+                f"Or, from a command line: <font name='Courier'>{e(UNLOCK_COMMAND)}</font>",
                 "Type the recovery key from the box above.",
                 "Set a new passphrase when asked, and tell the staff who need it.",
             ],
@@ -355,7 +367,7 @@ def _numbered(items: list[str], style: ParagraphStyle) -> ListFlowable:
 def _sign_off_table(styles: dict[str, ParagraphStyle], frame_width: float) -> Table:
     """Blank lines to fill in by hand, so whoever finds the kit knows who put it where."""
     label_width = 22 * mm
-    date_label_width = 12 * mm
+    date_label_width = 16 * mm
     date_width = 40 * mm
     sign_width = frame_width - label_width - date_label_width - date_width
     label = styles["body"]

@@ -1,0 +1,106 @@
+"""The headless commands, run as a clinic's IT person would run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSPHRASE = "cli test passphrase 4711"
+
+
+def _run(
+    home: Path, *args: str, passphrase: str | None = PASSPHRASE
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.update(
+        FRONTDESK_HOME=str(home),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",  # as on a headless server
+        QT_QPA_PLATFORM="offscreen",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("FRONTDESK_PASSPHRASE", None)
+    if passphrase is not None:
+        env["FRONTDESK_PASSPHRASE"] = passphrase
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("cli") / "clinic"
+    result = _run(home, "demo", "--patients", "200", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    return home
+
+
+def test_init_creates_an_empty_clinic_and_prints_the_recovery_key_once(tmp_path: Path) -> None:
+    kit = tmp_path / "kit.pdf"
+    result = _run(tmp_path / "c", "init", "--clinic", "Lakeside Family Practice", "--kit", str(kit))
+    assert result.returncode == 0, result.stderr
+    assert "Recovery key" in result.stdout
+    key_line = result.stdout.splitlines()[
+        result.stdout.splitlines().index(
+            next(line for line in result.stdout.splitlines() if line.startswith("Recovery key"))
+        )
+        + 1
+    ]
+    recovery = key_line.strip()
+    text = "".join(page.extract_text() for page in PdfReader(kit).pages)
+    assert recovery in text
+    info = json.loads(_run(tmp_path / "c", "info", "--json").stdout)
+    assert info["patients"] == 0 and info["clinic_name"] == "Lakeside Family Practice"
+
+
+def test_init_without_a_passphrase_explains_what_to_set(tmp_path: Path) -> None:
+    result = _run(tmp_path / "c", "init", "--clinic", "X", passphrase=None)
+    assert result.returncode == 1
+    assert "FRONTDESK_PASSPHRASE" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_info_reports_version_schema_and_count_but_never_the_key(demo_home: Path) -> None:
+    result = _run(demo_home, "info", "--json")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["patients"] >= 200
+    assert info["schema_version"] == info["schema_latest"] >= 1
+    assert info["data_folder"] == str(demo_home.resolve())
+    key_file = json.loads((demo_home / "clinic.key").read_text())
+    for slot in key_file["slots"]:
+        assert slot["ciphertext"] not in result.stdout
+
+
+def test_search_json_finds_a_demo_patient_by_family_name(demo_home: Path) -> None:
+    listing = _run(demo_home, "search", "MRN0000001", "--json")
+    first = json.loads(listing.stdout)[0]
+    family = first["display_name"].split(",")[0]
+    result = _run(demo_home, "search", family[:4].lower(), "--json")
+    assert result.returncode == 0, result.stderr
+    names = [r["display_name"] for r in json.loads(result.stdout)]
+    assert any(n.startswith(family) for n in names)
+
+
+def test_wrong_passphrase_on_the_command_line_is_a_plain_message(demo_home: Path) -> None:
+    result = _run(demo_home, "info", passphrase="not the passphrase 000")
+    assert result.returncode == 1
+    assert "passphrase is not right" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_selftest_passes_offscreen(tmp_path: Path) -> None:
+    result = _run(tmp_path / "unused", "--selftest", passphrase=None)
+    assert result.returncode == 0, result.stderr
+    assert "selftest passed" in result.stdout
