@@ -46,7 +46,25 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="version, data folder, schema and patient count")
     info.add_argument("--json", action="store_true")
     sub.add_parser("passphrase", help="change the clinic passphrase (asks for old and new)")
+    unlock = sub.add_parser(
+        "unlock",
+        help="unlock with the recovery key and set a new passphrase (forgotten passphrase)",
+    )
+    unlock.add_argument("--recovery-key", action="store_true", required=True)
     return parser
+
+
+def _open_headless() -> object:
+    """Keyring, then FRONTDESK_PASSPHRASE, then (at a terminal) ask for the passphrase."""
+    from app.clinic import Clinic, open_clinic
+    from app.store.lifecycle import PassphraseNeededError, unlock_headless
+
+    try:
+        return Clinic(unlock_headless())
+    except PassphraseNeededError:
+        if not sys.stdin.isatty():
+            raise
+    return open_clinic(passphrase=getpass.getpass("Clinic passphrase: "))
 
 
 def _passphrase_from_env() -> str:
@@ -79,9 +97,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _write_kit(clinic: object, recovery_key: str, path: Path) -> None:
     from datetime import UTC, datetime
 
-    from app.store.emergency_kit import EmergencyKit, write_emergency_kit
-
     from app.clinic import Clinic
+    from app.store.emergency_kit import EmergencyKit, write_emergency_kit
     from app.version import __version__
 
     assert isinstance(clinic, Clinic)
@@ -97,12 +114,14 @@ def _write_kit(clinic: object, recovery_key: str, path: Path) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from app.clinic import create_clinic, open_clinic_headless
+    from app.clinic import Clinic, create_clinic
     from app.demo.generator import generate
     from app.store.lifecycle import clinic_exists
 
     if clinic_exists():
-        clinic = open_clinic_headless()
+        opened = _open_headless()
+        assert isinstance(opened, Clinic)
+        clinic = opened
     else:
         created = create_clinic(args.clinic, _passphrase_from_env())
         clinic = created.clinic
@@ -126,10 +145,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_search(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from app.clinic import open_clinic_headless
+    from app.clinic import Clinic
     from app.patients.search import PatientSearch
 
-    with open_clinic_headless() as clinic:
+    clinic = _open_headless()
+    assert isinstance(clinic, Clinic)
+    with clinic:
         results = PatientSearch(clinic.conn, region=clinic.settings.region).search(
             args.term, args.limit
         )
@@ -149,7 +170,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from app.clinic import open_clinic_headless
+    from app.clinic import Clinic
     from app.info import clinic_info
     from app.store.lifecycle import clinic_exists
     from app.store.paths import data_home
@@ -162,7 +183,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
             "clinic": None,
         }
     else:
-        with open_clinic_headless() as clinic:
+        clinic = _open_headless()
+        assert isinstance(clinic, Clinic)
+        with clinic:
             facts = clinic_info(clinic).as_dict()
     if args.json:
         print(json.dumps(facts, ensure_ascii=False, indent=2))
@@ -172,11 +195,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_passphrase(_: argparse.Namespace) -> int:
+def _set_new_passphrase(opened: object) -> int:
     from app.store import lifecycle
 
-    old = getpass.getpass("Current passphrase: ")
-    opened = lifecycle.unlock(passphrase=old, use_keyring=False)
+    assert isinstance(opened, lifecycle.OpenDatabase)
     try:
         new = getpass.getpass("New passphrase: ")
         if getpass.getpass("New passphrase again: ") != new:
@@ -187,6 +209,20 @@ def _cmd_passphrase(_: argparse.Namespace) -> int:
         opened.conn.close()
     print("Passphrase changed. The data did not need re-encrypting.")
     return EXIT_OK
+
+
+def _cmd_passphrase(_: argparse.Namespace) -> int:
+    from app.store import lifecycle
+
+    old = getpass.getpass("Current passphrase: ")
+    return _set_new_passphrase(lifecycle.unlock(passphrase=old, use_keyring=False))
+
+
+def _cmd_unlock(_: argparse.Namespace) -> int:
+    from app.store import lifecycle
+
+    recovery = getpass.getpass("Recovery key (from the Emergency Kit): ")
+    return _set_new_passphrase(lifecycle.unlock(recovery_key=recovery, use_keyring=False))
 
 
 def selftest() -> int:
@@ -237,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "search": _cmd_search,
         "info": _cmd_info,
         "passphrase": _cmd_passphrase,
+        "unlock": _cmd_unlock,
     }
     if args.command is None:
         from ui.application import run_gui

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.clinic import Clinic, create_clinic, open_clinic
 from app.errors import FrontdeskError
-from app.store.emergency_kit import EmergencyKit, write_emergency_kit
+from app.store.emergency_kit import UNLOCK_OPTION_LABEL, EmergencyKit, write_emergency_kit
 from app.version import __version__
 
 
@@ -44,7 +44,9 @@ class UnlockDialog(QDialog):
         self.secret = QLineEdit()
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
         self.secret.setAccessibleName("Clinic passphrase")
-        self.use_recovery = QCheckBox("Use the recovery key from the Emergency Kit instead")
+        # Same words as printed on the Emergency Kit, so the instructions match the screen.
+        self.use_recovery = QCheckBox(UNLOCK_OPTION_LABEL)
+        self.use_recovery.setToolTip("The 32-character key printed on the Emergency Kit")
         self.use_recovery.toggled.connect(self._mode_changed)
         self.error = _error_label()
         buttons = QDialogButtonBox(

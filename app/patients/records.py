@@ -217,6 +217,31 @@ def add_identifier(
     return Created(ident_id, tx.changes)
 
 
+def add_tag(clinic: Clinic, patient_id: str, tag: str) -> Changes:
+    """Tags are free words ('wheelchair', 'interpreter'); adding one twice is a no-op."""
+    tag = " ".join(tag.split())
+    if not tag:
+        raise InvalidInputError("A tag needs at least one letter.")
+    with clinic.store.write() as tx:
+        _require_patient(tx, patient_id)
+        exists = tx.conn.execute(
+            "SELECT 1 FROM patient_tag WHERE patient_id = ? AND tag = ?", (patient_id, tag)
+        ).fetchone()
+        if not exists:
+            tx.insert("patient_tag", {"patient_id": patient_id, "tag": tag})
+    return tx.changes
+
+
+def remove_tag(clinic: Clinic, patient_id: str, tag: str) -> Changes:
+    with clinic.store.write() as tx:
+        row = tx.conn.execute(
+            "SELECT id FROM patient_tag WHERE patient_id = ? AND tag = ?", (patient_id, tag)
+        ).fetchone()
+        if row is not None:
+            tx.delete("patient_tag", row[0])
+    return tx.changes
+
+
 def remove_contact_point(clinic: Clinic, contact_id: str) -> Changes:
     with clinic.store.write() as tx:
         tx.delete("contact_point", contact_id)

@@ -49,7 +49,7 @@ KIT_TITLE = "Frontdesk Emergency Kit"
 # What the unlock window and the command line call the way in; kept here so the printed
 # words can be checked against the real ones in one place.
 UNLOCK_OPTION_LABEL = "Use recovery key"
-UNLOCK_COMMAND = "python main.py unlock --recovery-key"
+UNLOCK_COMMAND = "frontdesk unlock --recovery-key"
 
 # The PDF's standard 14 fonts need no font files, so the kit prints the same on every
 # computer and the installer carries nothing extra. Their encoding covers Latin-1 (é, í, ñ,

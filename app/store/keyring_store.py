@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 
 import keyring
-from keyring.errors import KeyringError
 
 SERVICE = "Frontdesk clinic key"
 log = logging.getLogger(__name__)
+
+# Backends raise more than KeyringError (D-Bus errors from Secret Service, OSError
+# from a locked Keychain); each means "no keyring now", never a reason to fail.
+_KEYRING_FAILURES = (Exception,)
 
 
 def _is_usable() -> bool:
@@ -27,7 +30,7 @@ def load_key(clinic_id: str) -> bytes | None:
         return None
     try:
         stored = keyring.get_password(SERVICE, clinic_id)
-    except KeyringError as exc:
+    except _KEYRING_FAILURES as exc:
         log.info("keyring not available: %s", type(exc).__name__)
         return None
     if stored is None:
@@ -45,7 +48,7 @@ def save_key(clinic_id: str, key: bytes) -> bool:
         return False
     try:
         keyring.set_password(SERVICE, clinic_id, key.hex())
-    except KeyringError as exc:
+    except _KEYRING_FAILURES as exc:
         log.info("keyring refused the key: %s", type(exc).__name__)
         return False
     return True
@@ -56,5 +59,5 @@ def forget_key(clinic_id: str) -> None:
         return
     try:
         keyring.delete_password(SERVICE, clinic_id)
-    except KeyringError as exc:
+    except _KEYRING_FAILURES as exc:
         log.info("keyring entry not removed: %s", type(exc).__name__)

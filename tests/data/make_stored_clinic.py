@@ -35,7 +35,7 @@ def main() -> int:
     with created.clinic as clinic:
         summary = generate(clinic, 40, seed=11, today=date(2026, 11, 28))
         counts = {
-            table: clinic.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            table: clinic.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in ("patient", "appointment", "interaction", "change")
         }
         clinic.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

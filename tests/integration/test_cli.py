@@ -16,7 +16,7 @@ PASSPHRASE = "cli test passphrase 4711"
 
 
 def _run(
-    home: Path, *args: str, passphrase: str | None = PASSPHRASE
+    home: Path, *args: str, passphrase: str | None = PASSPHRASE, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.update(
@@ -32,6 +32,7 @@ def _run(
         [sys.executable, str(ROOT / "main.py"), *args],
         capture_output=True,
         text=True,
+        input=stdin,
         env=env,
         timeout=300,
         check=False,
@@ -104,3 +105,22 @@ def test_selftest_passes_offscreen(tmp_path: Path) -> None:
     result = _run(tmp_path / "unused", "--selftest", passphrase=None)
     assert result.returncode == 0, result.stderr
     assert "selftest passed" in result.stdout
+
+
+def test_forgotten_passphrase_is_reset_with_the_recovery_key(tmp_path: Path) -> None:
+    home = tmp_path / "c"
+    created = _run(home, "init", "--clinic", "Lakeside")
+    lines = created.stdout.splitlines()
+    recovery = lines[lines.index(next(x for x in lines if x.startswith("Recovery key"))) + 1]
+    new = "a brand new passphrase 77"
+    result = _run(
+        home,
+        "unlock",
+        "--recovery-key",
+        passphrase=None,
+        stdin=f"{recovery.strip()}\n{new}\n{new}\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Passphrase changed" in result.stdout
+    assert _run(home, "info", passphrase=new).returncode == 0
+    assert _run(home, "info", passphrase=PASSPHRASE).returncode == 1
