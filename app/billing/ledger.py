@@ -11,6 +11,9 @@ from app.patients.records import Created
 from app.patients.validation import mask_card_numbers
 from app.store.writer import utc_now
 
+# A million per single charge or payment is far beyond a small clinic's needs; a
+# larger figure is a typing slip (and 64-bit cents must never overflow).
+MAX_AMOUNT = Decimal(1_000_000)
 METHODS = ("card", "cash", "check", "transfer", "insurance", "other")
 
 
@@ -31,8 +34,12 @@ def parse_amount(text: str) -> int:
         value = Decimal(cleaned)
     except InvalidOperation:
         raise InvalidInputError("The amount is not a number.") from None
+    if not value.is_finite():  # Decimal reads "NaN" and "Infinity" as numbers
+        raise InvalidInputError("The amount is not a number.")
     if value <= 0:
         raise InvalidInputError("The amount must be more than zero.")
+    if value > MAX_AMOUNT:
+        raise InvalidInputError("The amount is too large; check the digits.")
     cents = value * 100
     if cents != cents.to_integral_value():
         raise InvalidInputError("The amount has more than two decimals.")

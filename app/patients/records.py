@@ -357,9 +357,13 @@ def get_patient(clinic: Clinic, patient_id: str) -> model.Patient:
 
 def current_consents(clinic: Clinic, patient_id: str) -> tuple[model.Consent, ...]:
     """The decision in force per channel and purpose: the newest row of each pair."""
+    # Two decisions in the same second: the later row wins (rowid breaks the tie).
     rows = clinic.conn.execute(
-        "SELECT channel, purpose, granted, source, max(recorded_at) FROM consent "
-        "WHERE patient_id = ? GROUP BY channel, purpose ORDER BY channel, purpose",
+        "SELECT channel, purpose, granted, source, recorded_at FROM ("
+        "  SELECT *, row_number() OVER ("
+        "    PARTITION BY channel, purpose ORDER BY recorded_at DESC, rowid DESC) AS newest"
+        "  FROM consent WHERE patient_id = ?"
+        ") WHERE newest = 1 ORDER BY channel, purpose",
         (patient_id,),
     ).fetchall()
     return tuple(model.Consent(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows)

@@ -102,7 +102,13 @@ class PatientSearch:
             return []
         exact = " AND ".join(self._term(w, prefix=False) for w in words)
         prefix = " AND ".join(self._term(w, prefix=True) for w in words)
-        return [_Query(exact, _EXACT), _Query(prefix, _PREFIX)]
+        queries = [_Query(exact, _EXACT), _Query(prefix, _PREFIX)]
+        if " " not in text and any(c in text for c in "._+-"):
+            # The start of an email address or a record number with punctuation
+            # ("sunny.side", "A-1234"): match the whole typed word in `other` too.
+            whole = _quote(fold_text(text))
+            queries += [_Query(f"other : {whole}", _EXACT), _Query(f"other : {whole} *", _PREFIX)]
+        return queries
 
     @staticmethod
     def _term(word: str, *, prefix: bool) -> str:
@@ -128,7 +134,9 @@ class PatientSearch:
     # --- fuzzy -----------------------------------------------------------------------
 
     def _vocabulary(self) -> list[str]:
-        version = self._conn.execute("SELECT max(doc) FROM patient_search_doc").fetchone()[0]
+        # Every write that can change the index also adds change rows, so the journal's
+        # last sequence number tells whether the vocabulary may be stale.
+        version = self._conn.execute("SELECT max(seq) FROM change").fetchone()[0]
         with self._lock:
             if version != self._vocab_version:
                 self._vocab = [
@@ -171,6 +179,8 @@ class PatientSearch:
     def search(
         self, text: str, limit: int = 20, *, today: date | None = None
     ) -> list[SearchResult]:
+        # Pasted text can carry control characters (NUL, tabs from a spreadsheet).
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
         strengths: dict[str, int] = {}
         for query in self._queries(text):
             for patient_id, strength in self._match(query, _CANDIDATES):

@@ -41,52 +41,74 @@ def _other_tokens(
     for phone in phones:
         tokens.extend(phone_search_keys(phone))
     tokens.extend(e.lower() for e in emails)
-    tokens.extend(fold_text(i).replace(" ", "") for i in identifiers)
+    for identifier in identifiers:
+        folded = fold_text(identifier).replace(" ", "")
+        # As printed ("12-345-678") and as bare letters and digits ("12345678"),
+        # because people read record numbers out both ways.
+        tokens.append(folded)
+        tokens.append("".join(_WORD.findall(folded)))
     return list(dict.fromkeys(t for t in tokens if t))
 
 
+_CHUNK = 500  # ids per IN (...) list; well under SQLite's variable limit
+
+
 def reindex_patients(conn: Connection, patient_ids: Iterable[str]) -> None:
-    for patient_id in patient_ids:
-        _reindex_one(conn, patient_id)
+    """Replace the index entries of these patients; set-based, so a bulk import of
+    100,000 patients costs a few queries per 500 rather than four per patient."""
+    ids = list(dict.fromkeys(patient_ids))
+    for start in range(0, len(ids), _CHUNK):
+        _reindex_chunk(conn, ids[start : start + _CHUNK])
 
 
-def _reindex_one(conn: Connection, patient_id: str) -> None:
-    old = conn.execute(
-        "SELECT doc FROM patient_search_doc WHERE patient_id = ?", (patient_id,)
-    ).fetchone()
-    if old is not None:
-        conn.execute("DELETE FROM patient_search WHERE rowid = ?", (old[0],))
-        conn.execute("DELETE FROM patient_search_doc WHERE doc = ?", (old[0],))
-    row = conn.execute(
-        "SELECT family_name, given_names, preferred_name, birth_date FROM patient WHERE id = ?",
-        (patient_id,),
-    ).fetchone()
-    if row is None:  # the patient was deleted: the index entry goes with it
-        return
-    family, given, preferred, birth_date = row
-    contacts = conn.execute(
-        "SELECT kind, value FROM contact_point WHERE patient_id = ?", (patient_id,)
-    ).fetchall()
-    identifiers = [
-        r[0]
-        for r in conn.execute(
-            "SELECT value FROM patient_identifier WHERE patient_id = ?", (patient_id,)
+def _reindex_chunk(conn: Connection, ids: list[str]) -> None:
+    marks = ",".join("?" for _ in ids)
+    old = [
+        (doc,)
+        for (doc,) in conn.execute(
+            f"SELECT doc FROM patient_search_doc WHERE patient_id IN ({marks})", ids
         )
     ]
-    names = " ".join(name_tokens(family, given, preferred))
-    other = " ".join(
-        _other_tokens(
-            birth_date,
-            (v for k, v in contacts if k == "phone"),
-            (v for k, v in contacts if k == "email"),
-            identifiers,
+    conn.executemany("DELETE FROM patient_search WHERE rowid = ?", old)
+    conn.executemany("DELETE FROM patient_search_doc WHERE doc = ?", old)
+    patients = conn.execute(
+        "SELECT id, family_name, given_names, preferred_name, birth_date FROM patient "
+        f"WHERE id IN ({marks})",
+        ids,
+    ).fetchall()
+    if not patients:  # all deleted: their entries went with them
+        return
+    phones: dict[str, list[str]] = {}
+    emails: dict[str, list[str]] = {}
+    for patient_id, kind, value in conn.execute(
+        f"SELECT patient_id, kind, value FROM contact_point WHERE patient_id IN ({marks})", ids
+    ):
+        (phones if kind == "phone" else emails).setdefault(patient_id, []).append(value)
+    identifiers: dict[str, list[str]] = {}
+    for patient_id, value in conn.execute(
+        f"SELECT patient_id, value FROM patient_identifier WHERE patient_id IN ({marks})", ids
+    ):
+        identifiers.setdefault(patient_id, []).append(value)
+    next_doc = int(
+        conn.execute("SELECT coalesce(max(doc), 0) FROM patient_search_doc").fetchone()[0]
+    )
+    entries = []
+    docs = []
+    for offset, (patient_id, family, given, preferred, birth_date) in enumerate(patients, 1):
+        doc = next_doc + offset
+        names = " ".join(name_tokens(family, given, preferred))
+        other = " ".join(
+            _other_tokens(
+                birth_date,
+                phones.get(patient_id, ()),
+                emails.get(patient_id, ()),
+                identifiers.get(patient_id, ()),
+            )
         )
-    )
-    cursor = conn.execute("INSERT INTO patient_search (names, other) VALUES (?, ?)", (names, other))
-    conn.execute(
-        "INSERT INTO patient_search_doc (doc, patient_id) VALUES (?, ?)",
-        (cursor.lastrowid, patient_id),
-    )
+        entries.append((doc, names, other))
+        docs.append((doc, patient_id))
+    conn.executemany("INSERT INTO patient_search (rowid, names, other) VALUES (?, ?, ?)", entries)
+    conn.executemany("INSERT INTO patient_search_doc (doc, patient_id) VALUES (?, ?)", docs)
 
 
 def rebuild(conn: Connection) -> int:

@@ -41,7 +41,7 @@ def connect(path: Path, key: bytes, *, create: bool = False) -> Connection:
         raise StoreError("The clinic database file is missing from the data folder.")
     if not create:
         _check_file_shape(path)
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves (see transaction.py), so a
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves (see writer.Store.write), so a
     # transaction is exactly as wide as the code says.
     conn: Connection = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:

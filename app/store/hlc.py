@@ -13,6 +13,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+MAX_COUNTER = 99_999  # five digits in the text form
+
+
+def _bounded(wall_ms: int, counter: int) -> Hlc:
+    """Past MAX_COUNTER the clock borrows the next millisecond, so the text form
+    (fixed width) keeps sorting exactly like the tuple."""
+    if counter > MAX_COUNTER:
+        return Hlc(wall_ms + 1, 0)
+    return Hlc(wall_ms, counter)
+
 
 @dataclass(frozen=True, order=True)
 class Hlc:
@@ -46,7 +56,7 @@ class HybridLogicalClock:
             if wall > self._last.wall_ms:
                 self._last = Hlc(wall, 0)
             else:
-                self._last = Hlc(self._last.wall_ms, self._last.counter + 1)
+                self._last = _bounded(self._last.wall_ms, self._last.counter + 1)
             return self._last
 
     def observe(self, remote: Hlc) -> Hlc:
@@ -62,5 +72,5 @@ class HybridLogicalClock:
                 counter = remote.counter + 1
             else:
                 counter = 0
-            self._last = Hlc(top, counter)
+            self._last = _bounded(top, counter)
             return self._last

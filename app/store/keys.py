@@ -232,8 +232,8 @@ def read_key_file(path: Path) -> KeyFile:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise KeyFileError(
-            "The clinic's key file (clinic.key) is missing from the data folder. Restore it "
-            "from a backup, or unlock with the recovery key from the Emergency Kit."
+            "The clinic's key file (clinic.key) is missing from the data folder. Put it back "
+            "from a backup of the data folder (it is kept together with clinic.db)."
         ) from None
     try:
         data = json.loads(raw)

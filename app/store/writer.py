@@ -42,6 +42,20 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _literal(sql_default: str | None) -> Any:
+    """A column default as SQLite reports it ('0', "'unknown'", None) as a value."""
+    if sql_default is None or sql_default.upper() == "NULL":
+        return None
+    if sql_default.startswith("'") and sql_default.endswith("'"):
+        return sql_default[1:-1].replace("''", "'")
+    try:
+        return int(sql_default)
+    except ValueError:
+        # Expression defaults would be evaluated by SQLite, not known here; the
+        # schema uses none, and this keeps it that way.
+        raise ValueError(f"unsupported column default: {sql_default}") from None
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -55,12 +69,19 @@ class Schema:
 
     def __init__(self, conn: Connection) -> None:
         self.columns: dict[str, tuple[str, ...]] = {}
+        self.defaults: dict[str, dict[str, Any]] = {}
         tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         for (name,) in tables:
             if name in _UNJOURNALLED or name.startswith(_UNJOURNALLED_PREFIXES):
                 continue
             cols = conn.execute(f"PRAGMA table_info({name})").fetchall()
             self.columns[name] = tuple(c[1] for c in cols)
+            self.defaults[name] = {c[1]: _literal(c[4]) for c in cols}
+
+    def complete(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The row with every column the caller left out set to its schema default,
+        so the journal holds the whole row and a replay needs no schema knowledge."""
+        return {**self.defaults[table], **row}
 
     def check(self, table: str, columns: Iterable[str]) -> None:
         known = self.columns.get(table)
@@ -118,19 +139,21 @@ class Tx:
         """Bulk insert rows that share one set of columns (imports, the demo clinic)."""
         if not rows:
             return
-        columns = tuple(rows[0].keys())
-        if "id" not in columns:
+        given = tuple(rows[0].keys())
+        if "id" not in given:
             raise ValueError("insert_many needs an id in every row")
-        self._schema.check(table, columns)
+        self._schema.check(table, given)
+        columns = self._schema.columns[table]
         placeholders = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
         values = []
         journal = []
         for row in rows:
-            if tuple(row.keys()) != columns:
+            if tuple(row.keys()) != given:
                 raise ValueError("insert_many rows must share the same columns")
-            values.append(tuple(row[c] for c in columns))
-            journal.append((table, str(row["id"]), INSERT_COLUMN, _json(dict(row))))
+            full = self._schema.complete(table, row)
+            values.append(tuple(full[c] for c in columns))
+            journal.append((table, str(row["id"]), INSERT_COLUMN, _json(full)))
             self._note(table, row, str(row["id"]))
         self.conn.executemany(sql, values)
         self._journal(journal)

@@ -168,9 +168,9 @@ def test_a_key_file_from_another_clinic_is_refused(
         open_clinic(clinic_home, passphrase="other clinic passphrase 5")
 
 
-def test_a_missing_key_file_points_to_the_recovery_key(clinic_home: Path) -> None:
+def test_a_missing_key_file_points_to_the_backup(clinic_home: Path) -> None:
     (clinic_home / "clinic.key").unlink()
-    with pytest.raises(KeyFileError, match="recovery key"):
+    with pytest.raises(KeyFileError, match="from a backup"):
         open_clinic(clinic_home)
 
 

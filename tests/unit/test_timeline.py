@@ -1,0 +1,199 @@
+"""The patient's 360° timeline (app.patients.timeline) over real rows of every kind."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.billing import ledger
+from app.clinic import Clinic
+from app.interactions.log import log_interaction
+from app.patients import records
+from app.patients.model import PatientDraft
+from app.patients.timeline import KINDS, TimelineEntry, timeline
+from app.scheduling import appointments
+
+BASE = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def at(day: int) -> str:
+    return (BASE + timedelta(days=day)).isoformat().replace("+00:00", "Z")
+
+
+def new_patient(clinic: Clinic, family: str = "Okafor") -> str:
+    return records.create_patient(clinic, PatientDraft(family, "Ada")).id
+
+
+def fill_history(clinic: Clinic, patient: str) -> dict[str, str]:
+    """One row of every kind, each on its own day; returns kind -> record id."""
+    made: dict[str, str] = {}
+    start = BASE + timedelta(days=1)
+    made["appointment"] = appointments.book(
+        clinic, patient, start, start + timedelta(minutes=30), kind="checkup", reason="Physical"
+    ).id
+    for day, kind in enumerate(("visit", "call", "email", "sms", "letter", "note"), start=2):
+        made[kind] = log_interaction(
+            clinic,
+            patient,
+            kind,
+            direction="out",
+            subject=f"{kind} subject",
+            occurred_at=at(day),
+        ).id
+    made["charge"] = ledger.post_charge(clinic, patient, 7500, "Office visit", posted_at=at(8)).id
+    made["payment"] = ledger.record_payment(
+        clinic, patient, 5000, "cash", "R123456", received_at=at(9)
+    ).id
+    made["consent"] = records.record_consent(
+        clinic, patient, "sms", "appointment", True, "intake form", at=at(10)
+    ).id
+    return made
+
+
+def test_timeline_lists_every_kind_newest_first(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    made = fill_history(clinic, patient)
+
+    entries = timeline(clinic, patient)
+
+    assert [e.kind for e in entries] == [
+        "consent",
+        "payment",
+        "charge",
+        "note",
+        "letter",
+        "sms",
+        "email",
+        "call",
+        "visit",
+        "appointment",
+    ]
+    assert {e.kind: e.record_id for e in entries} == made
+    assert [e.at for e in entries] == sorted((e.at for e in entries), reverse=True)
+
+
+def test_entries_carry_title_detail_direction_and_amount(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    fill_history(clinic, patient)
+
+    by_kind = {e.kind: e for e in timeline(clinic, patient)}
+
+    assert by_kind["appointment"] == TimelineEntry(
+        "appointment",
+        at(1),
+        "Appointment booked",
+        "checkup Physical",
+        "none",
+        by_kind["appointment"].record_id,
+        None,
+    )
+    assert by_kind["sms"].title == "Text"
+    assert by_kind["sms"].detail == "sms subject"
+    assert by_kind["sms"].direction == "out"
+    assert by_kind["payment"].title == "Payment (cash)"
+    assert by_kind["payment"].amount_cents == 5000
+    assert by_kind["payment"].direction == "in"
+    assert by_kind["charge"].amount_cents == 7500
+    assert by_kind["consent"].title == "Consent given"
+    assert by_kind["consent"].detail == "sms for appointment (intake form)"
+
+
+def test_call_outcome_is_part_of_the_title(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    log_interaction(clinic, patient, "call", direction="in", outcome="voicemail", occurred_at=at(3))
+
+    (entry,) = timeline(clinic, patient)
+
+    assert entry.title == "Call · voicemail"
+    assert entry.direction == "in"
+
+
+def test_withdrawn_consent_reads_as_withdrawn(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    records.record_consent(clinic, patient, "email", "marketing", False, "phone", at=at(4))
+
+    (entry,) = timeline(clinic, patient)
+
+    assert entry.title == "Consent withdrawn"
+
+
+def test_appointment_time_not_booking_time_places_it(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    future = BASE + timedelta(days=400)
+    appointments.book(clinic, patient, future, future + timedelta(minutes=20))
+    log_interaction(clinic, patient, "note", body="called", occurred_at=at(30))
+
+    entries = timeline(clinic, patient)
+
+    assert [e.kind for e in entries] == ["appointment", "note"]
+
+
+def test_note_without_subject_shows_the_start_of_its_body(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    log_interaction(clinic, patient, "note", body="x" * 300, occurred_at=at(2))
+
+    (entry,) = timeline(clinic, patient)
+
+    assert entry.detail == "x" * 200
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [{"call"}, {"sms", "email"}, {"payment", "charge"}, {"appointment", "consent", "visit"}],
+)
+def test_kind_filter_keeps_only_the_kinds_asked_for(clinic: Clinic, kinds: set[str]) -> None:
+    patient = new_patient(clinic)
+    fill_history(clinic, patient)
+
+    entries = timeline(clinic, patient, kinds=kinds)
+
+    assert sorted(e.kind for e in entries) == sorted(kinds)
+
+
+def test_empty_kind_filter_shows_nothing(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    fill_history(clinic, patient)
+
+    assert timeline(clinic, patient, kinds=set()) == []
+
+
+def test_unknown_kind_is_refused(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+
+    with pytest.raises(ValueError, match="unknown timeline kinds"):
+        timeline(clinic, patient, kinds={"call", "fax"})
+
+
+def test_timeline_shows_only_this_patients_history(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    other = new_patient(clinic, "Lindqvist")
+    fill_history(clinic, other)
+    log_interaction(clinic, patient, "call", occurred_at=at(5))
+
+    entries = timeline(clinic, patient)
+
+    assert [e.kind for e in entries] == ["call"]
+
+
+def test_pages_are_disjoint_and_together_cover_everything(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    fill_history(clinic, patient)
+    fill_history(clinic, patient)  # same timestamps twice: ties must still page cleanly
+    log_interaction(clinic, patient, "note", body="later", occurred_at=at(20))
+    everything = timeline(clinic, patient, limit=1000)
+
+    pages = [timeline(clinic, patient, limit=3, offset=offset) for offset in range(0, 24, 3)]
+
+    flat = [e for page in pages for e in page]
+    assert len(everything) == len(KINDS) * 2 + 1
+    assert [len(p) for p in pages] == [3, 3, 3, 3, 3, 3, 3, 0]
+    assert len({e.record_id for e in flat}) == len(flat)
+    assert flat == everything
+
+
+def test_page_past_the_end_is_empty(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    fill_history(clinic, patient)
+
+    assert timeline(clinic, patient, limit=50, offset=10) == []
