@@ -77,6 +77,12 @@ class Schema:
             cols = conn.execute(f"PRAGMA table_info({name})").fetchall()
             self.columns[name] = tuple(c[1] for c in cols)
             self.defaults[name] = {c[1]: _literal(c[4]) for c in cols}
+        # Who points at whom: a delete must never leave SQLite to cascade unjournalled.
+        self.referenced_by: dict[str, list[tuple[str, str]]] = {t: [] for t in self.columns}
+        for child in self.columns:
+            for fk in conn.execute(f"PRAGMA foreign_key_list({child})").fetchall():
+                parent, column = fk[2], fk[3]
+                self.referenced_by.setdefault(parent, []).append((child, column))
 
     def complete(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         """The row with every column the caller left out set to its schema default,
@@ -186,6 +192,13 @@ class Tx:
         if current is None:
             return
         before = dict(zip(self._schema.columns[table], current, strict=True))
+        for child, column in self._schema.referenced_by.get(table, []):
+            if self.conn.execute(
+                f"SELECT 1 FROM {child} WHERE {column} = ? LIMIT 1", (row_id,)
+            ).fetchone():
+                # SQLite would cascade or null these without change rows; the caller
+                # must delete or unlink them through the writer first.
+                raise ValueError(f"{table} row still referenced by {child}.{column}")
         self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
         self._journal([(table, row_id, DELETE_COLUMN, None)])
         self._note(table, before, row_id)

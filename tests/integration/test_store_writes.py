@@ -163,3 +163,22 @@ def test_a_new_migration_applies_once_in_order(clinic: Clinic, tmp_path: Path) -
     assert migrations.upgrade(clinic.conn, folder) == [latest + 1]
     assert migrations.upgrade(clinic.conn, folder) == []
     assert migrations.schema_version(clinic.conn) == latest + 1
+
+
+def test_deleting_a_row_others_point_at_is_refused_so_no_cascade_goes_unjournalled(
+    clinic: Clinic,
+) -> None:
+    created = create_patient(clinic, PatientDraft("Okafor", phones=(PhoneDraft("6125550142"),)))
+    with pytest.raises(ValueError, match="contact_point"), clinic.store.write() as tx:
+        tx.delete("patient", created.id)
+    assert _count(clinic, "contact_point") == 1
+    with clinic.store.write() as tx:
+        for (contact_id,) in tx.conn.execute(
+            "SELECT id FROM contact_point WHERE patient_id = ?", (created.id,)
+        ).fetchall():
+            tx.delete("contact_point", contact_id)
+        tx.delete("patient", created.id)
+    tombstones = clinic.conn.execute(
+        "SELECT tbl FROM change WHERE col = '-' ORDER BY seq"
+    ).fetchall()
+    assert [t[0] for t in tombstones] == ["contact_point", "patient"]
