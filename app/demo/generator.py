@@ -4,16 +4,24 @@ The same seed and the same reference day give the same clinic, row for row, so
 benchmarks and bug reports can name a clinic by its seed. Everything goes through
 the writer like any other data (change rows included) in one transaction, so
 Cancel leaves the clinic as it was.
+
+Speed: a 100,000-patient clinic is over three million rows, so the builder avoids
+per-row overhead that does not change a value: random draws are made inline with
+exactly the calls `random.Random` itself makes (see `_Builder.pick`), times stay
+naive UTC datetimes until they are formatted, and values that repeat within a
+patient are computed once.
 """
 
 from __future__ import annotations
 
 import random
-import uuid
+from bisect import bisect
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from itertools import accumulate
+from typing import Any, Generic, TypeVar
 
 from app.clinic import Clinic
 from app.demo import names
@@ -23,6 +31,20 @@ from app.store.writer import Tx
 
 _BATCH = 2000
 _CONSENT_PURPOSES = ("appointment", "recall", "billing", "education", "survey", "marketing")
+_OPTIONAL_PURPOSES = frozenset(("education", "survey", "marketing"))
+_ADULT_ONLY_CODES = frozenset(("15777000", "44054006", "38341003"))
+# A version-4 UUID is 128 random bits with the version and variant fields overwritten,
+# as uuid.UUID(int=..., version=4) does.
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID_SET = (0x8000 << 48) | (4 << 76)
+# The page cache during generation, in KiB. Random UUID keys scatter every insert over
+# the whole of each index; once the indexes outgrow the normal cache (32 MB) each
+# insert reads, decrypts and later re-encrypts a page. About 4 KiB per patient keeps
+# the index pages of a large demo clinic in memory; the normal size is restored after.
+_CACHE_KIB_PER_PATIENT = 4
+_CACHE_KIB_MAX = 512 * 1024
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -34,26 +56,84 @@ class DemoSummary:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """UTC ISO text of a naive datetime that holds UTC (the builder keeps all times so)."""
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
+class _Weighted(Generic[_T]):
+    """A weighted draw identical to `rng.choices(population, weights)[0]`, with the
+    cumulative weights that `choices` would recompute on every call made once."""
+
+    def __init__(self, population: Sequence[_T], weights: Sequence[float]) -> None:
+        self.population = population
+        self.cum_weights = list(accumulate(weights))
+        self.total = self.cum_weights[-1] + 0.0
+        self.hi = len(population) - 1
 
 
 class _Builder:
     def __init__(self, seed: int, today: date) -> None:
         self.rng = random.Random(seed)
+        self._bits = self.rng.getrandbits
+        self._random = self.rng.random
         self.today = today
-        self.now = datetime.combine(today, time(8, 0), tzinfo=UTC)
+        # Naive, meaning UTC: the same instants as an aware UTC datetime, cheaper to format.
+        self.now = datetime.combine(today, time(8, 0))
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.provider_ids: list[str] = []
         self.location_ids: list[str] = []
-        self.source_names = [s for s, _ in names.ACQUISITION_SOURCES]
-        self.source_weights = [w for _, w in names.ACQUISITION_SOURCES]
+        self.sources = _Weighted(
+            [s for s, _ in names.ACQUISITION_SOURCES], [w for _, w in names.ACQUISITION_SOURCES]
+        )
+        self.languages = _Weighted(("en", "es", "de", "zh", "vi", "so"), (80, 10, 3, 3, 2, 2))
+        self.statuses = _Weighted(("fulfilled", "noshow", "cancelled"), (86, 6, 8))
+        self.household_sizes = _Weighted((1, 2, 3, 4, 5), (45, 25, 14, 11, 5))
+        self.all_given = names.FEMALE_GIVEN + names.MALE_GIVEN
+        self.conditions_list = [
+            (system, code, display, rate, code in _ADULT_ONLY_CODES)
+            for system, code, display, rate in names.CONDITIONS
+        ]
+        self.child_kinds = [k for k in names.VISIT_KINDS if k[0] == "well-child"] or list(
+            names.VISIT_KINDS
+        )
+        self.adult_kinds = [k for k in names.VISIT_KINDS if k[0] != "well-child"] or list(
+            names.VISIT_KINDS
+        )
         self.counter = 0
 
+    # --- random draws, consuming the generator exactly as random.Random does -----------
+    # choice(seq) is seq[_randbelow(len(seq))], randint(a, b) is a + _randbelow(b - a + 1),
+    # and _randbelow(n) draws n.bit_length() bits until the value is below n. Doing the
+    # same inline saves two or three Python calls per draw and changes no value.
+
+    def pick(self, seq: Sequence[_T]) -> _T:
+        n = len(seq)
+        k = n.bit_length()
+        r = self._bits(k)
+        while r >= n:
+            r = self._bits(k)
+        return seq[r]
+
+    def randint(self, low: int, high: int) -> int:
+        n = high - low + 1
+        k = n.bit_length()
+        r = self._bits(k)
+        while r >= n:
+            r = self._bits(k)
+        return low + r
+
+    def uniform(self, low: float, high: float) -> float:
+        return low + (high - low) * self._random()
+
+    def weighted(self, draw: _Weighted[_T]) -> _T:
+        return draw.population[bisect(draw.cum_weights, self._random() * draw.total, 0, draw.hi)]
+
     def uid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        h = f"{(self._bits(128) & _UUID_CLEAR) | _UUID_SET:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def stamp(self, days_ago: float) -> str:
-        return _iso(self.now - timedelta(days=days_ago))
+        return (self.now - timedelta(days=days_ago)).isoformat(timespec="seconds") + "Z"
 
     # --- the clinic's own people and places ---------------------------------------
 
@@ -61,7 +141,7 @@ class _Builder:
         for family, given, title, specialty in names.PROVIDERS:
             pid = self.uid()
             self.provider_ids.append(pid)
-            npi = "1" + "".join(str(self.rng.randrange(10)) for _ in range(9))
+            npi = "1" + "".join(str(self.randint(0, 9)) for _ in range(9))
             self.rows["provider"].append(
                 {
                     "id": pid,
@@ -91,21 +171,20 @@ class _Builder:
     # --- one household ------------------------------------------------------------
 
     def household(self, size: int) -> int:
-        rng = self.rng
-        family = rng.choice(names.FAMILY_NAMES)
+        family = self.pick(names.FAMILY_NAMES)
         household_id = self.uid() if size > 1 else None
-        street = f"{rng.randint(1, 9999)} {rng.choice(names.STREETS)}"
-        city, state, zip2 = rng.choice(names.CITIES)
-        postal = f"{zip2}{rng.randint(0, 999):03d}"
-        adults_age = rng.randint(19, 88)
+        street = f"{self.randint(1, 9999)} {self.pick(names.STREETS)}"
+        city, state, zip2 = self.pick(names.CITIES)
+        postal = f"{zip2}{self.randint(0, 999):03d}"
+        adults_age = self.randint(19, 88)
         members = []
         for index in range(size):
             if index == 0:
                 age, role = adults_age, "guarantor"
-            elif (index == 1 and size > 2) or (index == 1 and rng.random() < 0.6):
-                age, role = max(19, adults_age + rng.randint(-6, 6)), "spouse"
+            elif (index == 1 and size > 2) or (index == 1 and self._random() < 0.6):
+                age, role = max(19, adults_age + self.randint(-6, 6)), "spouse"
             else:
-                age, role = rng.randint(0, min(17, max(0, adults_age - 18))), "child"
+                age, role = self.randint(0, min(17, max(0, adults_age - 18))), "child"
             members.append(
                 self.patient(family, age, role, household_id, street, city, state, postal)
             )
@@ -131,21 +210,20 @@ class _Builder:
         state: str,
         postal: str,
     ) -> str:
-        rng = self.rng
+        random_ = self._random
         self.counter += 1
         pid = self.uid()
-        sex = rng.choice(
-            ("female", "male", "female", "male", "other", "unknown")[
-                : 4 if rng.random() < 0.98 else 6
-            ]
+        sex = self.pick(
+            ("female", "male", "female", "male", "other", "unknown")[: 4 if random_() < 0.98 else 6]
         )
-        given = rng.choice(names.FEMALE_GIVEN if sex == "female" else names.MALE_GIVEN)
-        if rng.random() < 0.15:
-            given = f"{given} {rng.choice(names.FEMALE_GIVEN + names.MALE_GIVEN)}"
-        preferred = names.PREFERRED.get(given.split()[0], "") if rng.random() < 0.5 else ""
-        born = self.today - timedelta(days=age * 365 + rng.randint(0, 364))
-        deceased = age > 70 and rng.random() < 0.03
-        created = rng.uniform(30, 3650)
+        given = self.pick(names.FEMALE_GIVEN if sex == "female" else names.MALE_GIVEN)
+        if random_() < 0.15:
+            given = f"{given} {self.pick(self.all_given)}"
+        preferred = names.PREFERRED.get(given.split()[0], "") if random_() < 0.5 else ""
+        born = self.today - timedelta(days=age * 365 + self.randint(0, 364))
+        deceased = age > 70 and random_() < 0.03
+        created = self.uniform(30, 3650)
+        # The dict is written out in column order, each value drawn in that order.
         self.rows["patient"].append(
             {
                 "id": pid,
@@ -154,15 +232,13 @@ class _Builder:
                 "preferred_name": preferred,
                 "birth_date": born.isoformat(),
                 "sex": sex,
-                "language": rng.choices(("en", "es", "de", "zh", "vi", "so"), (80, 10, 3, 3, 2, 2))[
-                    0
-                ],
+                "language": self.weighted(self.languages),
                 "deceased": 1 if deceased else 0,
-                "deceased_date": (self.today - timedelta(days=rng.randint(10, 700))).isoformat()
+                "deceased_date": (self.today - timedelta(days=self.randint(10, 700))).isoformat()
                 if deceased
                 else None,
-                "do_not_contact": 1 if rng.random() < 0.01 else 0,
-                "acquisition_source": rng.choices(self.source_names, self.source_weights)[0],
+                "do_not_contact": 1 if random_() < 0.01 else 0,
+                "acquisition_source": self.weighted(self.sources),
                 "household_id": household_id,
                 "household_role": role if household_id else "",
                 "created_at": self.stamp(created),
@@ -201,33 +277,32 @@ class _Builder:
         return pid
 
     def contacts(self, pid: str, given: str, family: str) -> None:
-        rng = self.rng
-        area = rng.choice(("612", "651", "763", "952", "715"))
-        number = f"+1{area}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+        area = self.pick(("612", "651", "763", "952", "715"))
+        number = f"+1{area}{self.randint(200, 999)}{self.randint(0, 9999):04d}"
         self.rows["contact_point"].append(
             {
                 "id": self.uid(),
                 "patient_id": pid,
                 "kind": "phone",
                 "value": number,
-                "use": "mobile" if rng.random() < 0.85 else "home",
+                "use": "mobile" if self._random() < 0.85 else "home",
                 "rank": 1,
                 "verified": 1,
             }
         )
-        if rng.random() < 0.7:
+        if self._random() < 0.7:
             local = "".join(
                 ch
                 for ch in f"{given.split()[0]}.{family}".lower()
                 if ch.isascii() and (ch.isalnum() or ch == ".")
             )
-            domain = rng.choice(("example.com", "example.org", "example.net"))
+            domain = self.pick(("example.com", "example.org", "example.net"))
             self.rows["contact_point"].append(
                 {
                     "id": self.uid(),
                     "patient_id": pid,
                     "kind": "email",
-                    "value": f"{local or 'patient'}{rng.randint(1, 999)}@{domain}",
+                    "value": f"{local or 'patient'}{self.randint(1, 999)}@{domain}",
                     "use": "home",
                     "rank": 1,
                     "verified": 0,
@@ -235,29 +310,30 @@ class _Builder:
             )
 
     def consents(self, pid: str, created: float) -> None:
-        rng = self.rng
+        random_ = self._random
+        rows = self.rows["consent"]
+        recorded_at = self.stamp(created)  # the same for every consent of the patient
         for channel in ("sms", "email", "letter"):
             for purpose in _CONSENT_PURPOSES:
-                if purpose in ("education", "survey", "marketing") and rng.random() < 0.5:
+                if purpose in _OPTIONAL_PURPOSES and random_() < 0.5:
                     continue
-                if rng.random() < 0.3:
+                if random_() < 0.3:
                     continue
-                self.rows["consent"].append(
+                rows.append(
                     {
                         "id": self.uid(),
                         "patient_id": pid,
                         "channel": channel,
                         "purpose": purpose,
-                        "granted": 0 if rng.random() < 0.06 else 1,
-                        "source": rng.choice(("intake form", "phone", "patient portal")),
-                        "recorded_at": self.stamp(created),
+                        "granted": 0 if random_() < 0.06 else 1,
+                        "source": self.pick(("intake form", "phone", "patient portal")),
+                        "recorded_at": recorded_at,
                     }
                 )
 
     def conditions(self, pid: str, age: int) -> None:
-        for system, code, display, rate in names.CONDITIONS:
-            adult_only = code in ("15777000", "44054006", "38341003")
-            if (adult_only and age < 25) or self.rng.random() >= rate:
+        for system, code, display, rate, adult_only in self.conditions_list:
+            if (adult_only and age < 25) or self._random() >= rate:
                 continue
             self.rows["condition"].append(
                 {
@@ -266,42 +342,43 @@ class _Builder:
                     "system": system,
                     "code": code,
                     "display": display,
-                    "onset": self.stamp(self.rng.uniform(60, 3000))[:10],
+                    "onset": self.stamp(self.uniform(60, 3000))[:10],
                     "abated": None,
                 }
             )
 
     def history(self, pid: str, age: int, created: float) -> None:
-        rng = self.rng
-        lapsed = rng.random() < 0.15  # patients who slipped away: nothing in 18 months
-        visits = rng.randint(0, 6)
+        random_ = self._random
+        lapsed = random_() < 0.15  # patients who slipped away: nothing in 18 months
+        visits = self.randint(0, 6)
         open_cents = 0
         for _ in range(visits):
-            days_ago = rng.uniform(560 if lapsed else 1, max(created, 600 if lapsed else 2))
-            status = rng.choices(("fulfilled", "noshow", "cancelled"), (86, 6, 8))[0]
+            days_ago = self.uniform(560 if lapsed else 1, max(created, 600 if lapsed else 2))
+            status = self.weighted(self.statuses)
             appt = self.appointment(pid, age, days_ago, status)
             if status == "fulfilled":
-                cents = rng.choice((4500, 7500, 12000, 15000, 2500))
+                cents = self.pick((4500, 7500, 12000, 15000, 2500))
+                posted_at = self.stamp(days_ago)
                 self.rows["charge"].append(
                     {
                         "id": self.uid(),
                         "patient_id": pid,
                         "amount_cents": cents,
                         "description": "Office visit copay",
-                        "posted_at": self.stamp(days_ago),
+                        "posted_at": posted_at,
                         "appointment_id": appt,
                     }
                 )
-                self.interaction(pid, "visit", "none", "attended", "Visit", days_ago, appt)
-                if rng.random() < 0.85:
+                self.interaction(pid, "visit", "none", "attended", "Visit", posted_at, appt)
+                if random_() < 0.85:
                     self.rows["payment"].append(
                         {
                             "id": self.uid(),
                             "patient_id": pid,
                             "amount_cents": cents,
-                            "method": rng.choice(("card", "card", "cash", "check", "insurance")),
-                            "reference": f"R{rng.randint(100000, 999999)}",
-                            "received_at": self.stamp(max(0.0, days_ago - rng.uniform(0, 20))),
+                            "method": self.pick(("card", "card", "cash", "check", "insurance")),
+                            "reference": f"R{self.randint(100000, 999999)}",
+                            "received_at": self.stamp(max(0.0, days_ago - self.uniform(0, 20))),
                         }
                     )
                 else:
@@ -311,45 +388,49 @@ class _Builder:
                     pid,
                     "call",
                     "out",
-                    rng.choice(names.CALL_OUTCOMES),
+                    self.pick(names.CALL_OUTCOMES),
                     "Missed appointment follow-up",
-                    days_ago - 0.2,
+                    self.stamp(days_ago - 0.2),
                     appt,
                 )
-            if rng.random() < 0.5:
+            if random_() < 0.5:
                 self.interaction(
-                    pid, "sms", "out", "delivered", "Appointment reminder", days_ago + 2, appt
+                    pid,
+                    "sms",
+                    "out",
+                    "delivered",
+                    "Appointment reminder",
+                    self.stamp(days_ago + 2),
+                    appt,
                 )
-        if rng.random() < 0.2:
+        if random_() < 0.2:
             self.interaction(
                 pid,
                 "call",
                 "in",
                 "reached",
                 "Question about a bill" if open_cents else "Asked about opening hours",
-                rng.uniform(1, 300),
+                self.stamp(self.uniform(1, 300)),
                 None,
             )
-        if not lapsed and rng.random() < 0.3:
-            days_ahead = rng.uniform(0.1, 90)
-            self.appointment(pid, age, -days_ahead, rng.choice(("booked", "confirmed")))
+        if not lapsed and random_() < 0.3:
+            days_ahead = self.uniform(0.1, 90)
+            self.appointment(pid, age, -days_ahead, self.pick(("booked", "confirmed")))
 
     def appointment(self, pid: str, age: int, days_ago: float, status: str) -> str:
-        rng = self.rng
-        kinds = [k for k in names.VISIT_KINDS if (k[0] == "well-child") == (age < 12)]
-        kind, reason, minutes = rng.choice(kinds or names.VISIT_KINDS)
+        kind, reason, minutes = self.pick(self.child_kinds if age < 12 else self.adult_kinds)
         start = self.now - timedelta(days=days_ago)
         start = start.replace(
-            hour=rng.randint(13, 23), minute=rng.choice((0, 15, 30, 45)), second=0
+            hour=self.randint(13, 23), minute=self.pick((0, 15, 30, 45)), second=0
         )
         aid = self.uid()
-        booked_at = _iso(start - timedelta(days=rng.uniform(1, 40)))
+        booked_at = _iso(start - timedelta(days=self.uniform(1, 40)))
         self.rows["appointment"].append(
             {
                 "id": aid,
                 "patient_id": pid,
-                "provider_id": rng.choice(self.provider_ids),
-                "location_id": rng.choice(self.location_ids),
+                "provider_id": self.pick(self.provider_ids),
+                "location_id": self.pick(self.location_ids),
                 "start_at": _iso(start),
                 "end_at": _iso(start + timedelta(minutes=minutes)),
                 "kind": kind,
@@ -386,7 +467,7 @@ class _Builder:
         direction: str,
         outcome: str,
         subject: str,
-        days_ago: float,
+        occurred_at: str,
         appointment_id: str | None,
     ) -> None:
         self.rows["interaction"].append(
@@ -398,7 +479,7 @@ class _Builder:
                 "outcome": outcome,
                 "subject": subject,
                 "body": "",
-                "occurred_at": self.stamp(days_ago),
+                "occurred_at": occurred_at,
                 "appointment_id": appointment_id,
             }
         )
@@ -445,19 +526,30 @@ def generate(
     made = 0
     appointments = interactions = 0
     progress(0, patients, "Creating the demo clinic")
-    with clinic.store.write() as tx:
-        # Households go in with their patients, so the guarantor link is always valid.
-        tx.conn.execute("PRAGMA defer_foreign_keys = ON")
-        _flush(tx, builder.rows)
-        while made < patients:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            size = builder.rng.choices((1, 2, 3, 4, 5), (45, 25, 14, 11, 5))[0]
-            made += builder.household(min(size, patients - made))
-            if len(builder.rows["patient"]) >= _BATCH or made >= patients:
-                appointments += len(builder.rows["appointment"])
-                interactions += len(builder.rows["interaction"])
-                _flush(tx, builder.rows)
-                progress(made, patients, "Creating the demo clinic")
-        progress(made, patients, "Building the search index")
+    conn = clinic.store.conn
+    cache_size = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    wanted = -min(_CACHE_KIB_MAX, patients * _CACHE_KIB_PER_PATIENT)
+    # Negative sizes are KiB, positive ones pages; only ever grow the cache.
+    grow = cache_size < 0 and wanted < cache_size
+    if grow:
+        conn.execute(f"PRAGMA cache_size = {wanted}")
+    try:
+        with clinic.store.write() as tx:
+            # Households go in with their patients, so the guarantor link is always valid.
+            tx.conn.execute("PRAGMA defer_foreign_keys = ON")
+            _flush(tx, builder.rows)
+            while made < patients:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                size = builder.weighted(builder.household_sizes)
+                made += builder.household(min(size, patients - made))
+                if len(builder.rows["patient"]) >= _BATCH or made >= patients:
+                    appointments += len(builder.rows["appointment"])
+                    interactions += len(builder.rows["interaction"])
+                    _flush(tx, builder.rows)
+                    progress(made, patients, "Creating the demo clinic")
+            progress(made, patients, "Building the search index")
+    finally:
+        if grow:
+            conn.execute(f"PRAGMA cache_size = {cache_size}")
     return DemoSummary(made, appointments, interactions, tx.changes)

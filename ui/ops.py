@@ -1,0 +1,150 @@
+"""The one way the GUI runs long core work: off the GUI thread, with progress and Cancel.
+
+    Op(window, "Creating the demo clinic", lambda progress, cancel: generate(...))
+        .success(on_done).run_in_background()
+
+The work never touches widgets; results and errors come back to the GUI thread via
+signals. A progress dialog appears only if the work takes longer than half a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+
+from app.errors import FrontdeskError
+from app.ops import CancelToken, OperationCancelledError, Progress
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+SHOW_AFTER_MS = 500
+
+
+class _Signals(QObject):
+    progress = Signal(int, int, str)
+    # No payload: Python objects (exceptions above all) crossing threads inside a
+    # queued signal proved fragile in PySide6, so the outcome waits on the runnable.
+    done = Signal()
+
+
+class _Runnable(QRunnable):
+    def __init__(
+        self,
+        work: Callable[[Progress, CancelToken], Any],
+        signals: _Signals,
+        cancel: CancelToken,
+    ) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self._work = work
+        self._signals = signals
+        self._cancel = cancel
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._work(self._signals.progress.emit, self._cancel)
+        except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, never lost
+            self.error = exc
+        self._signals.done.emit()
+
+
+class Op(Generic[T]):
+    # Running ops are kept here so that a caller may drop its reference (the usual
+    # one-line style) without Python collecting the signals mid-flight.
+    _running: ClassVar[set[Op[Any]]] = set()
+
+    def __init__(
+        self, parent: QWidget | None, title: str, work: Callable[[Progress, CancelToken], T]
+    ) -> None:
+        self._parent = parent
+        self._title = title
+        self._work = work
+        self._on_success: Callable[[T], None] = lambda _result: None
+        self._on_failure: Callable[[BaseException], None] | None = None
+        self.cancel = CancelToken()
+        self.signals = _Signals()
+        self.dialog: QProgressDialog | None = None
+
+    def success(self, callback: Callable[[T], None]) -> Op[T]:
+        self._on_success = callback
+        return self
+
+    def failure(self, callback: Callable[[BaseException], None]) -> Op[T]:
+        self._on_failure = callback
+        return self
+
+    def run_in_background(self, pool: QThreadPool | None = None) -> Op[T]:
+        dialog = QProgressDialog(self._title, "Cancel", 0, 0, self._parent)
+        dialog.setWindowTitle("Frontdesk")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(SHOW_AFTER_MS)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.setAccessibleName(self._title)
+        dialog.canceled.connect(self._cancel_requested)
+        self.dialog = dialog
+        self.signals.progress.connect(self._progress)
+        self.signals.done.connect(self._done)
+        self._runnable = _Runnable(self._work, self.signals, self.cancel)
+        Op._running.add(self)
+        (pool or QThreadPool.globalInstance()).start(self._runnable)
+        return self
+
+    def _done(self) -> None:
+        error = self._runnable.error
+        if error is None:
+            self._finished(self._runnable.result)
+        else:
+            self._failed(error)
+
+    def _cancel_requested(self) -> None:
+        self.cancel.cancel()
+        if self.dialog is not None:
+            self.dialog.setLabelText("Cancelling…")
+
+    def _progress(self, done: int, total: int, what: str) -> None:
+        if self.dialog is None:
+            return
+        self.dialog.setMaximum(max(total, 0))
+        self.dialog.setValue(min(done, total) if total else 0)
+        self.dialog.setLabelText(what)
+
+    def _close(self) -> None:
+        Op._running.discard(self)
+        if self.dialog is not None:
+            self.dialog.canceled.disconnect(self._cancel_requested)
+            self.dialog.close()
+            self.dialog = None
+
+    def _finished(self, result: T) -> None:
+        self._close()
+        self._on_success(result)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._close()
+        if self._on_failure is not None:
+            self._on_failure(exc)
+            return
+        if isinstance(exc, OperationCancelledError):
+            return
+        show_error(self._parent, self._title, exc)
+
+
+def show_error(parent: QWidget | None, title: str, exc: BaseException) -> None:
+    """Our own errors carry a message meant for people; anything else is a bug: log
+    it with its traceback and say so without showing the traceback."""
+    if isinstance(exc, FrontdeskError):
+        message = str(exc)
+    else:
+        log.error("unexpected error in %s", title, exc_info=(type(exc), exc, exc.__traceback__))
+        message = (
+            "Something went wrong that Frontdesk did not expect. Nothing was changed. "
+            "The details are in the log file for your administrator."
+        )
+    QMessageBox.warning(parent, "Frontdesk", message)
