@@ -29,7 +29,7 @@ run: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/ruff check app ui tests main.py
-	$(BIN)/mypy --strict app
+	$(BIN)/mypy --strict app main.py
 	$(BIN)/lint-imports
 
 unit: $(STAMP)

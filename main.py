@@ -10,8 +10,13 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.errors import FrontdeskError
+
+if TYPE_CHECKING:  # the heavy imports wait until a command needs them
+    from app.clinic import Clinic
+    from app.store.lifecycle import OpenDatabase
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -54,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_headless() -> object:
+def _open_headless() -> Clinic:
     """Keyring, then FRONTDESK_PASSPHRASE, then (at a terminal) ask for the passphrase."""
     from app.clinic import Clinic, open_clinic
     from app.store.lifecycle import PassphraseNeededError, unlock_headless
@@ -94,14 +99,12 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_kit(clinic: object, recovery_key: str, path: Path) -> None:
+def _write_kit(clinic: Clinic, recovery_key: str, path: Path) -> None:
     from datetime import UTC, datetime
 
-    from app.clinic import Clinic
     from app.store.emergency_kit import EmergencyKit, write_emergency_kit
     from app.version import __version__
 
-    assert isinstance(clinic, Clinic)
     kit = EmergencyKit(
         clinic_name=clinic.settings.name,
         clinic_id=clinic.clinic_id,
@@ -114,14 +117,12 @@ def _write_kit(clinic: object, recovery_key: str, path: Path) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from app.clinic import Clinic, create_clinic
+    from app.clinic import create_clinic
     from app.demo.generator import generate
     from app.store.lifecycle import clinic_exists
 
     if clinic_exists():
-        opened = _open_headless()
-        assert isinstance(opened, Clinic)
-        clinic = opened
+        clinic = _open_headless()
     else:
         created = create_clinic(args.clinic, _passphrase_from_env())
         clinic = created.clinic
@@ -145,12 +146,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_search(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from app.clinic import Clinic
     from app.patients.search import PatientSearch
 
-    clinic = _open_headless()
-    assert isinstance(clinic, Clinic)
-    with clinic:
+    with _open_headless() as clinic:
         results = PatientSearch(clinic.conn, region=clinic.settings.region).search(
             args.term, args.limit
         )
@@ -170,7 +168,6 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from app.clinic import Clinic
     from app.info import clinic_info
     from app.store.lifecycle import clinic_exists
     from app.store.paths import data_home
@@ -183,9 +180,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
             "clinic": None,
         }
     else:
-        clinic = _open_headless()
-        assert isinstance(clinic, Clinic)
-        with clinic:
+        with _open_headless() as clinic:
             facts = clinic_info(clinic).as_dict()
     if args.json:
         print(json.dumps(facts, ensure_ascii=False, indent=2))
@@ -195,10 +190,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _set_new_passphrase(opened: object) -> int:
+def _set_new_passphrase(opened: OpenDatabase) -> int:
     from app.store import lifecycle
 
-    assert isinstance(opened, lifecycle.OpenDatabase)
     try:
         new = getpass.getpass("New passphrase: ")
         if getpass.getpass("New passphrase again: ") != new:

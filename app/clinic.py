@@ -9,8 +9,10 @@ from types import TracebackType
 from typing import Any
 
 from app.errors import StoreError
+from app.patients.search_index import reindex_patients
 from app.store import lifecycle
 from app.store.changes import Changes
+from app.store.database import Connection
 from app.store.lifecycle import OpenDatabase
 from app.store.writer import Store
 
@@ -41,9 +43,6 @@ class Clinic:
     """What every core function takes: one clinic, unlocked."""
 
     def __init__(self, opened: OpenDatabase) -> None:
-        # Imported here to keep app.store free of the patients package at import time.
-        from app.patients.search_index import reindex_patients
-
         self.opened = opened
         self.store = Store(opened.conn, self._meta("device_id"))
         self.store.on_patients_written(reindex_patients)
@@ -54,7 +53,7 @@ class Clinic:
         return self.opened.clinic_id
 
     @property
-    def conn(self) -> Any:
+    def conn(self) -> Connection:
         return self.store.conn
 
     @property
