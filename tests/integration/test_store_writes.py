@@ -182,3 +182,18 @@ def test_deleting_a_row_others_point_at_is_refused_so_no_cascade_goes_unjournall
         "SELECT tbl FROM change WHERE col = '-' ORDER BY seq"
     ).fetchall()
     assert [t[0] for t in tombstones] == ["contact_point", "patient"]
+
+
+def test_new_ids_are_version_7_uuids_that_sort_by_creation_time() -> None:
+    import time
+    import uuid
+
+    from app.store.writer import new_id
+
+    first = new_id()
+    time.sleep(0.002)
+    later = new_id()
+    assert uuid.UUID(first).version == 7
+    assert uuid.UUID(first).variant == uuid.RFC_4122
+    assert first[:13] < later[:13]  # the millisecond prefix orders them
+    assert len({new_id() for _ in range(10_000)}) == 10_000
