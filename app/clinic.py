@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -12,9 +13,11 @@ from app.errors import StoreError
 from app.patients.search_index import reindex_patients
 from app.store import lifecycle
 from app.store.changes import Changes
-from app.store.database import Connection
+from app.store.database import Connection, DatabaseError
 from app.store.lifecycle import OpenDatabase
 from app.store.writer import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,13 @@ class Clinic:
         return tx.changes
 
     def close(self) -> None:
+        # SQLite's advice for long-lived connections: refresh the planner's statistics
+        # on close, bounded so it stays quick on a large clinic.
+        try:
+            self.store.conn.execute("PRAGMA analysis_limit = 400")
+            self.store.conn.execute("PRAGMA optimize")
+        except DatabaseError as exc:  # a read-only or full disk: statistics can wait
+            log.info("planner statistics not refreshed: %s", type(exc).__name__)
         self.store.close()
 
     def __enter__(self) -> Clinic:

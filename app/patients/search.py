@@ -228,7 +228,9 @@ class PatientSearch:
         phones = dict(
             self._conn.execute(
                 "SELECT patient_id, value FROM contact_point "
-                f"WHERE kind = 'phone' AND patient_id IN ({marks}) ORDER BY rank DESC",
+                # "+kind": steer SQLite to the patient_id index; the (kind, value) index
+                # would walk every phone in the clinic (73 ms at 100k patients).
+                f"WHERE +kind = 'phone' AND patient_id IN ({marks}) ORDER BY rank DESC",
                 top_ids,
             ).fetchall()
         )

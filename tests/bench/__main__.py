@@ -41,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [g for g in args.groups if g not in known]
     if unknown:
         print(
-            f"unknown benchmark group(s): {', '.join(unknown)}; "
-            f"known groups: {', '.join(known)}",
+            f"unknown benchmark group(s): {', '.join(unknown)}; known groups: {', '.join(known)}",
             file=sys.stderr,
         )
         return 2

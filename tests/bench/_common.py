@@ -16,7 +16,7 @@ from tests.bench._report import log
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Gitignored; big clinics are built once and reused while their marker matches.
 BENCH_DATA = REPO_ROOT / "bench-data"
-PASSPHRASE = "bench passphrase 4711"  # noqa: S105 - a throw-away clinic made of made-up people
+PASSPHRASE = "bench passphrase 4711"  # a throw-away clinic of made-up people
 # A fixed reference day, so a seed names one clinic and one set of queries for ever.
 TODAY = date(2025, 1, 15)
 MARKER_FORMAT = 1
@@ -67,9 +67,7 @@ def demo_clinic(patients: int, seed: int) -> Path:
     return home
 
 
-def _build(
-    home: Path, patients: int, seed: int, marker: dict[str, Any], marker_file: Path
-) -> None:
+def _build(home: Path, patients: int, seed: int, marker: dict[str, Any], marker_file: Path) -> None:
     from app.clinic import create_clinic
     from app.demo.generator import generate
 
@@ -179,7 +177,7 @@ def _typo(rng: random.Random, word: str, *, swap: bool) -> str | None:
     return word[:i] + word[i + 1 :]
 
 
-def _query_for(rng: random.Random, kind: str, person: _Person) -> str | None:  # noqa: PLR0911
+def _query_for(rng: random.Random, kind: str, person: _Person) -> str | None:
     family, given = person.family, person.given.split()[0] if person.given else ""
     if kind == "family_prefix":
         letters = "".join(ch for ch in family if ch.isalpha())

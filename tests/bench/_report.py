@@ -20,7 +20,7 @@ def _round(value: float) -> float:
     """Four significant digits: enough to compare runs, short enough to read."""
     if value == 0 or not math.isfinite(value):
         return value
-    return round(value, max(0, 3 - int(math.floor(math.log10(abs(value))))))
+    return round(value, max(0, 3 - math.floor(math.log10(abs(value)))))
 
 
 def figure(name: str, value: float, unit: str, baseline: float) -> dict[str, object]:
