@@ -20,7 +20,10 @@ from app.store.database import Connection
 
 _PHONE_CHARS = re.compile(r"^[\d\s()+./-]+$")
 _EXACT, _PREFIX, _FUZZY = 3, 2, 1
-_CANDIDATES = 400
+# Candidates fetched per FTS query before ranking: five result pages' worth. A name
+# shared by thousands ("Kim") shows 20 of them either way and the person types on;
+# fetching more only made the slowest searches slower (p99 10 ms → 4 ms at 100k).
+_CANDIDATES = 100
 _MIN_FUZZY_LEN = 3
 
 

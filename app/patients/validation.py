@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -394,6 +395,7 @@ def _strip_marks(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@functools.lru_cache(maxsize=65_536)
 def fold_text(text: str) -> str:
     """Fold a name for matching: no case, no accents, single spaces.
 
