@@ -33,10 +33,12 @@ _BATCH = 2000
 _CONSENT_PURPOSES = ("appointment", "recall", "billing", "education", "survey", "marketing")
 _OPTIONAL_PURPOSES = frozenset(("education", "survey", "marketing"))
 _ADULT_ONLY_CODES = frozenset(("15777000", "44054006", "38341003"))
-# A version-4 UUID is 128 random bits with the version and variant fields overwritten,
-# as uuid.UUID(int=..., version=4) does.
-_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
-_UUID_SET = (0x8000 << 48) | (4 << 76)
+# Ids in the version-7 layout the writer uses (app.store.writer.new_id): a 48-bit time
+# prefix, then 74 random bits. The demo counts its "milliseconds" up from a fixed
+# start, so ids are deterministic and every insert lands at the end of its indexes.
+_UUID7_EPOCH_MS = 1_700_000_000_000
+_UUID7_VERSION_VARIANT = (0x7 << 76) | (0b10 << 62)
+_LOW_62 = (1 << 62) - 1
 # The page cache during generation, in KiB. Random UUID keys scatter every insert over
 # the whole of each index; once the indexes outgrow the normal cache (32 MB), inserts
 # keep evicting pages that the next insert reads back (and decrypts) again. A demo
@@ -78,6 +80,7 @@ class _Builder:
     def __init__(self, seed: int, today: date) -> None:
         self.rng = random.Random(seed)
         self._bits = self.rng.getrandbits
+        self._id_counter = 0
         self._random = self.rng.random
         self.today = today
         # Naive, meaning UTC: the same instants as an aware UTC datetime, cheaper to format.
@@ -132,7 +135,15 @@ class _Builder:
         return draw.population[bisect(draw.cum_weights, self._random() * draw.total, 0, draw.hi)]
 
     def uid(self) -> str:
-        h = f"{(self._bits(128) & _UUID_CLEAR) | _UUID_SET:032x}"
+        self._id_counter += 1
+        rand = self._bits(74)
+        value = (
+            (_UUID7_EPOCH_MS + self._id_counter) << 80
+            | _UUID7_VERSION_VARIANT
+            | (rand >> 62) << 64
+            | (rand & _LOW_62)
+        )
+        h = f"{value:032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def stamp(self, days_ago: float) -> str:
@@ -224,7 +235,9 @@ class _Builder:
             given = f"{given} {self.pick(self.all_given)}"
         preferred = names.PREFERRED.get(given.split()[0], "") if random_() < 0.5 else ""
         born = self.today - timedelta(days=age * 365 + self.randint(0, 364))
-        deceased = age > 70 and random_() < 0.03
+        # Older patients die on file now and then; a few younger ones too, so even a
+        # small demo clinic shows how the desk treats them (never contacted, last in search).
+        deceased = random_() < (0.08 if age > 70 else 0.004)
         created = self.uniform(30, 3650)
         # The dict is written out in column order, each value drawn in that order.
         self.rows["patient"].append(
