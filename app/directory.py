@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError
-from app.patients.records import Created
+from app.store.changes import Created
 
 
 @dataclass(frozen=True)
@@ -45,18 +45,16 @@ def add_provider(
 ) -> Created:
     if not family_name.strip():
         raise InvalidInputError("A provider needs a family name.")
-    with clinic.store.write() as tx:
-        provider_id = tx.insert(
-            "provider",
-            {
-                "family_name": family_name.strip(),
-                "given_names": given_names.strip(),
-                "title": title.strip(),
-                "specialty": specialty.strip(),
-                "npi": npi,
-            },
-        )
-    return Created(provider_id, tx.changes)
+    return clinic.store.create(
+        "provider",
+        {
+            "family_name": family_name.strip(),
+            "given_names": given_names.strip(),
+            "title": title.strip(),
+            "specialty": specialty.strip(),
+            "npi": npi,
+        },
+    )
 
 
 def add_location(
@@ -64,11 +62,9 @@ def add_location(
 ) -> Created:
     if not name.strip():
         raise InvalidInputError("A location needs a name.")
-    with clinic.store.write() as tx:
-        location_id = tx.insert(
-            "location", {"name": name.strip(), "line1": line1, "city": city, "phone": phone}
-        )
-    return Created(location_id, tx.changes)
+    return clinic.store.create(
+        "location", {"name": name.strip(), "line1": line1, "city": city, "phone": phone}
+    )
 
 
 def providers(clinic: Clinic) -> list[Provider]:

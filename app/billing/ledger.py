@@ -7,8 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError
-from app.patients.records import Created
 from app.patients.validation import mask_card_numbers
+from app.store.changes import Created
 from app.store.writer import utc_now
 
 # A million per single charge or payment is far beyond a small clinic's needs; a
@@ -57,18 +57,16 @@ def post_charge(
 ) -> Created:
     if amount_cents <= 0:
         raise InvalidInputError("A charge must be more than zero.")
-    with clinic.store.write() as tx:
-        charge_id = tx.insert(
-            "charge",
-            {
-                "patient_id": patient_id,
-                "amount_cents": amount_cents,
-                "description": mask_card_numbers(description.strip()),
-                "posted_at": posted_at or utc_now(),
-                "appointment_id": appointment_id,
-            },
-        )
-    return Created(charge_id, tx.changes)
+    return clinic.store.create(
+        "charge",
+        {
+            "patient_id": patient_id,
+            "amount_cents": amount_cents,
+            "description": mask_card_numbers(description.strip()),
+            "posted_at": posted_at or utc_now(),
+            "appointment_id": appointment_id,
+        },
+    )
 
 
 def record_payment(
@@ -85,18 +83,16 @@ def record_payment(
         raise InvalidInputError("A payment must be more than zero.")
     if method not in METHODS:
         raise InvalidInputError(f"Unknown payment method; use one of {', '.join(METHODS)}.")
-    with clinic.store.write() as tx:
-        payment_id = tx.insert(
-            "payment",
-            {
-                "patient_id": patient_id,
-                "amount_cents": amount_cents,
-                "method": method,
-                "reference": mask_card_numbers(reference.strip()),
-                "received_at": received_at or utc_now(),
-            },
-        )
-    return Created(payment_id, tx.changes)
+    return clinic.store.create(
+        "payment",
+        {
+            "patient_id": patient_id,
+            "amount_cents": amount_cents,
+            "method": method,
+            "reference": mask_card_numbers(reference.strip()),
+            "received_at": received_at or utc_now(),
+        },
+    )
 
 
 def balance(clinic: Clinic, patient_id: str) -> Balance:

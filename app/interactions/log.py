@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError
-from app.patients.records import Created
 from app.patients.validation import mask_card_numbers
+from app.store.changes import Created
 from app.store.writer import utc_now
 
 KINDS = ("call", "email", "sms", "letter", "visit", "note")
@@ -29,18 +29,16 @@ def log_interaction(
         raise InvalidInputError(f"Unknown kind of contact; use one of {', '.join(KINDS)}.")
     if direction not in DIRECTIONS:
         raise InvalidInputError("Direction must be in, out or none.")
-    with clinic.store.write() as tx:
-        interaction_id = tx.insert(
-            "interaction",
-            {
-                "patient_id": patient_id,
-                "kind": kind,
-                "direction": direction,
-                "outcome": outcome.strip(),
-                "subject": mask_card_numbers(subject.strip()),
-                "body": mask_card_numbers(body.strip()),
-                "occurred_at": occurred_at or utc_now(),
-                "appointment_id": appointment_id,
-            },
-        )
-    return Created(interaction_id, tx.changes)
+    return clinic.store.create(
+        "interaction",
+        {
+            "patient_id": patient_id,
+            "kind": kind,
+            "direction": direction,
+            "outcome": outcome.strip(),
+            "subject": mask_card_numbers(subject.strip()),
+            "body": mask_card_numbers(body.strip()),
+            "occurred_at": occurred_at or utc_now(),
+            "appointment_id": appointment_id,
+        },
+    )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError
-from app.patients.records import Created
-from app.store.changes import Changes
+from app.store.changes import Changes, Created
 from app.store.writer import utc_now
 
 ROLES = ("guarantor", "spouse", "child", "other")

@@ -7,7 +7,6 @@ number on the third line of a form leaves nothing half-saved.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -16,7 +15,7 @@ from app.errors import InvalidInputError, RecordNotFoundError
 from app.patients import model
 from app.patients.model import AddressDraft, PatientDraft
 from app.patients.validation import normalize_email, normalize_phone, parse_birth_date
-from app.store.changes import Changes
+from app.store.changes import Changes, Created
 from app.store.writer import Tx, new_id, utc_now
 
 _PATIENT_COLUMNS = (
@@ -37,14 +36,6 @@ _EDITABLE = {
     "do_not_contact",
     "acquisition_source",
 }
-
-
-@dataclass(frozen=True)
-class Created:
-    """A write that made a new record: its id, and what changed."""
-
-    id: str
-    changes: Changes
 
 
 def _clean_name(text: str) -> str:

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError, RecordNotFoundError
-from app.patients.records import Created
-from app.store.changes import Changes
+from app.store.changes import Changes, Created
 from app.store.writer import Tx, utc_now
 
 STATUSES = ("booked", "confirmed", "arrived", "fulfilled", "cancelled", "noshow")

@@ -20,3 +20,11 @@ class Changes:
 
     def touches(self, *tables: str) -> bool:
         return any(t in self.tables for t in tables)
+
+
+@dataclass(frozen=True)
+class Created:
+    """A write that made one new record: its id, and what changed."""
+
+    id: str
+    changes: Changes

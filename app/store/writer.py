@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import RecordNotFoundError, StoreWriteError
-from app.store.changes import Changes
+from app.store.changes import Changes, Created
 from app.store.database import Connection, DatabaseError, IntegrityError, OperationalError
 from app.store.hlc import Hlc, HybridLogicalClock
 
@@ -265,6 +265,12 @@ class Store:
             if isinstance(exc, OperationalError):
                 raise _write_error(exc) from exc
             raise
+
+    def create(self, table: str, row: Mapping[str, Any]) -> Created:
+        """Insert one row in its own transaction: the common case of a form saved."""
+        with self.write() as tx:
+            row_id = tx.insert(table, row)
+        return Created(row_id, tx.changes)
 
     def close(self) -> None:
         self.conn.close()
