@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from app.errors import StoreError
-from app.patients.search_index import reindex_patients
+from app.patients.search_index import SOURCE_TABLES, reindex_patients
 from app.store import lifecycle
 from app.store.changes import Changes
 from app.store.database import Connection, DatabaseError
@@ -48,7 +48,7 @@ class Clinic:
     def __init__(self, opened: OpenDatabase) -> None:
         self.opened = opened
         self.store = Store(opened.conn, self._meta("device_id"))
-        self.store.on_patients_written(reindex_patients)
+        self.store.on_patients_written(SOURCE_TABLES, reindex_patients)
         self.settings = self._load_settings()
 
     @property

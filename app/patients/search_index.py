@@ -50,6 +50,8 @@ def _other_tokens(
     return list(dict.fromkeys(t for t in tokens if t))
 
 
+# The tables whose rows the index is made of; the clinic registers the hook for these.
+SOURCE_TABLES = ("patient", "contact_point", "patient_identifier")
 _CHUNK = 500  # ids per IN (...) list; well under SQLite's variable limit
 
 
@@ -63,6 +65,11 @@ def reindex_patients(conn: Connection, patient_ids: Iterable[str]) -> None:
 
 def _reindex_chunk(conn: Connection, ids: list[str]) -> None:
     marks = ",".join("?" for _ in ids)
+    # Numbered before the old entries go, so a refreshed patient never gets its old
+    # number back: a changed doc number always means changed index content.
+    next_doc = int(
+        conn.execute("SELECT coalesce(max(doc), 0) FROM patient_search_doc").fetchone()[0]
+    )
     old = [
         (doc,)
         for (doc,) in conn.execute(
@@ -89,9 +96,6 @@ def _reindex_chunk(conn: Connection, ids: list[str]) -> None:
         f"SELECT patient_id, value FROM patient_identifier WHERE patient_id IN ({marks})", ids
     ):
         identifiers.setdefault(patient_id, []).append(value)
-    next_doc = int(
-        conn.execute("SELECT coalesce(max(doc), 0) FROM patient_search_doc").fetchone()[0]
-    )
     entries = []
     docs = []
     for offset, (patient_id, family, given, preferred, birth_date) in enumerate(patients, 1):

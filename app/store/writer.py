@@ -126,6 +126,7 @@ class Tx:
         self._device_id = device_id
         self._tables: set[str] = set()
         self._patients: set[str] = set()
+        self.patients_by_table: dict[str, set[str]] = {}
         self.last_hlc: Hlc | None = None
 
     @property
@@ -152,9 +153,13 @@ class Tx:
     def _note(self, table: str, row: Mapping[str, Any], row_id: str) -> None:
         self._tables.add(table)
         if table == "patient":
-            self._patients.add(row_id)
+            patient_id = row_id
         elif row.get("patient_id"):
-            self._patients.add(str(row["patient_id"]))
+            patient_id = str(row["patient_id"])
+        else:
+            return
+        self._patients.add(patient_id)
+        self.patients_by_table.setdefault(table, set()).add(patient_id)
 
     def insert(self, table: str, row: Mapping[str, Any]) -> str:
         """Insert one row (an id is made when none is given) and return its id."""
@@ -235,10 +240,12 @@ class Store:
         self.schema = Schema(conn)
         last = conn.execute("SELECT hlc FROM change ORDER BY seq DESC LIMIT 1").fetchone()
         self.clock = HybridLogicalClock(Hlc.decode(last[0]) if last else None)
-        self._patient_hooks: list[PatientHook] = []
+        self._patient_hooks: list[tuple[frozenset[str], PatientHook]] = []
 
-    def on_patients_written(self, hook: PatientHook) -> None:
-        self._patient_hooks.append(hook)
+    def on_patients_written(self, tables: Iterable[str], hook: PatientHook) -> None:
+        """Run `hook` before commit with the patients whose rows in `tables` changed;
+        a write to any other table (a call logged, a payment) does not wake it."""
+        self._patient_hooks.append((frozenset(tables), hook))
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
@@ -250,9 +257,10 @@ class Store:
             raise _write_error(exc) from None
         try:
             yield tx
-            if tx.changes.patient_ids:
-                for hook in self._patient_hooks:
-                    hook(self.conn, tx.changes.patient_ids)
+            for tables, hook in self._patient_hooks:
+                touched = frozenset().union(*(tx.patients_by_table.get(t, ()) for t in tables))
+                if touched:
+                    hook(self.conn, touched)
             self.conn.execute("COMMIT")
         except BaseException as exc:
             if self.conn.in_transaction:

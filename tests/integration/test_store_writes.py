@@ -197,3 +197,22 @@ def test_new_ids_are_version_7_uuids_that_sort_by_creation_time() -> None:
     assert uuid.UUID(first).variant == uuid.RFC_4122
     assert first[:13] < later[:13]  # the millisecond prefix orders them
     assert len({new_id() for _ in range(10_000)}) == 10_000
+
+
+def test_search_index_is_refreshed_only_by_writes_to_its_source_tables(clinic: Clinic) -> None:
+    from app.interactions.log import log_interaction
+    from app.patients.records import add_phone
+
+    created = create_patient(clinic, PatientDraft("Okafor"))
+
+    def doc() -> int:
+        row = clinic.conn.execute(
+            "SELECT doc FROM patient_search_doc WHERE patient_id = ?", (created.id,)
+        ).fetchone()
+        return int(row[0])
+
+    first = doc()
+    log_interaction(clinic, created.id, "call", direction="in", outcome="reached")
+    assert doc() == first  # a logged call does not touch the index
+    add_phone(clinic, created.id, "(612) 555-0142")
+    assert doc() != first  # a new phone does
