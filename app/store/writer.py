@@ -57,20 +57,6 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _literal(sql_default: str | None) -> Any:
-    """A column default as SQLite reports it ('0', "'unknown'", None) as a value."""
-    if sql_default is None or sql_default.upper() == "NULL":
-        return None
-    if sql_default.startswith("'") and sql_default.endswith("'"):
-        return sql_default[1:-1].replace("''", "'")
-    try:
-        return int(sql_default)
-    except ValueError:
-        # Expression defaults would be evaluated by SQLite, not known here; the
-        # schema uses none, and this keeps it that way.
-        raise ValueError(f"unsupported column default: {sql_default}") from None
-
-
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -87,25 +73,18 @@ class Schema:
 
     def __init__(self, conn: Connection) -> None:
         self.columns: dict[str, tuple[str, ...]] = {}
-        self.defaults: dict[str, dict[str, Any]] = {}
         tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         for (name,) in tables:
             if name in _UNJOURNALLED or name.startswith(_UNJOURNALLED_PREFIXES):
                 continue
             cols = conn.execute(f"PRAGMA table_info({name})").fetchall()
             self.columns[name] = tuple(c[1] for c in cols)
-            self.defaults[name] = {c[1]: _literal(c[4]) for c in cols}
         # Who points at whom: a delete must never leave SQLite to cascade unjournalled.
         self.referenced_by: dict[str, list[tuple[str, str]]] = {t: [] for t in self.columns}
         for child in self.columns:
             for fk in conn.execute(f"PRAGMA foreign_key_list({child})").fetchall():
                 parent, column = fk[2], fk[3]
                 self.referenced_by.setdefault(parent, []).append((child, column))
-
-    def complete(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
-        """The row with every column the caller left out set to its schema default,
-        so the journal holds the whole row and a replay needs no schema knowledge."""
-        return {**self.defaults[table], **row}
 
     def check(self, table: str, columns: Iterable[str]) -> None:
         known = self.columns.get(table)
@@ -176,20 +155,27 @@ class Tx:
         if "id" not in given:
             raise ValueError("insert_many needs an id in every row")
         self._schema.check(table, given)
-        columns = self._schema.columns[table]
-        placeholders = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        placeholders = ", ".join("?" for _ in given)
+        sql = f"INSERT INTO {table} ({', '.join(given)}) VALUES ({placeholders})"
         values = []
-        journal = []
         for row in rows:
             if tuple(row.keys()) != given:
                 raise ValueError("insert_many rows must share the same columns")
-            full = self._schema.complete(table, row)
-            values.append(tuple(full[c] for c in columns))
-            journal.append((table, str(row["id"]), INSERT_COLUMN, _json(full)))
+            values.append(tuple(row.values()))
             self._note(table, row, str(row["id"]))
+        last = self.conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
         self.conn.executemany(sql, values)
-        self._journal(journal)
+        # The journal is written by SQLite from the rows as stored (defaults included):
+        # a new rowid is always above the old maximum, so "rowid > last" is this batch.
+        fields = ", ".join(f"'{c}', {c}" for c in self._schema.columns[table])
+        hlc = self._clock.now()
+        self.last_hlc = hlc
+        self.conn.execute(
+            "INSERT INTO change (tbl, row_id, col, value, hlc, device_id) "
+            f"SELECT ?, id, ?, json_object({fields}), ?, ? FROM {table} "
+            "WHERE rowid > ? ORDER BY rowid",
+            (table, INSERT_COLUMN, hlc.encode(), self._device_id, last),
+        )
 
     def update(self, table: str, row_id: str, values: Mapping[str, Any]) -> list[str]:
         """Set columns of one row; only columns whose value really changes are written
