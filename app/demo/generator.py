@@ -270,8 +270,9 @@ class _Builder:
                 "kind": "MR",
             }
         )
+        channels: tuple[str, ...] = ("letter",)
         if age >= 13:
-            self.contacts(pid, given, family)
+            channels += self.contacts(pid, given, family)
         self.rows["address"].append(
             {
                 "id": self.uid(),
@@ -286,13 +287,14 @@ class _Builder:
                 "rank": 1,
             }
         )
-        self.consents(pid, created)
+        self.consents(pid, created, channels)
         self.conditions(pid, age)
         if not deceased:
             self.history(pid, age, created)
         return pid
 
-    def contacts(self, pid: str, given: str, family: str) -> None:
+    def contacts(self, pid: str, given: str, family: str) -> tuple[str, ...]:
+        """Adds a phone and maybe an email; returns the channels they open."""
         area = self.pick(("612", "651", "763", "952", "715"))
         number = f"+1{area}{self.randint(200, 999)}{self.randint(0, 9999):04d}"
         self.rows["contact_point"].append(
@@ -301,7 +303,7 @@ class _Builder:
                 "patient_id": pid,
                 "kind": "phone",
                 "value": number,
-                "use": "mobile" if self._random() < 0.85 else "home",
+                "use": (use := "mobile" if self._random() < 0.85 else "home"),
                 "rank": 1,
                 "verified": 1,
             }
@@ -324,12 +326,16 @@ class _Builder:
                     "verified": 0,
                 }
             )
+            return ("sms", "email") if use == "mobile" else ("email",)
+        return ("sms",) if use == "mobile" else ()
 
-    def consents(self, pid: str, created: float) -> None:
+    def consents(self, pid: str, created: float, channels: tuple[str, ...]) -> None:
+        """Consent is asked for the ways a patient can be reached: post always, texts
+        with a mobile number, email with an address."""
         random_ = self._random
         rows = self.rows["consent"]
         recorded_at = self.stamp(created)  # the same for every consent of the patient
-        for channel in ("sms", "email", "letter"):
+        for channel in channels:
             for purpose in _CONSENT_PURPOSES:
                 if purpose in _OPTIONAL_PURPOSES and random_() < 0.5:
                     continue
