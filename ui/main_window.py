@@ -19,6 +19,12 @@ from app.clinic import Clinic
 from app.patients.search import PatientSearch, SearchResult
 from app.patients.validation import display_phone
 
+_UNLOCKED_BY = {
+    "keyring": "unlocked by this computer's keychain",
+    "passphrase": "unlocked with the passphrase",
+    "recovery": "unlocked with the recovery key: please set a new passphrase",
+    "new": "new clinic, encrypted",
+}
 AREAS = ("Today", "Patients", "Messages", "Letters", "Campaigns", "Reports", "Settings")
 
 
@@ -77,9 +83,10 @@ class MainWindow(QMainWindow):
 
         self.find_shortcut = QShortcut(QKeySequence("Ctrl+K"), self)
         self.find_shortcut.activated.connect(self.focus_finder)
-        self.statusBar().showMessage(
-            f"{clinic.settings.name}  ·  data folder unlocked ({clinic.opened.unlocked_by})"
-        )
+        how = _UNLOCKED_BY.get(clinic.opened.unlocked_by, "unlocked")
+        self.status = QLabel(f"{clinic.settings.name}  ·  {how}")
+        self.status.setAccessibleName("Clinic status")
+        self.statusBar().addPermanentWidget(self.status, 1)
 
     def focus_finder(self) -> None:
         self.finder.setFocus(Qt.FocusReason.ShortcutFocusReason)
