@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
         help="unlock with the recovery key and set a new passphrase (forgotten passphrase)",
     )
     unlock.add_argument("--recovery-key", action="store_true", required=True)
+    kit = sub.add_parser(
+        "new-recovery-key",
+        help="replace a lost Emergency Kit: make a new recovery key (the old one stops working)",
+    )
+    kit.add_argument("--kit", type=Path, required=True, help="write the new Emergency Kit PDF here")
     return parser
 
 
@@ -212,6 +217,27 @@ def _cmd_passphrase(_: argparse.Namespace) -> int:
     return _set_new_passphrase(lifecycle.unlock(passphrase=old, use_keyring=False))
 
 
+def _cmd_new_recovery_key(args: argparse.Namespace) -> int:
+    """The passphrase proves the right to replace the kit; the old kit stops working."""
+    from app.store import lifecycle
+
+    with _open_headless() as clinic:
+        lifecycle.verify_passphrase(clinic.opened, _passphrase_for_confirmation())
+        recovery = lifecycle.new_recovery_key(clinic.opened)
+        _write_kit(clinic, recovery, args.kit)
+    print(f"New Emergency Kit written to {args.kit}. Print it; the old kit no longer works.")
+    return EXIT_OK
+
+
+def _passphrase_for_confirmation() -> str:
+    from app.store.lifecycle import PASSPHRASE_ENV
+
+    secret = os.environ.get(PASSPHRASE_ENV)
+    if secret:
+        return secret
+    return getpass.getpass("Clinic passphrase (to confirm): ")
+
+
 def _cmd_unlock(_: argparse.Namespace) -> int:
     from app.store import lifecycle
 
@@ -268,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "info": _cmd_info,
         "passphrase": _cmd_passphrase,
         "unlock": _cmd_unlock,
+        "new-recovery-key": _cmd_new_recovery_key,
     }
     if args.command is None:
         from ui.application import run_gui

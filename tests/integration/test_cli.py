@@ -124,3 +124,41 @@ def test_forgotten_passphrase_is_reset_with_the_recovery_key(tmp_path: Path) -> 
     assert "Passphrase changed" in result.stdout
     assert _run(home, "info", passphrase=new).returncode == 0
     assert _run(home, "info", passphrase=PASSPHRASE).returncode == 1
+
+
+def test_a_lost_emergency_kit_is_replaced_and_the_old_key_stops_working(tmp_path: Path) -> None:
+    home = tmp_path / "c"
+    created = _run(home, "init", "--clinic", "Lakeside")
+    lines = created.stdout.splitlines()
+    old_key = lines[lines.index(next(x for x in lines if x.startswith("Recovery key"))) + 1].strip()
+    kit = tmp_path / "new-kit.pdf"
+    result = _run(home, "new-recovery-key", "--kit", str(kit))
+    assert result.returncode == 0, result.stderr
+    text = "".join(page.extract_text() for page in PdfReader(kit).pages)
+    assert old_key not in text
+    new_pass = "after the kit was lost 5"
+    refused = _run(
+        home,
+        "unlock",
+        "--recovery-key",
+        passphrase=None,
+        stdin=f"{old_key}\n{new_pass}\n{new_pass}\n",
+    )
+    assert refused.returncode == 1
+    assert "recovery key does not unlock" in refused.stderr
+
+
+def test_replacing_the_kit_needs_the_right_passphrase(tmp_path: Path) -> None:
+    home = tmp_path / "c"
+    _run(home, "init", "--clinic", "Lakeside")
+    before = (home / "clinic.key").read_bytes()
+    result = _run(
+        home,
+        "new-recovery-key",
+        "--kit",
+        str(tmp_path / "k.pdf"),
+        passphrase="wrong passphrase 12345",
+    )
+    assert result.returncode == 1
+    assert (home / "clinic.key").read_bytes() == before
+    assert not (tmp_path / "k.pdf").exists()
