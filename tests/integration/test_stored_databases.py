@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,11 +26,16 @@ def test_there_is_a_stored_database_for_every_schema_version() -> None:
     assert versions == set(range(1, migrations.latest_version() + 1))
 
 
-@pytest.mark.parametrize("folder", STORED, ids=[f.name for f in STORED])
-def test_stored_database_upgrades_and_keeps_its_data(folder: Path, tmp_path: Path) -> None:
-    expected = json.loads((folder / "expected.json").read_text())
+def _working_copy(folder: Path, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """A copy to open (opening may upgrade it), and what the folder says it holds."""
     home = tmp_path / folder.name
     shutil.copytree(folder, home)
+    return home, json.loads((folder / "expected.json").read_text())
+
+
+@pytest.mark.parametrize("folder", STORED, ids=[f.name for f in STORED])
+def test_stored_database_upgrades_and_keeps_its_data(folder: Path, tmp_path: Path) -> None:
+    home, expected = _working_copy(folder, tmp_path)
     clinic = open_clinic(home, passphrase=expected["passphrase"], use_keyring=False)
     try:
         assert migrations.schema_version(clinic.conn) == migrations.latest_version()
@@ -43,9 +49,7 @@ def test_stored_database_upgrades_and_keeps_its_data(folder: Path, tmp_path: Pat
 
 @pytest.mark.parametrize("folder", STORED, ids=[f.name for f in STORED])
 def test_stored_database_opens_with_its_recovery_key(folder: Path, tmp_path: Path) -> None:
-    expected = json.loads((folder / "expected.json").read_text())
-    home = tmp_path / folder.name
-    shutil.copytree(folder, home)
+    home, expected = _working_copy(folder, tmp_path)
     clinic = open_clinic(home, recovery_key=expected["recovery_key"], use_keyring=False)
     assert clinic.settings.name == "Stored Clinic"
     clinic.close()
