@@ -391,7 +391,6 @@ class _Builder:
                         "appointment_id": appt,
                     }
                 )
-                self.interaction(pid, "visit", "none", "attended", "Visit", posted_at, appt)
                 if random_() < 0.85:
                     self.rows["payment"].append(
                         {
@@ -433,6 +432,22 @@ class _Builder:
                 "reached",
                 "Question about a bill" if open_cents else "Asked about opening hours",
                 self.stamp(self.uniform(1, 300)),
+                None,
+            )
+        if not lapsed and random_() < 0.1:
+            # A walk-in: a visit with no appointment behind it. (A booked visit shows on
+            # the timeline as its fulfilled appointment, so it gets no second entry.)
+            self.interaction(
+                pid, "visit", "in", "seen", "Walk-in visit", self.stamp(self.uniform(1, 500)), None
+            )
+        if random_() < 0.1:
+            self.interaction(
+                pid,
+                "email",
+                "out",
+                "sent",
+                "Your lab results are ready",
+                self.stamp(self.uniform(1, 400)),
                 None,
             )
         if not lapsed and random_() < 0.3:
