@@ -27,7 +27,7 @@ from app.clinic import Clinic
 from app.demo import names
 from app.ops import CancelToken, Progress, no_progress
 from app.store.changes import Changes
-from app.store.writer import Tx
+from app.store.writer import Tx, uuid7_text
 
 _BATCH = 2000
 _CONSENT_PURPOSES = ("appointment", "recall", "billing", "education", "survey", "marketing")
@@ -37,8 +37,6 @@ _ADULT_ONLY_CODES = frozenset(("15777000", "44054006", "38341003"))
 # prefix, then 74 random bits. The demo counts its "milliseconds" up from a fixed
 # start, so ids are deterministic and every insert lands at the end of its indexes.
 _UUID7_EPOCH_MS = 1_700_000_000_000
-_UUID7_VERSION_VARIANT = (0x7 << 76) | (0b10 << 62)
-_LOW_62 = (1 << 62) - 1
 # The page cache during generation, in KiB. Random UUID keys scatter every insert over
 # the whole of each index; once the indexes outgrow the normal cache (32 MB), inserts
 # keep evicting pages that the next insert reads back (and decrypts) again. A demo
@@ -136,15 +134,7 @@ class _Builder:
 
     def uid(self) -> str:
         self._id_counter += 1
-        rand = self._bits(74)
-        value = (
-            (_UUID7_EPOCH_MS + self._id_counter) << 80
-            | _UUID7_VERSION_VARIANT
-            | (rand >> 62) << 64
-            | (rand & _LOW_62)
-        )
-        h = f"{value:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return uuid7_text(_UUID7_EPOCH_MS + self._id_counter, self._bits(74))
 
     def stamp(self, days_ago: float) -> str:
         return (self.now - timedelta(days=days_ago)).isoformat(timespec="seconds") + "Z"

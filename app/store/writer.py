@@ -12,7 +12,6 @@ import json
 import logging
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -36,21 +35,29 @@ DELETE_COLUMN = "-"
 PatientHook = Callable[[Connection, frozenset[str]], None]
 
 
-def new_id() -> str:
-    """A UUID in the version 7 layout (RFC 9562): 48 bits of Unix milliseconds, then 74
-    random bits. New rows land at the end of each primary-key index instead of on a
-    random page, which keeps bulk imports fast on a large clinic; ids stay unique
-    across workstations without coordination."""
-    millis = time.time_ns() // 1_000_000
-    rand = secrets.randbits(74)
+_MILLIS_48 = (1 << 48) - 1
+_LOW_62 = (1 << 62) - 1
+_UUID7_VERSION_VARIANT = (0x7 << 76) | (0b10 << 62)
+
+
+def uuid7_text(millis: int, rand74: int) -> str:
+    """The version 7 layout (RFC 9562): 48 bits of milliseconds, version 7, 12 random
+    bits, variant 10, 62 random bits. Formatted directly: bulk loads make millions."""
     value = (
-        (millis & ((1 << 48) - 1)) << 80
-        | 0x7 << 76
-        | (rand >> 62) << 64
-        | 0b10 << 62
-        | (rand & ((1 << 62) - 1))
+        (millis & _MILLIS_48) << 80
+        | _UUID7_VERSION_VARIANT
+        | (rand74 >> 62) << 64
+        | (rand74 & _LOW_62)
     )
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def new_id() -> str:
+    """A time-ordered UUID (v7): new rows land at the end of each primary-key index
+    instead of on a random page, which keeps bulk imports fast on a large clinic; ids
+    stay unique across workstations without coordination."""
+    return uuid7_text(time.time_ns() // 1_000_000, secrets.randbits(74))
 
 
 def utc_now() -> str:
@@ -112,14 +119,16 @@ class Tx:
     def changes(self) -> Changes:
         return Changes(frozenset(self._tables), frozenset(self._patients))
 
-    def _journal(self, rows: Sequence[tuple[str, str, str, str | None]]) -> None:
-        """One clock reading per call: every change of one write is one event, and
+    def _stamp(self) -> str:
+        """One clock reading per writer call: every change of one call is one event, and
         the rows of a call never touch the same column of the same row twice."""
+        self.last_hlc = self._clock.now()
+        return self.last_hlc.encode()
+
+    def _journal(self, rows: Sequence[tuple[str, str, str, str | None]]) -> None:
         if not rows:
             return
-        hlc = self._clock.now()
-        stamp = hlc.encode()
-        self.last_hlc = hlc
+        stamp = self._stamp()
         self.conn.executemany(
             "INSERT INTO change (tbl, row_id, col, value, hlc, device_id) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -168,13 +177,11 @@ class Tx:
         # The journal is written by SQLite from the rows as stored (defaults included):
         # a new rowid is always above the old maximum, so "rowid > last" is this batch.
         fields = ", ".join(f"'{c}', {c}" for c in self._schema.columns[table])
-        hlc = self._clock.now()
-        self.last_hlc = hlc
         self.conn.execute(
             "INSERT INTO change (tbl, row_id, col, value, hlc, device_id) "
             f"SELECT ?, id, ?, json_object({fields}), ?, ? FROM {table} "
             "WHERE rowid > ? ORDER BY rowid",
-            (table, INSERT_COLUMN, hlc.encode(), self._device_id, last),
+            (table, INSERT_COLUMN, self._stamp(), self._device_id, last),
         )
 
     def update(self, table: str, row_id: str, values: Mapping[str, Any]) -> list[str]:
