@@ -4,7 +4,8 @@
         .success(on_done).run_in_background()
 
 The work never touches widgets; its result or error waits on the runnable and a
-payload-free signal tells the GUI thread to collect it. A progress dialog appears only if the work takes longer than half a second.
+payload-free signal tells the GUI thread to collect it. A progress dialog appears only
+if the work takes longer than half a second.
 """
 
 from __future__ import annotations
