@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from app.errors import StoreError
 from app.patients.search_index import SOURCE_TABLES, reindex_patients
-from app.store import lifecycle
+from app.store import database, lifecycle
 from app.store.changes import Changes
 from app.store.database import Connection, DatabaseError
+from app.store.hlc import HybridLogicalClock
 from app.store.lifecycle import OpenDatabase
 from app.store.writer import Store
 
@@ -45,10 +46,29 @@ _SETTING_KEYS = {
 class Clinic:
     """What every core function takes: one clinic, unlocked."""
 
-    def __init__(self, opened: OpenDatabase) -> None:
+    def __init__(self, opened: OpenDatabase, clock: HybridLogicalClock | None = None) -> None:
         self.opened = opened
-        self.store = Store(opened.conn, self._meta("device_id"))
+        self.store = Store(opened.conn, self._meta("device_id"), clock=clock)
         self.store.on_patients_written(SOURCE_TABLES, reindex_patients)
+        self.settings = self._load_settings()
+        # Who is working: recorded on consents, calls and tasks. Set by the desktop
+        # after start (the first administrator until per-person sign-in arrives).
+        self.acting_user_id = ""
+
+    def fork(self) -> Clinic:
+        """The same clinic on a second connection, for work on another thread.
+
+        A background import or the finder then never reads the GUI's uncommitted rows
+        (nor the GUI theirs); WAL lets them read while the other writes. The clock is
+        shared so the change journal stays in one order on this device.
+        """
+        conn = database.connect(self.opened.paths.database, self.opened.data_key)
+        twin = Clinic(replace(self.opened, conn=conn), clock=self.store.clock)
+        twin.acting_user_id = self.acting_user_id
+        return twin
+
+    def reload_settings(self) -> None:
+        """Pick up settings another connection saved."""
         self.settings = self._load_settings()
 
     @property

@@ -75,3 +75,7 @@ class InvalidDateError(InvalidInputError):
 
 class RecordNotFoundError(FrontdeskError, LookupError):
     """A record asked for by id does not exist."""
+
+
+class EditConflictError(FrontdeskError):
+    """Someone saved the same record since this copy was loaded; nothing was overwritten."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keyring
@@ -12,6 +12,7 @@ import pytest
 from keyring.backends import fail
 
 from app.clinic import Clinic, create_clinic, open_clinic
+from app.demo.generator import generate
 from app.store.keyring_store import SERVICE
 from tests.support.memory_keyring import MemoryKeyring
 
@@ -58,6 +59,38 @@ def clinic_home(tmp_path: Path, clinic_template: Template, memory_keyring: Memor
     shutil.copytree(clinic_template.home, home)
     memory_keyring.set_password(SERVICE, clinic_template.clinic_id, clinic_template.data_key.hex())
     return home
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, clinic_template: Template) -> Template:
+    """The template clinic plus 300 made-up demo patients around today's date, for the
+    desktop views (Today needs appointments today and tomorrow)."""
+    keyring.set_keyring(fail.Keyring())
+    home = tmp_path_factory.mktemp("demo") / "clinic"
+    shutil.copytree(clinic_template.home, home)
+    with open_clinic(home, passphrase=PASSPHRASE, use_keyring=False) as clinic:
+        generate(clinic, DEMO_PATIENTS, seed=7)
+        clinic.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return replace(clinic_template, home=home)
+
+
+DEMO_PATIENTS = 300
+
+
+@pytest.fixture
+def demo_home(tmp_path: Path, demo_template: Template, memory_keyring: MemoryKeyring) -> Path:
+    home = tmp_path / "demo-clinic"
+    shutil.copytree(demo_template.home, home)
+    memory_keyring.set_password(SERVICE, demo_template.clinic_id, demo_template.data_key.hex())
+    return home
+
+
+@pytest.fixture
+def demo_clinic(demo_home: Path) -> Iterator[Clinic]:
+    """A real encrypted clinic with demo patients, opened through the keyring."""
+    opened = open_clinic(demo_home)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ def log_interaction(
     body: str = "",
     occurred_at: str | None = None,
     appointment_id: str | None = None,
+    recorded_by: str | None = None,
 ) -> Created:
     """Card numbers read out on the phone and typed into a note are masked before saving."""
     if kind not in KINDS:
@@ -40,5 +41,6 @@ def log_interaction(
             "body": mask_card_numbers(body.strip()),
             "occurred_at": occurred_at or utc_now(),
             "appointment_id": appointment_id,
+            "recorded_by": clinic.acting_user_id if recorded_by is None else recorded_by,
         },
     )

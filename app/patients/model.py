@@ -92,6 +92,7 @@ class Consent:
     granted: bool
     source: str
     recorded_at: str
+    recorded_by: str = ""  # app_user id; '' for imports and older rows
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class Patient:
     identifiers: tuple[Identifier, ...] = ()
     tags: tuple[str, ...] = ()
     consents: tuple[Consent, ...] = field(default=())
+    preferred_channel: str = ""  # sms, email, letter, phone or '' for no preference
+    version: int = 1  # raised by every edit; forms save against it (see update_patient)
 
     @property
     def display_name(self) -> str:

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from app.clinic import Clinic
-from app.errors import InvalidInputError, RecordNotFoundError
+from app.errors import EditConflictError, InvalidInputError, RecordNotFoundError
 from app.patients import model
 from app.patients.model import AddressDraft, PatientDraft
 from app.patients.validation import normalize_email, normalize_phone, parse_birth_date
@@ -21,7 +21,7 @@ from app.store.writer import Tx, new_id, utc_now
 _PATIENT_COLUMNS = (
     "id, family_name, given_names, preferred_name, birth_date, sex, gender_identity, "
     "language, deceased, deceased_date, do_not_contact, acquisition_source, household_id, "
-    "household_role, merged_into, created_at, updated_at"
+    "household_role, merged_into, created_at, updated_at, preferred_channel, version"
 )
 # Fields a plain edit may change; deceased, merge and household have their own calls
 # because each has rules of its own.
@@ -35,6 +35,7 @@ _EDITABLE = {
     "language",
     "do_not_contact",
     "acquisition_source",
+    "preferred_channel",
 }
 
 
@@ -133,8 +134,27 @@ def _insert_identifier(tx: Tx, patient_id: str, system: str, value: str, kind: s
     )
 
 
-def update_patient(clinic: Clinic, patient_id: str, values: Mapping[str, Any]) -> Changes:
-    """Change demographic fields; birth dates are validated like on entry."""
+def update_patient(
+    clinic: Clinic,
+    patient_id: str,
+    values: Mapping[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> Changes:
+    """Change demographic fields; birth dates are validated like on entry.
+
+    A form passes the version it was loaded with: if someone saved the patient in the
+    meantime the save is refused with EditConflictError instead of overwriting them.
+    """
+    clean = _clean_values(clinic, values)
+    with clinic.store.write() as tx:
+        check_version(tx, patient_id, expected_version)
+        if tx.update("patient", patient_id, clean):
+            bump_version(tx, patient_id)
+    return tx.changes
+
+
+def _clean_values(clinic: Clinic, values: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(values) - _EDITABLE
     if unknown:
         raise ValueError(f"not editable here: {sorted(unknown)}")
@@ -144,27 +164,45 @@ def update_patient(clinic: Clinic, patient_id: str, values: Mapping[str, Any]) -
             clean[key] = _birth_date(clinic, str(value or ""))
         elif key == "sex":
             clean[key] = _check_choice(str(value), model.SEXES, "sex")
+        elif key == "preferred_channel":
+            clean[key] = _check_choice(str(value), ("", *model.CHANNELS), "preferred channel")
         elif key == "do_not_contact":
             clean[key] = 1 if value else 0
         elif key in ("family_name", "given_names", "preferred_name"):
             clean[key] = _clean_name(str(value))
         else:
             clean[key] = str(value).strip()
-    with clinic.store.write() as tx:
-        if tx.update("patient", patient_id, clean):
-            tx.update("patient", patient_id, {"updated_at": utc_now()})
-    return tx.changes
+    both = "family_name" in clean and "given_names" in clean
+    if both and not (clean["family_name"] or clean["given_names"]):
+        raise InvalidInputError("A patient needs a family name or a given name.")
+    return clean
+
+
+def check_version(tx: Tx, patient_id: str, expected: int | None) -> None:
+    """Refuse a save made from a stale copy of the patient (see update_patient)."""
+    row = tx.conn.execute("SELECT version FROM patient WHERE id = ?", (patient_id,)).fetchone()
+    if row is None:
+        raise RecordNotFoundError("That patient is no longer on file.")
+    if expected is not None and int(row[0]) != expected:
+        raise EditConflictError(
+            "Someone else saved changes to this patient while you were editing. "
+            "Your changes were not saved: close the form, reopen it to see theirs, "
+            "and make your changes again."
+        )
+
+
+def bump_version(tx: Tx, patient_id: str) -> None:
+    row = tx.conn.execute("SELECT version FROM patient WHERE id = ?", (patient_id,)).fetchone()
+    tx.update("patient", patient_id, {"version": int(row[0]) + 1, "updated_at": utc_now()})
 
 
 def mark_deceased(clinic: Clinic, patient_id: str, on: str | None = None) -> Changes:
     """Deceased patients stay on file but are never contacted and sort last in search."""
     death = _birth_date(clinic, on) if on else None
     with clinic.store.write() as tx:
-        tx.update(
-            "patient",
-            patient_id,
-            {"deceased": 1, "deceased_date": death, "updated_at": utc_now()},
-        )
+        check_version(tx, patient_id, None)
+        tx.update("patient", patient_id, {"deceased": 1, "deceased_date": death})
+        bump_version(tx, patient_id)
     return tx.changes
 
 
@@ -247,6 +285,7 @@ def record_consent(
     granted: bool,
     source: str,
     at: str | None = None,
+    recorded_by: str | None = None,
 ) -> Created:
     """Consent is a new row each time, so what the patient said and when stays on record."""
     _check_choice(channel, model.CHANNELS, "channel")
@@ -264,6 +303,7 @@ def record_consent(
                 "granted": 1 if granted else 0,
                 "source": source.strip(),
                 "recorded_at": at or utc_now(),
+                "recorded_by": clinic.acting_user_id if recorded_by is None else recorded_by,
             },
         )
     return Created(consent_id, tx.changes)
@@ -338,6 +378,8 @@ def get_patient(clinic: Clinic, patient_id: str) -> model.Patient:
         merged_into=row[14],
         created_at=row[15],
         updated_at=row[16],
+        preferred_channel=row[17],
+        version=int(row[18]),
         contact_points=contacts,
         addresses=addresses,
         identifiers=identifiers,
@@ -350,11 +392,11 @@ def current_consents(clinic: Clinic, patient_id: str) -> tuple[model.Consent, ..
     """The decision in force per channel and purpose: the newest row of each pair."""
     # Two decisions in the same second: the later row wins (rowid breaks the tie).
     rows = clinic.conn.execute(
-        "SELECT channel, purpose, granted, source, recorded_at FROM ("
+        "SELECT channel, purpose, granted, source, recorded_at, recorded_by FROM ("
         "  SELECT *, row_number() OVER ("
         "    PARTITION BY channel, purpose ORDER BY recorded_at DESC, rowid DESC) AS newest"
         "  FROM consent WHERE patient_id = ?"
         ") WHERE newest = 1 ORDER BY channel, purpose",
         (patient_id,),
     ).fetchall()
-    return tuple(model.Consent(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows)
+    return tuple(model.Consent(r[0], r[1], bool(r[2]), r[3], r[4], r[5]) for r in rows)

@@ -227,12 +227,16 @@ class Tx:
 class Store:
     """An open clinic database: reads on `conn`, writes through `write()`."""
 
-    def __init__(self, conn: Connection, device_id: str) -> None:
+    def __init__(
+        self, conn: Connection, device_id: str, *, clock: HybridLogicalClock | None = None
+    ) -> None:
         self.conn = conn
         self.device_id = device_id
         self.schema = Schema(conn)
-        last = conn.execute("SELECT hlc FROM change ORDER BY seq DESC LIMIT 1").fetchone()
-        self.clock = HybridLogicalClock(Hlc.decode(last[0]) if last else None)
+        if clock is None:
+            last = conn.execute("SELECT hlc FROM change ORDER BY seq DESC LIMIT 1").fetchone()
+            clock = HybridLogicalClock(Hlc.decode(last[0]) if last else None)
+        self.clock = clock
         self._patient_hooks: list[tuple[frozenset[str], PatientHook]] = []
 
     def on_patients_written(self, tables: Iterable[str], hook: PatientHook) -> None:

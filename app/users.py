@@ -1,0 +1,62 @@
+"""The people who work the desk. Sign-in and permissions come with the security release;
+for now the first administrator, named in the first-run wizard, is the acting user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.clinic import Clinic
+from app.errors import InvalidInputError
+from app.store.changes import Created
+from app.store.writer import utc_now
+
+ROLES = ("receptionist", "manager", "administrator")
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    role: str
+    active: bool
+
+
+def add_user(clinic: Clinic, name: str, role: str) -> Created:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInputError("Type the person's name.")
+    if len(name) > 80:
+        raise InvalidInputError("A name of at most 80 characters, please.")
+    if role not in ROLES:
+        raise InvalidInputError(f"Choose a role: {', '.join(ROLES)}.")
+    return clinic.store.create(
+        "app_user", {"name": name, "role": role, "active": 1, "created_at": utc_now()}
+    )
+
+
+def users(clinic: Clinic) -> list[User]:
+    rows = clinic.conn.execute(
+        "SELECT id, name, role, active FROM app_user ORDER BY created_at, id"
+    ).fetchall()
+    return [User(r[0], r[1], r[2], bool(r[3])) for r in rows]
+
+
+def get_user(clinic: Clinic, user_id: str) -> User | None:
+    for user in users(clinic):
+        if user.id == user_id:
+            return user
+    return None
+
+
+def default_user(clinic: Clinic) -> User | None:
+    """Who acts when nobody signs in: the first active administrator, else anyone active."""
+    active = [u for u in users(clinic) if u.active]
+    admins = [u for u in active if u.role == "administrator"]
+    chosen = admins or active
+    return chosen[0] if chosen else None
+
+
+def act_as_default_user(clinic: Clinic) -> User | None:
+    user = default_user(clinic)
+    clinic.acting_user_id = user.id if user else ""
+    return user
