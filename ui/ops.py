@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from app.errors import FrontdeskError
 from app.ops import CancelToken, OperationCancelledError, Progress
+from ui.task_tray import TaskTray
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -71,6 +72,13 @@ class Op(Generic[T]):
         self.cancel = CancelToken()
         self.signals = _Signals()
         self.dialog: QProgressDialog | None = None
+        self._tray: TaskTray | None = None
+        self._tray_handle = 0
+
+    def in_tray(self, tray: TaskTray | None) -> Op[T]:
+        """Report in the status bar instead of a modal dialog: the window stays usable."""
+        self._tray = tray
+        return self
 
     def success(self, callback: Callable[[T], None]) -> Op[T]:
         self._on_success = callback
@@ -81,6 +89,18 @@ class Op(Generic[T]):
         return self
 
     def run_in_background(self, pool: QThreadPool | None = None) -> Op[T]:
+        if self._tray is not None:
+            self._tray_handle = self._tray.start(self._title, self.cancel)
+        else:
+            self.dialog = self._progress_dialog()
+        self.signals.progress.connect(self._progress)
+        self.signals.done.connect(self._done)
+        self._runnable = _Runnable(self._work, self.signals, self.cancel)
+        Op._running.add(self)
+        (pool or QThreadPool.globalInstance()).start(self._runnable)
+        return self
+
+    def _progress_dialog(self) -> QProgressDialog:
         dialog = QProgressDialog(self._title, "Cancel", 0, 0, self._parent)
         dialog.setWindowTitle("Frontdesk")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -89,13 +109,7 @@ class Op(Generic[T]):
         dialog.setAutoReset(False)
         dialog.setAccessibleName(self._title)
         dialog.canceled.connect(self._cancel_requested)
-        self.dialog = dialog
-        self.signals.progress.connect(self._progress)
-        self.signals.done.connect(self._done)
-        self._runnable = _Runnable(self._work, self.signals, self.cancel)
-        Op._running.add(self)
-        (pool or QThreadPool.globalInstance()).start(self._runnable)
-        return self
+        return dialog
 
     def _done(self) -> None:
         error = self._runnable.error
@@ -110,6 +124,8 @@ class Op(Generic[T]):
             self.dialog.setLabelText("Cancelling…")
 
     def _progress(self, done: int, total: int, what: str) -> None:
+        if self._tray is not None:
+            self._tray.progress(self._tray_handle, done, total, what)
         if self.dialog is None:
             return
         self.dialog.setMaximum(max(total, 0))
@@ -118,6 +134,8 @@ class Op(Generic[T]):
 
     def _close(self) -> None:
         Op._running.discard(self)
+        if self._tray is not None:
+            self._tray.finish(self._tray_handle)
         if self.dialog is not None:
             self.dialog.canceled.disconnect(self._cancel_requested)
             self.dialog.close()

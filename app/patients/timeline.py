@@ -58,8 +58,10 @@ _SOURCES: dict[str, str] = {
     "consent": (
         "SELECT 'consent', recorded_at, "
         "CASE granted WHEN 1 THEN 'Consent given' ELSE 'Consent withdrawn' END, "
-        "channel || ' for ' || purpose || ' (' || source || ')', 'none', id, NULL "
-        "FROM consent WHERE patient_id = :p"
+        "channel || ' for ' || purpose || ' (' || source || ')'"
+        " || coalesce(' · recorded by ' || u.name, ''), 'none', c.id, NULL "
+        "FROM consent AS c LEFT JOIN app_user AS u ON u.id = c.recorded_by "
+        "WHERE patient_id = :p"
     ),
 }
 _INTERACTION_KINDS = {"visit", "call", "email", "sms", "letter", "note"}
@@ -72,8 +74,10 @@ def timeline(
     kinds: set[str] | None = None,
     limit: int = 50,
     offset: int = 0,
+    text: str = "",
 ) -> list[TimelineEntry]:
-    """One page of the patient's history; `kinds` filters (None = everything)."""
+    """One page of the patient's history; `kinds` filters (None = everything) and `text`
+    keeps entries whose title or detail contains it (case-insensitive)."""
     wanted = set(KINDS) if kinds is None else set(kinds)
     unknown = wanted - set(KINDS)
     if unknown:
@@ -90,6 +94,16 @@ def timeline(
         params.update({f"k{i}": k for i, k in enumerate(chosen)})
     if not parts:
         return []
-    sql = " UNION ALL ".join(parts) + " ORDER BY 2 DESC, 6 LIMIT :limit OFFSET :offset"
+    where = ""
+    if text.strip():
+        # One patient's history is small enough for a scan; LIKE's wildcards in the
+        # typed text are escaped so '50%' finds fifty percent.
+        escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["q"] = f"%{escaped}%"
+        where = " WHERE title LIKE :q ESCAPE '\\' OR detail LIKE :q ESCAPE '\\'"
+    # Every part is a constant above; typed text only ever arrives as the :q parameter.
+    head = "WITH entry(kind, at, title, detail, direction, record_id, amount) AS ("
+    union = head + " UNION ALL ".join(parts) + ") SELECT * FROM entry" + where  # noqa: S608
+    sql = union + " ORDER BY 2 DESC, 6 LIMIT :limit OFFSET :offset"
     rows = clinic.conn.execute(sql, params).fetchall()
     return [TimelineEntry(r[0], r[1], r[2], r[3] or "", r[4], r[5], r[6]) for r in rows]

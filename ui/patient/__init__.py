@@ -1,0 +1,1 @@
+"""The 360° patient view: header card, timeline and quick actions."""
