@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.errors import KeyFileError, WeakPassphraseError, WrongPassphraseError
+from app.store.passphrase_strength import estimate_strength
 
 KEY_BYTES = 32
 KEY_FILE_FORMAT = 1
@@ -34,7 +36,6 @@ KEY_FILE_FORMAT = 1
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_KIB = 64 * 1024
 ARGON2_PARALLELISM = 4
-MIN_PASSPHRASE_LENGTH = 10
 _RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to mix up
 _RECOVERY_GROUPS = 8
 _RECOVERY_GROUP_LEN = 4
@@ -73,21 +74,15 @@ def normalize_recovery_key(text: str) -> str:
     return "-".join(groups)
 
 
-def check_passphrase_strength(passphrase: str) -> None:
-    """Refuse passphrases a guesser would try first; say why so the person can pick better."""
-    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
-        raise WeakPassphraseError(
-            f"The passphrase needs at least {MIN_PASSPHRASE_LENGTH} characters. "
-            "A few unrelated words make a strong one that is easy to remember."
-        )
-    if len(set(passphrase)) < 5:
-        raise WeakPassphraseError("The passphrase repeats too few different characters.")
-    lowered = passphrase.lower()
-    for weak in ("password", "passwort", "123456", "qwerty", "frontdesk", "letmein"):
-        if weak in lowered:
-            raise WeakPassphraseError(
-                "The passphrase contains a word that is among the first ones guessed."
-            )
+def check_passphrase_strength(passphrase: str, context: Sequence[str] = ()) -> None:
+    """Refuse passphrases a guesser would try first; say why so the person can pick better.
+
+    The same estimate drives the strength meter on screen, so what the meter calls too
+    weak is exactly what is refused here.
+    """
+    strength = estimate_strength(passphrase, context)
+    if not strength.accepted:
+        raise WeakPassphraseError(strength.reason)
 
 
 def _b64(data: bytes) -> str:
