@@ -197,3 +197,44 @@ def test_page_past_the_end_is_empty(clinic: Clinic) -> None:
     fill_history(clinic, patient)
 
     assert timeline(clinic, patient, limit=50, offset=10) == []
+
+
+def test_text_filter_keeps_entries_whose_title_or_detail_contains_it(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    log_interaction(clinic, patient, "note", subject="Asked about flu shots", occurred_at=at(1))
+    log_interaction(clinic, patient, "note", subject="Parking validation", occurred_at=at(2))
+    log_interaction(clinic, patient, "call", outcome="voicemail", occurred_at=at(3))
+    assert [e.detail for e in timeline(clinic, patient, text="FLU")] == ["Asked about flu shots"]
+    assert [e.title for e in timeline(clinic, patient, text="voicemail")] == ["Call · voicemail"]
+    assert timeline(clinic, patient, text="dentist") == []
+
+
+def test_text_filter_treats_like_wildcards_as_plain_characters(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    log_interaction(clinic, patient, "note", subject="Discount 50% agreed", occurred_at=at(1))
+    log_interaction(clinic, patient, "note", subject="Discount 500 dollars", occurred_at=at(2))
+    log_interaction(clinic, patient, "note", subject="file_name kept", occurred_at=at(3))
+    log_interaction(clinic, patient, "note", subject="filename other", occurred_at=at(4))
+    assert [e.detail for e in timeline(clinic, patient, text="50%")] == ["Discount 50% agreed"]
+    assert [e.detail for e in timeline(clinic, patient, text="file_")] == ["file_name kept"]
+
+
+def test_text_filter_combines_with_kinds_and_pages(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    for day in range(7):
+        log_interaction(clinic, patient, "call", subject=f"recall {day}", occurred_at=at(day))
+        log_interaction(clinic, patient, "note", subject=f"recall note {day}", occurred_at=at(day))
+    calls = timeline(clinic, patient, kinds={"call"}, text="recall", limit=4)
+    more = timeline(clinic, patient, kinds={"call"}, text="recall", limit=4, offset=4)
+    assert [e.kind for e in calls + more] == ["call"] * 7
+    assert [e.detail for e in calls + more] == [f"recall {d}" for d in range(6, -1, -1)]
+
+
+def test_consent_entry_names_who_recorded_it(clinic: Clinic) -> None:
+    from app.users import add_user
+
+    patient = new_patient(clinic)
+    clinic.acting_user_id = add_user(clinic, "Dana Reyes", "receptionist").id
+    records.record_consent(clinic, patient, "sms", "recall", True, "at the desk", at=at(1))
+    (entry,) = timeline(clinic, patient, kinds={"consent"})
+    assert entry.detail == "sms for recall (at the desk) · recorded by Dana Reyes"
