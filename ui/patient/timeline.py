@@ -48,18 +48,6 @@ CHIPS: tuple[tuple[str, frozenset[str]], ...] = (
     ("Money", frozenset({"payment", "charge"})),
     ("Consent", frozenset({"consent"})),
 )
-KIND_WORDS = {
-    "appointment": "Appointment",
-    "visit": "Visit",
-    "call": "Call",
-    "email": "Email",
-    "sms": "Text",
-    "letter": "Letter",
-    "note": "Note",
-    "payment": "Payment",
-    "charge": "Charge",
-    "consent": "Consent",
-}
 _DIRECTION = {"in": "←", "out": "→", "none": ""}
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -149,7 +137,6 @@ class EntryDelegate(QStyledItemDelegate):
             return
         self.initStyleOption(option, index)
         style = option.widget.style() if option.widget else None  # type: ignore[attr-defined]
-        text = option.text  # type: ignore[attr-defined]
         option.text = ""  # type: ignore[attr-defined]
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)  # type: ignore[attr-defined]
@@ -161,12 +148,17 @@ class EntryDelegate(QStyledItemDelegate):
         bold.setBold(True)
         painter.setFont(bold)
         painter.setPen(palette.highlightedText().color() if selected else palette.text().color())
-        kind = KIND_WORDS.get(entry.kind, entry.kind)
         half = rect.height() // 2
+        top = rect.adjusted(0, 0, 0, -half)
+        zone = index.model().zone if isinstance(index.model(), TimelineModel) else None
+        when = local_text(entry.at, zone, "%a %d %b %Y  %H:%M") if zone else entry.at
+        arrow = _DIRECTION.get(entry.direction, "")
+        amount = f"   {money(entry.amount_cents)}" if entry.amount_cents is not None else ""
         painter.drawText(
-            rect.adjusted(0, 0, 0, -half), Qt.AlignmentFlag.AlignVCenter, f"{kind} · {text}"
+            top, Qt.AlignmentFlag.AlignVCenter, f"{arrow} {entry.title}{amount}".strip()
         )
         painter.setFont(option.font)  # type: ignore[attr-defined]
+        painter.drawText(top, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, when)
         if not selected:
             painter.setPen(palette.placeholderText().color())
         detail = option.fontMetrics.elidedText(  # type: ignore[attr-defined]
