@@ -46,6 +46,22 @@ _UUID7_EPOCH_MS = 1_700_000_000_000
 # freed) afterwards.
 _CACHE_KIB_PER_PATIENT = 10
 _CACHE_KIB_MAX = 1024 * 1024
+# Open follow-ups of a demo clinic: (kind, note, due in days from today). Most are due
+# already, so the Today page of a demo has a call list; two lie ahead and do not show yet.
+_TASKS = (
+    ("call-back", "Lab results are in; go over them", -3),
+    ("call-back", "Asked about a referral to physical therapy", -1),
+    ("call-back", "Question about the last bill", 0),
+    ("follow-up", "Check how the new medication is going", -2),
+    ("call-back", "Wants to move next month's visit", 0),
+    ("call-back", "Asked for a prescription refill", 5),
+    ("follow-up", "School form to sign; tell the parent when it is ready", -4),
+    ("call-back", "Asked whether the flu shot is in", 0),
+    ("call-back", "Insurance card changed; get the new details", -1),
+    ("follow-up", "Blood pressure check after the dose change", 2),
+    ("call-back", "Asked about the new evening hours", -2),
+    ("call-back", "Wants a copy of the vaccination record", 0),
+)
 
 _T = TypeVar("_T")
 
@@ -77,6 +93,7 @@ class _Weighted(Generic[_T]):
 class _Builder:
     def __init__(self, seed: int, today: date) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self._bits = self.rng.getrandbits
         self._id_counter = 0
         self._random = self.rng.random
@@ -86,6 +103,7 @@ class _Builder:
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.provider_ids: list[str] = []
         self.location_ids: list[str] = []
+        self.reachable: list[str] = []  # living patients with a phone who may be called
         self.sources = _Weighted(
             [s for s, _ in names.ACQUISITION_SOURCES], [w for _, w in names.ACQUISITION_SOURCES]
         )
@@ -277,6 +295,8 @@ class _Builder:
                 "rank": 1,
             }
         )
+        if age >= 13 and not deceased and not self.rows["patient"][-1]["do_not_contact"]:
+            self.reachable.append(pid)
         self.consents(pid, created, channels)
         self.conditions(pid, age)
         if not deceased:
@@ -444,6 +464,48 @@ class _Builder:
             days_ahead = self.uniform(0.1, 90)
             self.appointment(pid, age, -days_ahead, self.pick(("booked", "confirmed")))
 
+    def tasks(self) -> None:
+        """Patients who asked to be called back, each with the call that asked.
+
+        Drawn after everyone else from a generator of their own, so adding them changed
+        no row of an existing demo clinic; a larger clinic gets a few more of them.
+        """
+        rng = random.Random(f"demo-tasks:{self.seed}")
+        wanted = min(len(self.reachable), len(_TASKS), max(6, len(self.reachable) // 25))
+        for pid, (kind, note, due_in) in zip(
+            rng.sample(self.reachable, wanted), _TASKS, strict=False
+        ):
+            asked_days_ago = -due_in + rng.randint(1, 6) + rng.random()
+            asked_at = self.stamp(asked_days_ago)
+            call_id = self.uid()
+            self.rows["interaction"].append(
+                {
+                    "id": call_id,
+                    "patient_id": pid,
+                    "kind": "call",
+                    "direction": "in",
+                    "outcome": "reached",
+                    "subject": "Asked for a call back",
+                    "body": note,
+                    "occurred_at": asked_at,
+                    "appointment_id": None,
+                }
+            )
+            self.rows["task"].append(
+                {
+                    "id": self.uid(),
+                    "patient_id": pid,
+                    "kind": kind,
+                    "due_on": (self.today + timedelta(days=due_in)).isoformat(),
+                    "note": note,
+                    "created_at": asked_at,
+                    "created_by": "",
+                    "interaction_id": call_id,
+                    "done_at": None,
+                    "done_by": "",
+                }
+            )
+
     def appointment(self, pid: str, age: int, days_ago: float, status: str) -> str:
         kind, reason, minutes = self.pick(self.child_kinds if age < 12 else self.adult_kinds)
         start = self.now - timedelta(days=days_ago)
@@ -526,6 +588,7 @@ _ORDER = (
     "appointment",
     "appointment_status",
     "interaction",
+    "task",
     "charge",
     "payment",
 )
@@ -570,6 +633,8 @@ def generate(
                     cancel.raise_if_cancelled()
                 size = builder.weighted(builder.household_sizes)
                 made += builder.household(min(size, patients - made))
+                if made >= patients:
+                    builder.tasks()
                 if len(builder.rows["patient"]) >= _BATCH or made >= patients:
                     appointments += len(builder.rows["appointment"])
                     interactions += len(builder.rows["interaction"])
