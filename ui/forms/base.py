@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 # Dark red on light and readable on dark backgrounds; bold so colour is not the only cue.
 ERROR_STYLE = "color: #c62828; font-weight: 600;"
 HINT_STYLE = "color: palette(placeholder-text);"
+# Unambiguous whichever way round the clinic writes dates: "Tue 3 Mar 2026".
+DATE_FORMAT = "ddd d MMM yyyy"
 SAVE_KEYS = ("Ctrl+Return", "Ctrl+Enter")
 
 
@@ -76,6 +78,14 @@ class _Field:
     hint: QLabel
 
 
+def to_qdate(day: date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def from_qdate(day: QDate) -> date:
+    return date(day.year(), day.month(), day.day())
+
+
 def plain_label(text: str) -> str:
     """'&Amount:' -> 'Amount', for accessible names built from a visible label."""
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip(": ").strip()
@@ -100,13 +110,15 @@ class FormDialog(QDialog):
         self.setWindowTitle(title)
         self.setAccessibleName(title)
         self.setSizeGripEnabled(True)
+        # Wide enough for a sentence of error text; in characters so it scales with the font.
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 42)
 
         # Fields live in their own widget so the tab order can put them before the buttons.
         self.content_widget = QWidget(self)
         self.content = QVBoxLayout(self.content_widget)
         self.content.setContentsMargins(0, 0, 0, 0)
         self.form = QFormLayout()
-        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.content.addLayout(self.form)
 
@@ -141,6 +153,18 @@ class FormDialog(QDialog):
         layout.addWidget(self.buttons)
 
     # --- building the form ------------------------------------------------------------
+
+    def add_heading(self, text: str) -> QLabel:
+        """A bold line above the fields saying whom the form is about."""
+        heading = QLabel(text)
+        heading.setAccessibleName(text)
+        font = heading.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        heading.setFont(font)
+        heading.setWordWrap(True)
+        self.content.insertWidget(0, heading)
+        return heading
 
     def add_field(self, label: str, widget: QWidget, name: str, hint: str = "") -> QWidget:
         """Add a labelled row whose error line sits right under the widget.
@@ -288,28 +312,8 @@ class FormDialog(QDialog):
         self.clear_errors()
         try:
             changes = self._save()
-        except FormInputError as exc:
-            for error in exc.errors:
-                self.show_field_error(error.field, str(error))
-            self._focus_first_error()
-            return False
-        except FieldError as exc:
-            self.show_field_error(exc.field, str(exc))
-            self._focus_first_error()
-            return False
-        except InvalidInputError as exc:
-            name = self._field_for(exc)
-            if name is None:
-                self.show_general_error(str(exc))
-            else:
-                self.show_field_error(name, str(exc))
-                self._focus_first_error()
-            return False
-        except FrontdeskError as exc:
-            self.show_general_error(str(exc))
-            return False
-        except Exception as exc:  # noqa: BLE001 - logged with its traceback by show_error
-            show_error(self, self.windowTitle(), exc)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown by report()
+            self.report(exc)
             return False
         self.changes = changes
         self.bus.publish(changes)
@@ -317,6 +321,29 @@ class FormDialog(QDialog):
         self.saved.emit(changes)
         self.accept()
         return True
+
+    def report(self, exc: BaseException) -> None:
+        """Show a failed save or action where it belongs: bad input next to its field,
+        other errors of ours above the buttons, anything unexpected logged and shown
+        plainly (ui.ops.show_error)."""
+        if isinstance(exc, FormInputError):
+            for error in exc.errors:
+                self.show_field_error(error.field, str(error))
+            self._focus_first_error()
+        elif isinstance(exc, FieldError):
+            self.show_field_error(exc.field, str(exc))
+            self._focus_first_error()
+        elif isinstance(exc, InvalidInputError):
+            name = self._field_for(exc)
+            if name is None:
+                self.show_general_error(str(exc))
+            else:
+                self.show_field_error(name, str(exc))
+                self._focus_first_error()
+        elif isinstance(exc, FrontdeskError):
+            self.show_general_error(str(exc))
+        else:
+            show_error(self, self.windowTitle(), exc)
 
     def _focus_first_error(self) -> None:
         for field in self._fields.values():
