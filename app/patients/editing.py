@@ -25,6 +25,33 @@ from app.store.writer import Tx, utc_now
 
 PREFERRED_CHANNELS = ("", *model.CHANNELS)
 
+# Offered in the forms' "How did they hear about us?" box; anything else may be typed.
+ACQUISITION_SOURCES = (
+    "referral from a patient",
+    "doctor referral",
+    "Google search",
+    "clinic website",
+    "insurance directory",
+    "social media",
+    "community event",
+    "walk-in",
+)
+# The languages a form offers first (BCP 47 code, name); other codes are kept as stored.
+LANGUAGES = (
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("so", "Somali"),
+    ("hmn", "Hmong"),
+    ("vi", "Vietnamese"),
+    ("zh", "Chinese"),
+    ("ar", "Arabic"),
+    ("ru", "Russian"),
+    ("fr", "French"),
+    ("de", "German"),
+    ("ko", "Korean"),
+    ("tl", "Tagalog"),
+)
+
 # The words the timeline note uses for each kind of field; never the values.
 _KIND_WORDS = {
     "name": "name",
