@@ -19,6 +19,7 @@ from PySide6.QtCore import QTime
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -84,7 +85,7 @@ def local_start(day: date, at: time, zone: ZoneInfo) -> datetime:
     moment = wall.replace(tzinfo=zone)
     if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
         raise InvalidDateError(
-            f"{at:%H:%M} does not exist on that day: the clocks go forward an hour. "
+            "That time does not exist on that day: the clocks go forward an hour. "
             "Choose a time outside that hour."
         )
     return moment
@@ -223,10 +224,10 @@ class AppointmentDialog(FormDialog):
         if appointment.status in CLOSED:
             self._read_only(appointment)
             return
-        actions = QWidget()
+        # Below the fields, not in a form row: five buttons are wider than a field column.
+        actions = QGroupBox("Mark the appointment as")
         actions.setAccessibleName("Mark the appointment as")
         row = QHBoxLayout(actions)
-        row.setContentsMargins(0, 0, 0, 0)
         allowed = _ALLOWED.get(appointment.status, set())
         for status, text, words in STATUS_ACTIONS:
             button = QPushButton(text)
@@ -237,7 +238,7 @@ class AppointmentDialog(FormDialog):
             row.addWidget(button)
             self.status_buttons[status] = button
         row.addStretch(1)
-        self.add_field("Mark as", actions, "actions")
+        self.content.addWidget(actions)
 
     def _read_only(self, appointment: Appointment) -> None:
         why = _CLOSED_WHY.get(appointment.status, "This appointment is closed")

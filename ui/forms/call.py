@@ -88,6 +88,7 @@ class LogCallDialog(FormDialog):
             self.outcome_buttons[outcome.value] = button
             grid.addWidget(button, i // 2, i % 2)
             button.toggled.connect(self._outcome_chosen)
+        grid.setColumnStretch(2, 1)  # keep the choices together on a wide form
         self.add_field("Outcome", outcome_box, "outcome")
 
         self.note = QPlainTextEdit()
