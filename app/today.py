@@ -248,13 +248,18 @@ def _task_calls(clinic: Clinic, day: date, region: str) -> list[CallRow]:
         name, phone = people.get(task.patient_id, ("(no name)", None))
         due = date.fromisoformat(task.due_on)
         lead = "Call back" if task.kind == "call-back" else "Follow up"
+        # A note written by "log a call" already says "Call back (last call: …)".
+        if task.note.lower().startswith(lead.lower()):
+            lead, note = "", task.note
+        else:
+            note = task.note
         calls.append(
             CallRow(
                 kind=TASK_KIND,
                 patient_id=task.patient_id,
                 patient_name=name,
                 phone=display_phone(phone, region) if phone else "",
-                reason=f"{lead}: {task.note}" if task.note else lead,
+                reason=f"{lead}: {note}" if lead and note else (lead or note),
                 due_on=due,
                 overdue_days=(day - due).days,
                 appointment_id=None,

@@ -194,6 +194,16 @@ def test_call_list_has_unconfirmed_visits_of_tomorrow_and_tasks_due(clinic: Clin
     )
 
 
+def test_a_task_note_that_already_says_call_back_is_not_prefixed_twice(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    add_task(clinic, patient, DAY, note="Call back (last call: voicemail): about the bill")
+    add_task(clinic, patient, DAY, kind="follow-up")
+
+    reasons = [r.reason for r in call_list(clinic, DAY)]
+
+    assert reasons == ["Call back (last call: voicemail): about the bill", "Follow up"]
+
+
 def test_no_confirmation_calls_to_deceased_or_do_not_contact_patients(clinic: Clinic) -> None:
     tomorrow = DAY + timedelta(days=1)
     gone = new_patient(clinic, "Lind", "Oskar")
