@@ -1,199 +1,364 @@
-"""Start-up screens: create a clinic on first run, or unlock an existing one."""
+"""The unlock screen (passphrase or recovery key) and the passphrase fields with their
+strength meter, which the first-run wizard shares."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.clinic import Clinic, create_clinic, open_clinic
-from app.errors import FrontdeskError
-from app.store.emergency_kit import UNLOCK_OPTION_LABEL, EmergencyKit, write_emergency_kit
-from app.version import __version__
+from app.clinic import Clinic, open_clinic
+from app.errors import FrontdeskError, WeakPassphraseError, WrongPassphraseError
+from app.store.emergency_kit import UNLOCK_OPTION_LABEL
+from app.store.keys import check_passphrase_strength
+from app.store.lifecycle import change_passphrase
+from app.store.passphrase_strength import FAIR, STRONG, estimate_strength
+from ui.forms.base import ERROR_STYLE, HINT_STYLE
+
+STRENGTH_ADVICE = "A few unrelated words make a strong passphrase that is easy to remember."
+CAPS_LOCK_HINT = "Check that Caps Lock is off."
+RECOVERY_KEY_PATTERN = "XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX"
+_METER_COLOURS = {STRONG: "#2e7d32", FAIR: "#f9a825"}
+_WEAK_COLOUR = "#c62828"
+# A styled bar (once one part is styled, Qt draws all of it from the sheet): the label
+# centred on a light track, the filled part in the verdict's colour.
+_METER_STYLE = (
+    "QProgressBar { border: 1px solid palette(mid); border-radius: 3px; text-align: center;"
+    " background: palette(base); color: palette(text); font-weight: 600; }"
+    " QProgressBar::chunk { background-color: COLOUR; border-radius: 2px; }"
+)
 
 
-def _error_label() -> QLabel:
+def error_label(name: str) -> QLabel:
+    """A red line for one field's problem; hidden while there is none."""
     label = QLabel()
     label.setWordWrap(True)
-    label.setStyleSheet("color: #b00020;")
-    label.setAccessibleName("Error message")
+    label.setStyleSheet(ERROR_STYLE)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    label.setAccessibleName(name)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
     return label
 
 
+def show_error(label: QLabel, message: str) -> None:
+    label.setText(message)
+    label.setVisible(bool(message))
+
+
+def hint_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet(HINT_STYLE)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
+
+
+def _busy() -> None:
+    # Argon2 takes about a third of a second on purpose: show that something happens.
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+
+
+def _idle() -> None:
+    QGuiApplication.restoreOverrideCursor()
+
+
+class PassphraseFields(QWidget):
+    """A new passphrase typed twice, with a live meter that uses the core's own estimate."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._context: tuple[str, ...] = ()
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setAccessibleName("New passphrase")
+        self.repeat = QLineEdit()
+        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat.setAccessibleName("New passphrase again")
+        self.meter = QProgressBar()
+        self.meter.setRange(0, 100)
+        self.meter.setTextVisible(True)
+        self.meter.setAccessibleName("Passphrase strength")
+        self.meter.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.meter_reason = hint_label(STRENGTH_ADVICE)
+        self.meter_reason.setAccessibleName("Passphrase strength reason")
+        self.passphrase_error = error_label("Passphrase problem")
+        self.repeat_error = error_label("Passphrase again problem")
+        self.show_text = QPushButton("Show")
+        self.show_text.setCheckable(True)
+        self.show_text.setAutoDefault(False)
+        self.show_text.setAccessibleName("Show the passphrase while typing")
+        self.show_text.toggled.connect(self._show_toggled)
+
+        self.form = QFormLayout(self)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        typed = QHBoxLayout()
+        typed.addWidget(self.passphrase, 1)
+        typed.addWidget(self.show_text)
+        row = QWidget()
+        row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        row_layout = QVBoxLayout(row)
+        row_layout.setContentsMargins(0, 0, 0, 0)
+        row_layout.setSpacing(2)
+        row_layout.addLayout(typed)
+        row_layout.addWidget(self.meter)
+        row_layout.addWidget(self.meter_reason)
+        row_layout.addWidget(self.passphrase_error)
+        label = QLabel("&Passphrase:")
+        label.setBuddy(self.passphrase)
+        self.form.addRow(label, row)
+        again = QLabel("Passphrase &again:")
+        again.setBuddy(self.repeat)
+        repeat_row = QWidget()
+        repeat_row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        repeat_layout = QVBoxLayout(repeat_row)
+        repeat_layout.setContentsMargins(0, 0, 0, 0)
+        repeat_layout.setSpacing(2)
+        repeat_layout.addWidget(self.repeat)
+        repeat_layout.addWidget(self.repeat_error)
+        self.form.addRow(again, repeat_row)
+        self.setTabOrder(self.passphrase, self.show_text)
+        self.setTabOrder(self.show_text, self.repeat)
+
+        self.passphrase.textChanged.connect(self._update_meter)
+        self.repeat.textChanged.connect(lambda _text: show_error(self.repeat_error, ""))
+        self._update_meter("")
+
+    def set_context(self, words: Sequence[str]) -> None:
+        """Names a guesser would know (the clinic, the person) count against the passphrase."""
+        self._context = tuple(w for w in words if w.strip())
+        self._update_meter(self.passphrase.text())
+
+    def _show_toggled(self, shown: bool) -> None:
+        mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
+        self.passphrase.setEchoMode(mode)
+        self.repeat.setEchoMode(mode)
+        self.show_text.setText("Hide" if shown else "Show")
+
+    def _update_meter(self, text: str) -> None:
+        show_error(self.passphrase_error, "")
+        self.meter_reason.show()
+        if not text:
+            self.meter.setValue(0)
+            self.meter.setFormat("")
+            self.meter.setStyleSheet(_METER_STYLE.replace("COLOUR", _WEAK_COLOUR))
+            self.meter_reason.setText(STRENGTH_ADVICE)
+            self.meter.setAccessibleDescription("Nothing typed yet")
+            return
+        strength = estimate_strength(text, self._context)
+        colour = _METER_COLOURS.get(strength.label, _WEAK_COLOUR)
+        self.meter.setValue(round(strength.meter * 100))
+        self.meter.setFormat(strength.label)
+        self.meter.setStyleSheet(_METER_STYLE.replace("COLOUR", colour))
+        self.meter.setAccessibleDescription(f"{strength.label}. {strength.reason}")
+        self.meter_reason.setText(strength.reason)
+
+    @property
+    def strength_label(self) -> str:
+        return self.meter.format()
+
+    def chosen(self) -> str | None:
+        """The passphrase when it is strong enough and typed the same twice; otherwise the
+        reason is shown next to its field, the field gets the focus, and None comes back."""
+        text = self.passphrase.text()
+        try:
+            check_passphrase_strength(text, self._context)
+        except WeakPassphraseError as exc:
+            # The reason moves from the grey line to the red one: said once, as a refusal.
+            self.meter_reason.hide()
+            show_error(self.passphrase_error, str(exc))
+            self.passphrase.setFocus()
+            self.passphrase.selectAll()
+            return None
+        if self.repeat.text() != text:
+            show_error(
+                self.repeat_error, "The two passphrases are different. Type the same one twice."
+            )
+            self.repeat.setFocus()
+            self.repeat.selectAll()
+            return None
+        return text
+
+
 class UnlockDialog(QDialog):
-    """Asks for the passphrase (or the recovery key) when the keyring cannot unlock silently."""
+    """Asks for the passphrase, or the recovery key, when the keyring cannot unlock
+    silently. Nothing about the clinic shows before it is unlocked: the screen is seen
+    by whoever sits at the computer. After a recovery-key unlock it asks for a new
+    passphrase, since the old one is forgotten."""
 
     def __init__(self, home: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Unlock Frontdesk")
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 75)
         self.home = home
         self.clinic: Clinic | None = None
+        self._recovery = False
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._unlock_page())
+        self.pages.addWidget(self._new_passphrase_page())
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.pages)
+
+    # --- unlocking --------------------------------------------------------------------
+
+    def _unlock_page(self) -> QWidget:
+        page = QWidget()
+        heading = QLabel("Frontdesk is locked")
+        heading.setStyleSheet("font-size: 15pt; font-weight: 600;")
+        self.prompt = QLabel("Enter the clinic passphrase to open the clinic's data.")
+        self.prompt.setWordWrap(True)
         self.secret = QLineEdit()
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
         self.secret.setAccessibleName("Clinic passphrase")
+        self.prompt.setBuddy(self.secret)
+        self.error = error_label("Unlock problem")
         # Same words as printed on the Emergency Kit, so the instructions match the screen.
-        self.use_recovery = QCheckBox(UNLOCK_OPTION_LABEL)
-        self.use_recovery.setToolTip("The 32-character key printed on the Emergency Kit")
-        self.use_recovery.toggled.connect(self._mode_changed)
-        self.error = _error_label()
+        self.switch_mode = QPushButton(UNLOCK_OPTION_LABEL)
+        self.switch_mode.setAccessibleName(UNLOCK_OPTION_LABEL)
+        self.switch_mode.setToolTip("The key of 32 letters and digits on the Emergency Kit")
+        self.switch_mode.setAutoDefault(False)
+        self.switch_mode.clicked.connect(lambda: self.set_recovery_mode(not self._recovery))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Unlock")
-        buttons.accepted.connect(self._unlock)
+        self.unlock_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.unlock_button.setText("&Unlock")
+        self.unlock_button.setAccessibleName("Unlock")
+        self.unlock_button.setDefault(True)
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("&Quit")
+        buttons.accepted.connect(self.unlock)
         buttons.rejected.connect(self.reject)
-        self.prompt = QLabel("Enter the clinic passphrase:")
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(page)
+        layout.addWidget(heading)
         layout.addWidget(self.prompt)
         layout.addWidget(self.secret)
-        layout.addWidget(self.use_recovery)
         layout.addWidget(self.error)
+        layout.addWidget(self.switch_mode, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
         layout.addWidget(buttons)
+        return page
 
-    def _mode_changed(self, recovery: bool) -> None:
+    def set_recovery_mode(self, recovery: bool) -> None:
+        self._recovery = recovery
         self.prompt.setText(
-            "Enter the recovery key (8 groups of 4):"
+            "Enter the recovery key from the Emergency Kit (8 groups of 4 letters and digits)."
             if recovery
-            else "Enter the clinic passphrase:"
+            else "Enter the clinic passphrase to open the clinic's data."
         )
         self.secret.setEchoMode(
             QLineEdit.EchoMode.Normal if recovery else QLineEdit.EchoMode.Password
         )
         self.secret.setAccessibleName("Recovery key" if recovery else "Clinic passphrase")
+        self.secret.setPlaceholderText(
+            "XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX" if recovery else ""
+        )
+        self.switch_mode.setText("Use the passphrase instead" if recovery else UNLOCK_OPTION_LABEL)
+        self.switch_mode.setAccessibleName(self.switch_mode.text())
+        self.secret.clear()
+        show_error(self.error, "")
+        self.secret.setFocus()
 
-    def _unlock(self) -> None:
+    def unlock(self) -> None:
         text = self.secret.text()
+        if not text.strip():
+            show_error(
+                self.error,
+                "Type the recovery key first." if self._recovery else "Type the passphrase first.",
+            )
+            self.secret.setFocus()
+            return
+        _busy()
         try:
-            if self.use_recovery.isChecked():
+            if self._recovery:
                 self.clinic = open_clinic(self.home, recovery_key=text)
             else:
                 self.clinic = open_clinic(self.home, passphrase=text)
         except FrontdeskError as exc:
-            self.error.setText(str(exc))
+            # No lock-out: the key file is slow to try on purpose, so a person may retry.
+            wrong = isinstance(exc, WrongPassphraseError) and not self._recovery
+            hint = " " + CAPS_LOCK_HINT if wrong else ""
+            show_error(self.error, f"{exc}{hint}")
+            self.secret.setFocus()
             self.secret.selectAll()
             return
+        finally:
+            _idle()
+        if self._recovery:
+            self.pages.setCurrentIndex(1)
+            self.fields.passphrase.setFocus()
+            return
         self.accept()
 
+    # --- a new passphrase after the recovery key ----------------------------------------
 
-class CreateClinicDialog(QDialog):
-    """First run: name the clinic, choose the passphrase, keep the recovery key."""
-
-    def __init__(self, home: Path | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Set up Frontdesk")
-        self.home = home
-        self.clinic: Clinic | None = None
-        self.recovery_key = ""
-        self.want_demo = QCheckBox("Explore a demo clinic (adds 500 made-up patients)")
-        self.name = QLineEdit()
-        self.name.setAccessibleName("Clinic name")
-        self.passphrase = QLineEdit()
-        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.setAccessibleName("Passphrase")
-        self.repeat = QLineEdit()
-        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
-        self.repeat.setAccessibleName("Passphrase again")
-        self.error = _error_label()
-        form = QFormLayout()
-        form.addRow("Clinic name:", self.name)
-        form.addRow("Passphrase:", self.passphrase)
-        form.addRow("Passphrase again:", self.repeat)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create clinic")
-        buttons.accepted.connect(self._create)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        intro = QLabel(
-            "Welcome. Frontdesk keeps your clinic's patients in an encrypted file on this "
-            "computer. Choose a passphrase of at least 10 characters; a few unrelated "
-            "words work well."
-        )
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.want_demo)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
-
-    def _create(self) -> None:
-        if self.passphrase.text() != self.repeat.text():
-            self.error.setText("The two passphrases are different.")
-            return
-        try:
-            created = create_clinic(self.name.text(), self.passphrase.text(), self.home)
-        except FrontdeskError as exc:
-            self.error.setText(str(exc))
-            return
-        self.clinic = created.clinic
-        self.recovery_key = created.recovery_key
-        self.accept()
-
-
-class RecoveryKeyDialog(QDialog):
-    """Shows the recovery key once and will not close until it has been stored."""
-
-    def __init__(self, clinic: Clinic, recovery_key: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Your recovery key")
-        self.clinic = clinic
-        self.recovery_key = recovery_key
-        key = QLabel(recovery_key)
-        key.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        key.setStyleSheet("font-family: monospace; font-size: 16pt; padding: 8px;")
-        key.setAccessibleName("Recovery key")
+    def _new_passphrase_page(self) -> QWidget:
+        page = QWidget()
+        heading = QLabel("Choose a new passphrase")
+        heading.setStyleSheet("font-size: 15pt; font-weight: 600;")
         text = QLabel(
-            "If the passphrase is forgotten or this computer is lost, this key unlocks the "
-            "clinic. It is shown only now. Save the Emergency Kit and print it for the office safe."
+            "The recovery key opened the clinic. Now choose a new passphrase for every day, "
+            "and tell the staff who need it. The recovery key keeps working as before."
         )
         text.setWordWrap(True)
-        self.stored = QCheckBox("I have stored the recovery key safely")
-        buttons = QDialogButtonBox()
-        save = buttons.addButton("Save Emergency Kit…", QDialogButtonBox.ButtonRole.ActionRole)
-        save.clicked.connect(self._save_kit)
-        self.done_button = buttons.addButton("Continue", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.done_button.setEnabled(False)
-        self.stored.toggled.connect(self.done_button.setEnabled)
-        buttons.accepted.connect(self.accept)
-        layout = QVBoxLayout(self)
-        for widget in (text, key, self.stored, buttons):
-            layout.addWidget(widget)
+        self.fields = PassphraseFields()
+        self.fields.set_context(["frontdesk"])
+        self.new_error = error_label("New passphrase problem")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.save_button.setText("&Save new passphrase")
+        self.save_button.setAccessibleName("Save new passphrase")
+        buttons.accepted.connect(self.save_new_passphrase)
+        layout = QVBoxLayout(page)
+        layout.addWidget(heading)
+        layout.addWidget(text)
+        layout.addWidget(self.fields)
+        layout.addWidget(self.new_error)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+        return page
 
-    def _save_kit(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save Emergency Kit", "Frontdesk Emergency Kit.pdf", "PDF (*.pdf)"
-        )
-        if not path:
+    def save_new_passphrase(self) -> None:
+        assert self.clinic is not None  # the page shows only after the unlock
+        self.fields.set_context(["frontdesk", self.clinic.settings.name])
+        new = self.fields.chosen()
+        if new is None:
             return
-        kit = EmergencyKit(
-            clinic_name=self.clinic.settings.name,
-            clinic_id=self.clinic.clinic_id,
-            recovery_key=self.recovery_key,
-            created_at=datetime.now(UTC),
-            data_folder=str(self.clinic.home),
-            app_version=__version__,
-        )
+        _busy()
         try:
-            write_emergency_kit(kit, Path(path))
-        except OSError as exc:
-            QMessageBox.warning(
-                self, "Not saved", f"The Emergency Kit could not be saved: {exc.strerror}."
-            )
+            change_passphrase(self.clinic.opened, new)
+        except (FrontdeskError, OSError) as exc:
+            show_error(self.new_error, _save_failure(exc))
+            return
+        finally:
+            _idle()
+        self.accept()
 
     def reject(self) -> None:
-        if self.stored.isChecked():
-            super().reject()
+        # Once the recovery key has opened the clinic, the way out is a new passphrase:
+        # leaving now would bring the person back here tomorrow with nothing to type.
+        if self.pages.currentIndex() == 1:
+            return
+        super().reject()
+
+
+def _save_failure(exc: BaseException) -> str:
+    if isinstance(exc, FrontdeskError):
+        return str(exc)
+    return "The new passphrase could not be saved: the data folder cannot be written to."
