@@ -77,6 +77,9 @@ class ShortcutsDialog(QDialog):
             row.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{key_text(entry)}: {entry.action}")
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
+        # Room between the keys and their meaning, measured in characters so it scales.
+        gap = self.tree.fontMetrics().averageCharWidth() * 3
+        self.tree.setColumnWidth(0, self.tree.columnWidth(0) + gap)
         self.tree.header().setStretchLastSection(True)
 
         self.empty = QLabel("No shortcut matches.")
@@ -148,11 +151,12 @@ class AboutDialog(QDialog):
 
         title = QLabel(f"<h2>{PRODUCT} {__version__}</h2>")
         title.setAccessibleName(f"{PRODUCT} version {__version__}")
+        # Broken by hand, not word-wrapped: Qt sizes a dialog too short for wrapped
+        # labels at large text sizes and the facts below would be cut off.
         blurb = QLabel(
-            "The front desk of a small clinic: patients, appointments, calls, messages, "
-            "letters and payments, kept encrypted on this computer."
+            "The front desk of a small clinic: patients, appointments, calls,\n"
+            "messages, letters and payments, kept encrypted on this computer."
         )
-        blurb.setWordWrap(True)
 
         self.facts: dict[str, str] = {"Version": __version__}
         self.facts["Qt"] = qVersion()
@@ -169,12 +173,10 @@ class AboutDialog(QDialog):
         flags = Qt.TextInteractionFlag
         for name, value in self.facts.items():
             label = QLabel(value)
-            label.setWordWrap(True)
             label.setAccessibleName(name)
             label.setTextInteractionFlags(
                 flags.TextSelectableByMouse | flags.TextSelectableByKeyboard
             )
-            label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             form.addRow(f"{name}:", label)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -191,6 +193,8 @@ class AboutDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(buttons)
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 60)
+        # Keyboard users get every fact at once through Copy details; Close comes first.
+        buttons.button(QDialogButtonBox.StandardButton.Close).setFocus()
 
     def text(self) -> str:
         """Everything shown, as plain lines: what support asks to have read out or pasted."""

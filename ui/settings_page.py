@@ -100,6 +100,17 @@ def time_zones() -> tuple[str, ...]:
 
 
 @cache
+def _all_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def known_time_zone(zone: str) -> bool:
+    """Any zone the time-zone database knows counts, not only the listed ones: a clinic
+    set up with an alias (US/Central, Etc/UTC) must still be able to save."""
+    return zone in _all_zones() or zone == "UTC"
+
+
+@cache
 def phone_regions() -> tuple[tuple[str, str], ...]:
     """(label, ISO code) for every country phone numbers can be checked for, by name."""
     regions = []
@@ -403,6 +414,8 @@ class SettingsPage(QWidget):
                 self.region_combo.addItem(values.region, values.region)
                 index = self.region_combo.count() - 1
             self.region_combo.setCurrentIndex(index)
+            if self.timezone_combo.findText(values.timezone) < 0 and values.timezone:
+                self.timezone_combo.addItem(values.timezone)
             self.timezone_combo.setCurrentText(values.timezone)
             self.date_order_combo.setCurrentIndex(1 if values.day_first else 0)
         finally:
@@ -463,7 +476,7 @@ class SettingsPage(QWidget):
 
     def _update_timezone_hint(self) -> None:
         zone = self.timezone_combo.currentText().strip()
-        if zone not in time_zones():
+        if not known_time_zone(zone):
             self.timezone_hint.setText("")
             self.timezone_hint.hide()
             return
@@ -510,7 +523,7 @@ class SettingsPage(QWidget):
             elif phone != saved.phone:
                 changed["phone"] = phone
 
-        if values.timezone not in time_zones():
+        if not known_time_zone(values.timezone):
             self._show_error(
                 self.timezone_error,
                 "Choose a time zone from the list, for example America/Chicago.",

@@ -145,6 +145,20 @@ def test_empty_name_and_unknown_time_zone_are_refused(
     assert clinic.settings.timezone == "America/Chicago"
 
 
+def test_clinic_on_a_time_zone_alias_can_still_save_other_details(
+    qtbot: QtBot, clinic: Clinic, prefs_file: Path, app_looks: QApplication
+) -> None:
+    clinic.update_settings(timezone="US/Central")
+    page = SettingsPage(clinic, DataBus())
+    qtbot.addWidget(page)
+
+    _retype(qtbot, page.phone_edit, "+44 20 7946 0018")
+
+    assert page.save()
+    assert clinic.settings.phone == "+442079460018"
+    assert clinic.settings.timezone == "US/Central"
+
+
 def test_typing_marks_the_page_unsaved_and_undo_puts_it_back(
     qtbot: QtBot, page: SettingsPage, clinic: Clinic
 ) -> None:
@@ -294,3 +308,29 @@ def test_about_section_shows_folder_unlock_and_versions(page: SettingsPage, clin
     assert "keychain" in page.unlocked_label.text()
     assert page.version_label.text() == __version__
     assert page.schema_label.text().startswith("2 ")
+
+
+def test_tab_walks_the_form_in_reading_order(qtbot: QtBot, page: SettingsPage) -> None:
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow)
+    page.name_edit.setFocus()
+    qtbot.keyClicks(page.name_edit, "!")  # something unsaved, so Save and Undo take focus
+    visited = [page.focusWidget()]
+    for _ in range(9):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        qtbot.keyClick(focused, Qt.Key.Key_Tab)
+        visited.append(QApplication.focusWidget())
+
+    assert visited == [
+        page.name_edit,
+        page.address_edit,
+        page.phone_edit,
+        page.region_combo,
+        page.timezone_combo,
+        page.date_order_combo,
+        page.save_button,
+        page.undo_button,
+        page.font_combo,
+        page.theme_combo,
+    ]
