@@ -8,6 +8,7 @@ patient sees the conflict instead of silently overwriting the first save.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,9 +17,14 @@ from typing import Any
 from app.clinic import Clinic
 from app.errors import InvalidInputError, RecordNotFoundError
 from app.patients import model
-from app.patients.model import AddressDraft
+from app.patients.model import AddressDraft, PatientDraft, PhoneDraft
 from app.patients.records import bump_version, check_version
-from app.patients.validation import normalize_email, normalize_phone, parse_birth_date
+from app.patients.validation import (
+    date_query_candidates,
+    normalize_email,
+    normalize_phone,
+    parse_birth_date,
+)
 from app.store.changes import Changes
 from app.store.database import Connection
 from app.store.writer import Tx, utc_now
@@ -451,3 +457,65 @@ def _sync_address(tx: Tx, patient_id: str, wanted: AddressDraft) -> bool:
         tx.delete("address", address_id)
         return True
     return bool(tx.update("address", address_id, values))
+
+
+# --- a new patient from what was typed in the finder --------------------------------
+
+_PHONE_TOKEN = re.compile(r"^[\d()+./-]+$")
+
+
+def draft_from_text(clinic: Clinic, text: str) -> PatientDraft:
+    """Guess a new patient's fields from what the finder held when nothing matched.
+
+    "Ada Okafor 3/4/1975 612-555-0142" gives the name, the birth date and the phone as
+    typed (the form checks them); "Okafor, Ada" puts the family name first. Without a
+    comma the word already on file as a family name is taken as the family name, and
+    failing that the last word, as people say names; the form has a Swap button.
+    """
+    words: list[str] = []
+    phone_parts: list[str] = []
+    birth_date = ""
+    emails: list[str] = []
+    for token in text.replace(",", " , ").split():
+        if "@" in token:
+            emails.append(token)
+        elif not birth_date and date_query_candidates(token):
+            birth_date = token
+        elif _PHONE_TOKEN.match(token) and any(ch.isdigit() for ch in token):
+            phone_parts.append(token)
+        elif not any(ch.isdigit() for ch in token):
+            words.append(token)
+    phone = " ".join(phone_parts)
+    digits = sum(ch.isdigit() for ch in phone)
+    family, given = _split_name(clinic, words)
+    return PatientDraft(
+        family_name=family,
+        given_names=given,
+        birth_date=birth_date,
+        phones=(PhoneDraft(phone),) if digits >= 7 else (),
+        emails=tuple(emails[:1]),
+    )
+
+
+def _split_name(clinic: Clinic, words: list[str]) -> tuple[str, str]:
+    if "," in words:
+        at = words.index(",")
+        before = [w for w in words[:at] if w != ","]
+        after = [w for w in words[at + 1 :] if w != ","]
+        return " ".join(before), " ".join(after)
+    if not words:
+        return "", ""
+    if len(words) == 1:
+        return words[0], ""
+    first, last = words[0], words[-1]
+    if _family_count(clinic, first) > _family_count(clinic, last):
+        return first, " ".join(words[1:])
+    return last, " ".join(words[:-1])
+
+
+def _family_count(clinic: Clinic, word: str) -> int:
+    # The patient_name index (family_name COLLATE NOCASE) makes this a short range scan.
+    row = clinic.conn.execute(
+        "SELECT count(*) FROM patient WHERE family_name = ? COLLATE NOCASE", (word,)
+    ).fetchone()
+    return int(row[0])
