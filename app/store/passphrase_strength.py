@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from zxcvbn import zxcvbn  # type: ignore[import-untyped]
-
 MIN_PASSPHRASE_LENGTH = 10
 # zxcvbn refuses longer input (its matching is quadratic); characters beyond these only
 # make a passphrase stronger, so judging the first ones is on the safe side.
@@ -59,6 +57,10 @@ def estimate_strength(passphrase: str, context: Sequence[str] = ()) -> Passphras
             "The passphrase contains a word that is among the first ones guessed.", meter=0.1
         )
     # Whole names and their words: zxcvbn matches each user input as one dictionary word.
+    # Imported here: loading zxcvbn's word lists takes ~80 ms, which every start of the app
+    # would pay although only creating a clinic or changing the passphrase needs them.
+    from zxcvbn import zxcvbn  # type: ignore[import-untyped]
+
     words = [*context, *(word for text in context for word in text.split() if len(word) > 2)]
     result: dict[str, Any] = zxcvbn(passphrase[:_ESTIMATED_CHARS], user_inputs=words)
     score = int(result["score"])
