@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import QDate, Qt, QTime
-from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from app.billing.ledger import balance, post_charge
@@ -402,13 +409,17 @@ def test_tag_is_added_with_the_clinics_spelling_and_removed(
     dialog.tag.setText("Wheelchair ")
     assert dialog.save()
     assert get_patient(clinic, patient_id).tags == ("wheelchair",)
+    add_tag(clinic, patient_id, "diabetic")
 
     dialog = _open(qtbot, TagDialog(clinic, bus, patient_id))
     assert isinstance(dialog, TagDialog)
-    assert dialog.tags() == ["wheelchair"]
+    assert dialog.tags() == ["diabetic", "wheelchair"]
+    assert _tab_stops(dialog.tag)[1:3] == list(dialog.remove_buttons.values())
     dialog.remove_buttons["wheelchair"].click()
-    assert get_patient(clinic, patient_id).tags == ()
-    assert dialog.tags() == []
+    assert get_patient(clinic, patient_id).tags == ("diabetic",)
+    assert dialog.tags() == ["diabetic"]
+    qtbot.waitUntil(dialog.remove_buttons["diabetic"].isVisible)  # the layout shows it queued
+    assert _tab_stops(dialog.tag)[1] is dialog.remove_buttons["diabetic"]
     assert len(seen) == 2 and all(patient_id in c.patient_ids for c in seen)
 
 
@@ -434,3 +445,20 @@ def test_closing_dirty_call_form_asks_and_no_keeps_what_was_typed(
     dialog.answer_discard(True)
     assert not dialog.isVisible()
     assert _interactions(clinic, patient_id, "call") == []
+
+
+@pytest.mark.parametrize("form", [LogCallDialog, NoteDialog, AppointmentDialog, PaymentDialog])
+def test_every_tab_stop_has_a_name_that_matches_its_words(
+    qtbot: QtBot, clinic: Clinic, patient_id: str, bus: DataBus, form: type[FormDialog]
+) -> None:
+    dialog = _open(qtbot, form(clinic, bus, patient_id))  # type: ignore[call-arg]
+    # The editor inside a date or combo box is part of it and speaks with its name.
+    stops = [
+        w
+        for w in _tab_stops(dialog.save_button)
+        if not isinstance(w.parentWidget(), QAbstractSpinBox | QComboBox)
+    ]
+    assert all(w.accessibleName() for w in stops), [type(w).__name__ for w in stops]
+    assert dialog.save_button.accessibleName() == dialog.save_button.text().replace("&", "")
+    # The two buttons sit together at the end of the round, whichever order the style uses.
+    assert dialog.cancel_button in (stops[1], stops[-1])

@@ -410,12 +410,16 @@ class FormDialog(QDialog):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         if not self._tab_order_done:
             self._tab_order_done = True
-            self._order_tabs()
+            # Forms rename the buttons ("Log call"); what is heard must match what is seen.
+            for button in (self.save_button, self.cancel_button):
+                button.setAccessibleName(plain_label(button.text()))
+            self.order_tabs()
         super().showEvent(event)
 
-    def _order_tabs(self) -> None:
+    def order_tabs(self) -> None:
         """Fields in the order they were built, then the buttons in the order shown: the
-        button box is created first, so Qt's default chain would start with it."""
+        button box is created first, so Qt's default chain would start with it. Done on
+        first show; call again after adding inputs to a shown form."""
         chain: list[QWidget] = []
         widget = self.nextInFocusChain()
         while widget is not self and widget is not None and len(chain) < 1000:

@@ -61,6 +61,7 @@ class TagDialog(FormDialog):
             item = self.current_grid.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
+                widget.hide()  # out of the Tab chain now; deleted once its click is handled
                 widget.deleteLater()
         self.remove_buttons = {}
         if not tags:
@@ -88,6 +89,7 @@ class TagDialog(FormDialog):
             return
         self.bus.publish(changes)
         self._show_tags(get_patient(self.clinic, self.patient_id).tags)
+        self.order_tabs()
         self.tag.setFocus()
 
     def _save(self) -> Changes:
