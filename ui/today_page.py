@@ -250,7 +250,7 @@ class Section(QWidget):
 
 
 def _agenda_style(row: AgendaRow, column: int, role: int) -> object:
-    status_column = column == 4
+    status_column = column == STATUS_COLUMN
     if role == Qt.ItemDataRole.ForegroundRole:
         if status_column:
             return color(_STATE_COLOURS.get(row.status, "text"))
@@ -282,13 +282,17 @@ def _call_style(row: CallRow, column: int, role: int) -> object:
     return None
 
 
+# The confirmation word sits next to the name, so it stays in view when large text or
+# a narrow window cuts the row short; the visit type gives way first.
 AGENDA_COLUMNS: list[Column[AgendaRow]] = [
     Column("Time", lambda r: r.time_text),
     Column("Patient", lambda r: r.patient_name),
+    Column("Confirmation", lambda r: r.confirmation),
     Column("Provider", lambda r: r.provider),
     Column("Type", visit_type),
-    Column("Confirmation", lambda r: r.confirmation),
 ]
+STATUS_COLUMN = 2
+TYPE_COLUMN = 4
 CALL_COLUMNS: list[Column[CallRow]] = [
     Column("Due", lambda r: r.due_text),
     Column("Patient", lambda r: r.patient_name),
@@ -296,6 +300,7 @@ CALL_COLUMNS: list[Column[CallRow]] = [
     Column("Why", lambda r: r.reason),
     Column("", lambda _r: MARK_DONE),
 ]
+WHY_COLUMN = 3
 MARK_DONE_COLUMN = 4
 BIRTHDAY_COLUMNS: list[Column[BirthdayRow]] = [
     Column("Patient", lambda r: r.patient_name),
@@ -349,9 +354,9 @@ class TodayPage(QWidget):
         self.tomorrow_model: RowsModel[AgendaRow] = RowsModel(AGENDA_COLUMNS, _agenda_style)
         self.calls_model: RowsModel[CallRow] = RowsModel(CALL_COLUMNS, _call_style)
         self.birthdays_model: RowsModel[BirthdayRow] = RowsModel(BIRTHDAY_COLUMNS)
-        self.today_table = RowTable("Today's appointments", self.today_model)
-        self.tomorrow_table = RowTable("Tomorrow's appointments", self.tomorrow_model)
-        self.calls_table = RowTable("Calls to make", self.calls_model, stretch_column=3)
+        self.today_table = RowTable("Today's appointments", self.today_model, TYPE_COLUMN)
+        self.tomorrow_table = RowTable("Tomorrow's appointments", self.tomorrow_model, TYPE_COLUMN)
+        self.calls_table = RowTable("Calls to make", self.calls_model, WHY_COLUMN)
         self.birthdays_table = RowTable("Birthdays today", self.birthdays_model)
         for table, model in (
             (self.today_table, self.today_model),

@@ -16,7 +16,7 @@ from app.patients.timeline import timeline
 from app.scheduling import appointments
 from app.today import CONFIRM_KIND, TASK_KIND, agenda, call_list, clinic_today, clinic_zone
 from ui.bus import DataBus
-from ui.today_page import TodayPage
+from ui.today_page import STATUS_COLUMN, TodayPage
 
 
 def make_page(qtbot: QtBot, clinic: Clinic, bus: DataBus | None = None) -> TodayPage:
@@ -67,7 +67,7 @@ def test_page_shows_todays_appointments_of_the_clinic(qtbot: QtBot, demo_clinic:
     assert not page.today_section.empty.isVisible()
     assert page.heading.text().startswith(f"{clinic_today(demo_clinic):%A}")
     row = row_of(page.today_model.rows, "appointment_id", visit)
-    status = page.today_model.index(row, 4).data()
+    status = page.today_model.index(row, STATUS_COLUMN).data()
     assert status == "Not confirmed"
 
 
