@@ -227,6 +227,7 @@ class ContactList(QWidget):
         row.setSpacing(4)
         edit = QLineEdit(text)
         edit.setCursorPosition(0)  # show the start of a long address, not its end
+        edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("(000) 000-0000  "))
         edit.setPlaceholderText(self._placeholder)
         edit.setAccessibleName(what + (" (preferred)" if number == 1 else ""))
         edit.textChanged.connect(lambda _t: self._line_edited(edit))
@@ -427,7 +428,7 @@ class DetailsDialog(FormDialog):
         em = self.fontMetrics().horizontalAdvance("M")
         room = self.screen().availableGeometry()
         self.resize(
-            min(em * 62, room.width()), min(self.fontMetrics().lineSpacing() * 36, room.height())
+            min(em * 92, room.width()), min(self.fontMetrics().lineSpacing() * 38, room.height())
         )
 
     # --- building ---------------------------------------------------------------------
@@ -477,8 +478,8 @@ class DetailsDialog(FormDialog):
         row.setSpacing(self.fontMetrics().horizontalAdvance("M") * 2)
         person, person_form = self._column("The person")
         reach, reach_form = self._column("How to reach them")
-        row.addWidget(person, 1)
-        row.addWidget(reach, 1)
+        row.addWidget(person, 4)
+        row.addWidget(reach, 5)  # phone lines carry a kind and two buttons
         us = self.clinic.settings.region.upper() == "US"
 
         with self._rows_into(person_form):
