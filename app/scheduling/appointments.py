@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError, RecordNotFoundError
+from app.patients.validation import mask_card_numbers
 from app.store.changes import Changes, Created
 from app.store.writer import Tx, utc_now
 
@@ -113,6 +114,30 @@ def move(clinic: Clinic, appointment_id: str, start: datetime, end: datetime) ->
             {"start_at": _utc_text(start), "end_at": _utc_text(end), "status": "booked"},
         )
         _record_status(tx, appointment_id, "booked", "moved")
+    return tx.changes
+
+
+def update_details(
+    clinic: Clinic,
+    appointment_id: str,
+    *,
+    provider_id: str | None,
+    location_id: str | None,
+    kind: str,
+    reason: str,
+) -> Changes:
+    """Who, where and what for; the time has move() and the state set_status()."""
+    current = get(clinic, appointment_id)
+    if current.status in _FINAL:
+        raise InvalidInputError("A closed appointment cannot be changed; book a new one.")
+    values = {
+        "provider_id": provider_id,
+        "location_id": location_id,
+        "kind": kind.strip(),
+        "reason": mask_card_numbers(reason.strip()),
+    }
+    with clinic.store.write() as tx:
+        tx.update("appointment", appointment_id, values)
     return tx.changes
 
 

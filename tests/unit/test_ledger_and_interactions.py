@@ -216,3 +216,32 @@ def test_unknown_kind_or_direction_is_refused(
         log_interaction(clinic, patient, kind, direction=direction)
 
     assert clinic.conn.execute("SELECT count(*) FROM interaction").fetchone()[0] == 0
+
+
+def test_appointment_details_change_without_touching_time_or_state(clinic: Clinic) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.directory import add_provider
+    from app.scheduling import appointments
+
+    patient = records.create_patient(clinic, PatientDraft("Okafor", "Ada")).id
+    start = datetime(2027, 1, 5, 15, 0, tzinfo=UTC)
+    booked = appointments.book(clinic, patient, start, start + timedelta(minutes=20), kind="x")
+    provider = add_provider(clinic, "Novak", "Eva", title="Dr.").id
+    appointments.update_details(
+        clinic,
+        booked.id,
+        provider_id=provider,
+        location_id=None,
+        kind="checkup",
+        reason="Card 4111 1111 1111 1111",
+    )
+    after = appointments.get(clinic, booked.id)
+    assert (after.provider_id, after.kind, after.status) == (provider, "checkup", "booked")
+    assert after.start_at == "2027-01-05T15:00:00Z"
+    assert "4111 1111 1111 1111" not in after.reason
+    appointments.set_status(clinic, booked.id, "cancelled")
+    with pytest.raises(InvalidInputError):
+        appointments.update_details(
+            clinic, booked.id, provider_id=None, location_id=None, kind="", reason=""
+        )
