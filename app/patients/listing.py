@@ -112,6 +112,14 @@ def sources(clinic: Clinic) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def tags_in_use(clinic: Clinic) -> list[str]:
+    """Tags on any patient, for the filter's choices."""
+    rows = clinic.conn.execute(
+        "SELECT DISTINCT tag FROM patient_tag ORDER BY tag COLLATE NOCASE, tag"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 # --- the text filter as one FTS5 expression ---------------------------------------------
 
 
