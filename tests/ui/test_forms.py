@@ -20,6 +20,7 @@ from pytestqt.qtbot import QtBot
 
 from app.billing.ledger import balance, post_charge
 from app.clinic import Clinic
+from app.directory import add_provider
 from app.patients.model import PatientDraft
 from app.patients.records import add_tag, create_patient, get_patient
 from app.patients.timeline import TimelineEntry, timeline
@@ -334,6 +335,59 @@ def test_moving_an_appointment_stores_the_new_time(
     assert get(clinic, appointment_id).start_at.endswith("T16:30:00Z")  # type: ignore[union-attr]
 
 
+def test_editing_provider_and_reason_saves_them_and_leaves_time_and_state(
+    qtbot: QtBot, clinic: Clinic, patient_id: str, bus: DataBus
+) -> None:
+    doctor = add_provider(clinic, "Mensah", "Kofi", title="Dr").id
+    appointment_id = _booked(clinic, patient_id)
+    set_status(clinic, appointment_id, "confirmed")
+    before = get(clinic, appointment_id)
+    seen = _published(bus)
+    dialog = _open(qtbot, AppointmentDialog(clinic, bus, None, appointment_id=appointment_id))
+    assert isinstance(dialog, AppointmentDialog)
+    assert dialog.provider.isEnabled() and dialog.reason.isEnabled()
+    assert dialog.hint_text("reason") == ""
+    dialog.provider.setCurrentIndex(dialog.provider.findData(doctor))
+    dialog.reason.setText("  knee pain ")
+    assert dialog.save()
+
+    after = get(clinic, appointment_id)
+    assert (after.provider_id, after.reason) == (doctor, "knee pain")
+    assert (after.start_at, after.end_at, after.kind) == (before.start_at, before.end_at, "checkup")
+    assert after.status == "confirmed"  # not moved, so it need not be confirmed again
+    assert len(seen) == 1 and seen[0].touches("appointment")
+
+
+def test_new_time_and_type_are_both_saved_in_one_go(
+    qtbot: QtBot, clinic: Clinic, patient_id: str, bus: DataBus
+) -> None:
+    appointment_id = _booked(clinic, patient_id)
+    seen = _published(bus)
+    dialog = _open(qtbot, AppointmentDialog(clinic, bus, None, appointment_id=appointment_id))
+    assert isinstance(dialog, AppointmentDialog)
+    dialog.start.setTime(QTime(11, 0))
+    dialog.kind.setEditText("vaccination")
+    assert dialog.save()
+    after = get(clinic, appointment_id)
+    assert after.kind == "vaccination"
+    assert after.start_at is not None and after.start_at.endswith("T17:00:00Z")
+    assert len(seen) == 1 and seen[0].touches("appointment")
+
+
+def test_a_refused_time_saves_none_of_the_other_changes(
+    qtbot: QtBot, clinic: Clinic, patient_id: str, bus: DataBus
+) -> None:
+    appointment_id = _booked(clinic, patient_id)
+    dialog = _open(qtbot, AppointmentDialog(clinic, bus, None, appointment_id=appointment_id))
+    assert isinstance(dialog, AppointmentDialog)
+    dialog.day.setDate(QDate(2027, 3, 14))
+    dialog.start.setTime(QTime(2, 30))
+    dialog.reason.setText("knee pain")
+    assert not dialog.save()
+    assert "clocks go forward" in dialog.error_text("time")
+    assert get(clinic, appointment_id).reason == ""
+
+
 def test_closed_appointment_opens_read_only_with_the_reason(
     qtbot: QtBot, clinic: Clinic, patient_id: str, bus: DataBus
 ) -> None:
@@ -342,6 +396,8 @@ def test_closed_appointment_opens_read_only_with_the_reason(
     dialog = _open(qtbot, AppointmentDialog(clinic, bus, None, appointment_id=appointment_id))
     assert isinstance(dialog, AppointmentDialog)
     assert not dialog.day.isEnabled() and not dialog.save_button.isVisible()
+    for field in (dialog.provider, dialog.location, dialog.kind, dialog.reason):
+        assert not field.isEnabled()
     assert dialog.status_buttons == {}
     texts = [label.text() for label in dialog.findChildren(QLabel)]
     assert any("cancelled, so it cannot be changed" in t for t in texts)

@@ -1,4 +1,4 @@
-"""Book an appointment (Ctrl+B), or open one to move it or mark it confirmed, arrived, seen…
+"""Book an appointment (Ctrl+B), or open one to change it or mark it confirmed, arrived, seen…
 
 Times are typed in the clinic's time zone, whatever the computer's own zone is, and
 stored in UTC by the core. A start that does not exist on the clinic's clock (the hour
@@ -8,11 +8,16 @@ A start in the past is refused, both when booking and when moving: it is nearly 
 a slip (wrong day, AM for PM), and a visit that already happened is recorded by marking
 its appointment Seen, not by booking into the past. A short grace lets a walk-in who is
 standing at the desk be booked for "now".
+
+Editing writes only what was changed: a new time goes through move() (which puts the
+appointment back to booked, so it is confirmed again), a new provider, place, type or
+reason through update_details(), which leaves the time and state alone. A closed
+appointment (seen, cancelled, no-show) is shown read-only.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QTime
@@ -32,8 +37,16 @@ from app.clinic import Clinic
 from app.directory import locations, providers
 from app.errors import InvalidDateError
 from app.patients.records import get_patient
-from app.patients.tags import appointment_kinds
-from app.scheduling.appointments import Appointment, book, get, move, set_status
+from app.scheduling.appointments import (
+    Appointment,
+    book,
+    get,
+    move,
+    set_status,
+    update_details,
+)
+from app.scheduling.kinds import appointment_kinds
+from app.scheduling.local_time import local_start
 from app.store.changes import Changes
 from ui.bus import DataBus
 from ui.forms.base import (
@@ -78,17 +91,8 @@ _CLOSED_WHY = {
 }
 
 
-def local_start(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The aware moment of a wall-clock time at the clinic; refuses a time the clocks
-    skip (02:30 on the night they go forward) instead of silently shifting it."""
-    wall = datetime.combine(day, at)
-    moment = wall.replace(tzinfo=zone)
-    if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
-        raise InvalidDateError(
-            "That time does not exist on that day: the clocks go forward an hour. "
-            "Choose a time outside that hour."
-        )
-    return moment
+def _tidy(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _parse_utc(text: str) -> datetime:
@@ -216,11 +220,6 @@ class AppointmentDialog(FormDialog):
         self.status_label = QLabel(STATUS_WORDS.get(appointment.status, appointment.status))
         self.status_label.setAccessibleName("Status")
         self.add_field("Status", self.status_label, "status")
-        # Provider, place, type and reason are set when booking; the core has no edit
-        # for them yet, so they are shown but cannot be changed here.
-        for widget in (self.provider, self.location, self.kind, self.reason):
-            widget.setEnabled(False)
-        self.set_hint("reason", "To change the provider, place or type, book a new appointment.")
         if appointment.status in CLOSED:
             self._read_only(appointment)
             return
@@ -246,7 +245,15 @@ class AppointmentDialog(FormDialog):
         note.setAccessibleName("Why this appointment cannot be changed")
         note.setWordWrap(True)
         self.content.insertWidget(1, note)
-        for widget in (self.day, self.start, self.duration):
+        for widget in (
+            self.day,
+            self.start,
+            self.duration,
+            self.provider,
+            self.location,
+            self.kind,
+            self.reason,
+        ):
             widget.setEnabled(False)
         self.save_button.setEnabled(False)
         self.save_button.hide()
@@ -287,17 +294,45 @@ class AppointmentDialog(FormDialog):
                 end,
                 provider_id=self.provider.currentData(),
                 location_id=self.location.currentData(),
-                kind=" ".join(self.kind.currentText().split()),
+                kind=_tidy(self.kind.currentText()),
                 reason=self.reason.text().strip(),
             ).changes
         return self._save_existing(self.appointment, start, end)
 
+    def _details_changed(self, appointment: Appointment) -> bool:
+        """Compared tidied, so opening and saving an untouched form writes nothing."""
+        chosen = (
+            self.provider.currentData(),
+            self.location.currentData(),
+            _tidy(self.kind.currentText()),
+            self.reason.text().strip(),
+        )
+        stored = (
+            appointment.provider_id,
+            appointment.location_id,
+            _tidy(appointment.kind),
+            appointment.reason.strip(),
+        )
+        return chosen != stored
+
     def _save_existing(self, appointment: Appointment, start: datetime, end: datetime) -> Changes:
-        changes = Changes()
         was_start = _parse_utc(appointment.start_at) if appointment.start_at else None
         was_end = _parse_utc(appointment.end_at) if appointment.end_at else None
-        if (start, end) != (was_start, was_end):
+        moved = (start, end) != (was_start, was_end)
+        if moved:
+            # Checked before any write, so a refused time leaves the details unsaved too.
             self._check_not_past(start)
+        changes = Changes()
+        if self._details_changed(appointment):
+            changes |= update_details(
+                self.clinic,
+                appointment.id,
+                provider_id=self.provider.currentData(),
+                location_id=self.location.currentData(),
+                kind=_tidy(self.kind.currentText()),
+                reason=self.reason.text().strip(),
+            )
+        if moved:
             changes |= move(self.clinic, appointment.id, start, end)
         if self.pending_status is not None:
             changes |= set_status(self.clinic, appointment.id, self.pending_status)
