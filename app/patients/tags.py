@@ -1,5 +1,5 @@
-"""Words the clinic has already typed on its records, offered back as suggestions so the
-same thing is spelled the same way: patient tags and appointment types."""
+"""Patient tags the clinic has already typed, offered back as suggestions so the same
+thing is spelled the same way (appointment types live in app/scheduling/kinds.py)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,3 @@ def existing_spelling(typed: str, known: list[str]) -> str:
     tidy = " ".join(typed.split())
     folded = tidy.casefold()
     return next((k for k in known if k.casefold() == folded), tidy)
-
-
-def appointment_kinds(clinic: Clinic) -> list[str]:
-    """Appointment types already booked, most used first, for the booking form."""
-    rows = clinic.conn.execute(
-        "SELECT kind FROM appointment WHERE kind != '' GROUP BY kind "
-        "ORDER BY count(*) DESC, kind LIMIT 50"
-    ).fetchall()
-    return [str(r[0]) for r in rows]
