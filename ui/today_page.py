@@ -398,8 +398,8 @@ class TodayPage(QWidget):
         books.addWidget(self.tomorrow_section, 1)
         chores = QHBoxLayout()
         chores.setSpacing(18)
-        chores.addWidget(self.calls_section, 2)
-        chores.addWidget(self.birthdays_section, 1)
+        chores.addWidget(self.calls_section, 5)
+        chores.addWidget(self.birthdays_section, 2)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
