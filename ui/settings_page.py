@@ -191,7 +191,9 @@ class SettingsPage(QWidget):
         super().__init__(parent)
         self.clinic = clinic
         self.bus = bus
-        self.preferences_file = preferences_file or preferences_path()
+        # Beside the clinic: the same file start-up reads (preferences_path(home)), and a
+        # portable or test clinic keeps its own.
+        self.preferences_file = preferences_file or preferences_path(clinic.home)
         self.preferences = load_preferences(self.preferences_file)
         self._saved_form = ClinicForm.from_settings(clinic.settings)
         self._loading = False

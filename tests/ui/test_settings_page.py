@@ -47,10 +47,9 @@ def app_looks(qapp: QApplication) -> Iterator[QApplication]:
 
 
 @pytest.fixture
-def prefs_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Preferences go to this test's own data folder, never the developer's."""
-    monkeypatch.setenv("FRONTDESK_HOME", str(tmp_path / "home"))
-    return tmp_path / "home" / "preferences.json"
+def prefs_file(clinic: Clinic) -> Path:
+    """Preferences live beside the clinic (this test's copy), never the developer's."""
+    return clinic.home / "preferences.json"
 
 
 @pytest.fixture
