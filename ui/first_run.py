@@ -77,9 +77,12 @@ def regions() -> list[tuple[str, str]]:
     return sorted(found.items(), key=lambda item: item[1].casefold())
 
 
-def _searchable(combo: QComboBox) -> None:
+def _searchable(combo: QComboBox, name: str) -> None:
     """Typing any part of an entry finds it: 'chicago' finds America/Chicago."""
     combo.setEditable(True)
+    line = combo.lineEdit()
+    if line is not None:  # the typing field is what a screen reader lands on
+        line.setAccessibleName(name)
     combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
     completer = QCompleter(combo.model(), combo)
     completer.setFilterMode(Qt.MatchFlag.MatchContains)
@@ -138,13 +141,13 @@ class ClinicPage(QWizardPage):
         self.timezone = QComboBox()
         self.timezone.setAccessibleName("Time zone")
         self.timezone.addItems(sorted(zoneinfo.available_timezones()))
-        _searchable(self.timezone)
+        _searchable(self.timezone, "Time zone")
         self.timezone.setCurrentText(system_timezone())
         self.region = QComboBox()
         self.region.setAccessibleName("Country for phone numbers")
         for code, name in regions():
             self.region.addItem(f"{name} ({code})", code)
-        _searchable(self.region)
+        _searchable(self.region, "Country for phone numbers")
         self.select_region(system_region())
         self.date_order = QComboBox()
         self.date_order.setAccessibleName("Date order")
@@ -280,7 +283,7 @@ class AdminPage(QWizardPage):
         layout.addWidget(self.fields)
         layout.addWidget(self.create_error)
         layout.addStretch(1)
-        self.setTabOrder(self.admin_name, self.fields.passphrase)
+        self.fields.chain_after(self.admin_name)
         self.admin_name.textChanged.connect(self._names_changed)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -134,12 +134,16 @@ class PassphraseFields(QWidget):
         repeat_layout.addWidget(self.repeat)
         repeat_layout.addWidget(self.repeat_error)
         self.form.addRow(again, repeat_row)
-        self.setTabOrder(self.passphrase, self.show_text)
-        self.setTabOrder(self.show_text, self.repeat)
-
         self.passphrase.textChanged.connect(self._update_meter)
         self.repeat.textChanged.connect(lambda _text: show_error(self.repeat_error, ""))
         self._update_meter("")
+
+    def chain_after(self, previous: QWidget) -> None:
+        """Tab goes from `previous` through passphrase, Show and again, in reading order.
+        Call it once the fields sit in their window: Qt's focus chain is per window."""
+        QWidget.setTabOrder(previous, self.passphrase)
+        QWidget.setTabOrder(self.passphrase, self.show_text)
+        QWidget.setTabOrder(self.show_text, self.repeat)
 
     def set_context(self, words: Sequence[str]) -> None:
         """Names a guesser would know (the clinic, the person) count against the passphrase."""
@@ -213,8 +217,21 @@ class UnlockDialog(QDialog):
         self.pages = QStackedWidget()
         self.pages.addWidget(self._unlock_page())
         self.pages.addWidget(self._new_passphrase_page())
+        self.fields.chain_after(self.switch_mode)
+        QWidget.setTabOrder(self.fields.repeat, self.save_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._default_for_page()
+
+    def _default_for_page(self) -> None:
+        """Enter presses the visible page's main button. Two button boxes live in this
+        dialog and Qt would otherwise let the hidden page's claim Enter."""
+        on_unlock = self.pages.currentIndex() == 0
+        self.save_button.setDefault(not on_unlock)
+        self.unlock_button.setDefault(on_unlock)
 
     # --- unlocking --------------------------------------------------------------------
 
@@ -302,6 +319,7 @@ class UnlockDialog(QDialog):
             _idle()
         if self._recovery:
             self.pages.setCurrentIndex(1)
+            self._default_for_page()
             self.fields.passphrase.setFocus()
             return
         self.accept()
@@ -324,6 +342,7 @@ class UnlockDialog(QDialog):
         self.save_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.save_button.setText("&Save new passphrase")
         self.save_button.setAccessibleName("Save new passphrase")
+        self.save_button.setAutoDefault(False)
         buttons.accepted.connect(self.save_new_passphrase)
         layout = QVBoxLayout(page)
         layout.addWidget(heading)
