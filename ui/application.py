@@ -1,4 +1,4 @@
-"""Starts the Qt application: first run or unlock, then the main window."""
+"""Starts the Qt application: preferences, first run or unlock, then the main window."""
 
 from __future__ import annotations
 
@@ -8,56 +8,65 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.clinic import Clinic, open_clinic
+from app.clinic import Clinic
+from app.demo.generator import DemoSummary, generate
 from app.errors import FrontdeskError
-from app.store.lifecycle import PassphraseNeededError, clinic_exists
+from app.ops import CancelToken, Progress
+from app.preferences import load_preferences
+from app.store.changes import Changes
 from ui.main_window import MainWindow
 from ui.ops import Op, show_error
-from ui.unlock import CreateClinicDialog, RecoveryKeyDialog, UnlockDialog
+from ui.startup import start_clinic
+from ui.theme import apply_preferences
+
+DEMO_PATIENTS = 500
+# What the demo generator writes: every view that shows patients refreshes from it.
+DEMO_TABLES = frozenset(
+    {
+        "patient",
+        "contact_point",
+        "address",
+        "patient_identifier",
+        "patient_tag",
+        "consent",
+        "appointment",
+        "interaction",
+        "payment",
+        "charge",
+        "task",
+        "household",
+        "provider",
+        "location",
+    }
+)
 
 
-def _application() -> QApplication:
+def application() -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Frontdesk")
+    app.setApplicationDisplayName("Frontdesk")
     return app
 
 
-DEMO_PATIENTS = 500
-
-
-def start_clinic(home: Path | None = None) -> tuple[Clinic, bool] | None:
-    """Keyring first (silent), then ask; first run offers to create the clinic.
-    Returns the clinic and whether the person asked for demo patients."""
-    if not clinic_exists(home):
-        dialog = CreateClinicDialog(home)
-        if not dialog.exec() or dialog.clinic is None:
-            return None
-        RecoveryKeyDialog(dialog.clinic, dialog.recovery_key).exec()
-        return dialog.clinic, dialog.want_demo.isChecked()
-    try:
-        return open_clinic(home), False
-    except PassphraseNeededError:
-        unlock = UnlockDialog(home)
-        return (unlock.clinic, False) if unlock.exec() and unlock.clinic else None
-
-
-def add_demo_patients(window: MainWindow) -> Op[object]:
-    """The demo clinic fills in the background; the window stays usable meanwhile."""
-    from app.demo.generator import generate
-
+def add_demo_patients(window: MainWindow, patients: int = DEMO_PATIENTS) -> Op[DemoSummary]:
+    """The demo clinic fills in the background on its own connection: the window stays
+    usable, shows progress in the status bar, and Cancel leaves the clinic empty."""
     clinic = window.clinic
+
+    def work(progress: Progress, cancel: CancelToken) -> DemoSummary:
+        worker = clinic.fork()
+        try:
+            return generate(worker, patients, 1, progress=progress, cancel=cancel)
+        finally:
+            worker.close()
+
     return (
-        Op(
-            window,
-            "Creating the demo clinic",
-            lambda progress, cancel: generate(
-                clinic, DEMO_PATIENTS, 1, progress=progress, cancel=cancel
-            ),
-        )
-        .success(lambda _summary: window.run_search(window.finder.text()))
+        Op(window, "Creating the demo clinic", work)
+        .in_tray(window.tray)
+        .success(lambda _summary: window.bus.publish(Changes(DEMO_TABLES)))
         .run_in_background()
     )
 
@@ -68,20 +77,21 @@ def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType
     show_error(QApplication.activeWindow(), "Frontdesk", exc.with_traceback(tb))
 
 
-def run_gui() -> int:
-    app = _application()
+def run_gui(home: Path | None = None) -> int:
+    app = application()
+    apply_preferences(app, load_preferences())
     sys.excepthook = _excepthook
     try:
-        started = start_clinic()
+        started = start_clinic(home)
     except FrontdeskError as exc:
         QMessageBox.critical(None, "Frontdesk cannot open the clinic", str(exc))
         return 1
     if started is None:
         return 0
-    clinic, want_demo = started
+    clinic = started.clinic
     window = MainWindow(clinic)
     window.show()
-    if want_demo:
+    if started.want_demo:
         add_demo_patients(window)
     try:
         return app.exec()
@@ -91,10 +101,15 @@ def run_gui() -> int:
 
 def run_selftest_window(clinic: Clinic, term: str) -> str | None:
     """Open the real window offscreen and search through it; returns what failed, if anything."""
-    _application()
+    app = application()
     window = MainWindow(clinic)
     window.show()
-    window.finder.setText(term)
-    found = window.results.count()
+    window.finder.field.setText(term)
+    deadline = 200
+    while window.finder.shown_text != term and deadline:
+        app.processEvents()
+        window.finder.service_flush()
+        deadline -= 1
+    found = len(window.finder.patient_ids())
     window.close()
     return None if found else "the window's search showed no result"

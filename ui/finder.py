@@ -209,7 +209,8 @@ class Finder(QWidget):
     def _key(self, event: QKeyEvent) -> bool:
         key = event.key()
         if key in (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
-            step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5}.get(key, -5)
+            steps = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5}
+            step = steps.get(Qt.Key(key), -5)
             count = self.results.count()
             if count:
                 row = max(0, min(count - 1, self.results.currentRow() + step))

@@ -1,124 +1,282 @@
-"""The main window (minimal for now): navigation, the patient finder and a status bar."""
+"""The main window: navigation, the Ctrl+K finder, the pages, the patient view, a status bar."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from collections.abc import Callable
+from functools import partial
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
-    QListWidgetItem,
     QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.clinic import Clinic
-from app.patients.search import PatientSearch, SearchResult
-from app.patients.validation import display_phone
+from app.store.changes import Changes
+from app.store.folder_health import check_folder
+from app.users import get_user
+from ui.bus import DataBus
+from ui.finder import Finder
+from ui.patient.view import PatientView
+from ui.patients_page import PatientsPage
+from ui.settings_page import SettingsPage
+from ui.shortcuts import shortcut
+from ui.task_tray import TaskTray
+from ui.today_page import TodayPage
 
 _UNLOCKED_BY = {
     "keyring": "unlocked by this computer's keychain",
     "passphrase": "unlocked with the passphrase",
-    "recovery": "unlocked with the recovery key: please set a new passphrase",
+    "recovery": "unlocked with the recovery key",
     "new": "new clinic, encrypted",
 }
 AREAS = ("Today", "Patients", "Messages", "Letters", "Campaigns", "Reports", "Settings")
+_AREA_SHORTCUTS = {
+    "Today": "today",
+    "Patients": "patients",
+    "Messages": "messages",
+    "Letters": "letters",
+    "Campaigns": "campaigns",
+    "Reports": "reports",
+    "Settings": "settings",
+}
+# The areas later releases fill; until then each page says plainly what will be there.
+_LATER = {
+    "Messages": "Reminders, recalls and billing notices sent by email and text, and the "
+    "replies patients send back, will be listed here once sending is set up.",
+    "Letters": "Letters, postcards and statements waiting to be printed will gather here.",
+    "Campaigns": "Satisfaction surveys, review requests and health tips for groups of "
+    "patients will be planned here.",
+    "Reports": "How patients find the clinic, who has not been seen for a while, and "
+    "how patients rate their visits will be shown here.",
+}
+FOLDER_CHECK_MS = 60_000
 
 
-def describe(result: SearchResult, region: str) -> str:
-    parts = [result.display_name]
-    if result.birth_date:
-        parts.append(
-            f"born {result.birth_date}" + (f" ({result.age})" if result.age is not None else "")
-        )
-    if result.phone:
-        parts.append(display_phone(result.phone, region))
-    if result.next_appointment:
-        parts.append(f"next visit {result.next_appointment[:10]}")
-    if result.deceased:
-        parts.append("deceased")
-    return "  ·  ".join(parts)
+class LaterPage(QWidget):
+    def __init__(self, area: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel(area)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        title.setFont(font)
+        text = QLabel(_LATER[area] + "\n\nThis part of Frontdesk arrives in a later version.")
+        text.setWordWrap(True)
+        text.setAccessibleName(f"{area}: not available yet")
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(text)
+        layout.addStretch(1)
 
 
 class MainWindow(QMainWindow):
     def __init__(self, clinic: Clinic) -> None:
         super().__init__()
         self.clinic = clinic
-        self.searcher = PatientSearch(clinic.conn, region=clinic.settings.region)
+        self.bus = DataBus(self)
+        self.bus.changed.connect(self._changed)
         self.setWindowTitle("Frontdesk")  # no clinic or patient data in titles of shared screens
-        self.resize(1000, 640)
+        self.setMinimumSize(960, 600)
+        self.resize(1280, 720)
+
+        self.finder = Finder(clinic, overlay_parent=self)
+        self.finder.open_patient.connect(self.open_patient)
+        self.finder.new_patient.connect(self.new_patient)
+        new_button = QPushButton("New patient")
+        new_button.setAccessibleName("New patient")
+        new_button.setToolTip(f"Add a new patient ({shortcut('new_patient').keys})")
+        new_button.clicked.connect(lambda: self.new_patient(self.finder.field.text().strip()))
+        top = QHBoxLayout()
+        top.addWidget(self.finder, 1)
+        top.addWidget(new_button)
 
         self.nav = QListWidget()
         self.nav.setAccessibleName("Areas")
         self.nav.addItems(list(AREAS))
-        self.nav.setCurrentRow(1)
-        self.nav.setFixedWidth(150)
+        self.nav.setMaximumWidth(180)
+        self.nav.setMinimumWidth(120)
 
-        self.finder = QLineEdit()
-        self.finder.setPlaceholderText(
-            "Find a patient: name, birth date, phone, email or record number  (Ctrl+K)"
-        )
-        self.finder.setAccessibleName("Find a patient")
-        self.finder.setClearButtonEnabled(True)
-        self.finder.textChanged.connect(self.run_search)
-        self.finder.returnPressed.connect(self._open_selected)
-        self.results = QListWidget()
-        self.results.setAccessibleName("Matching patients")
-        self.empty = QLabel("")
-        self.empty.setAccessibleName("Search status")
+        self.stack = QStackedWidget()
+        self.today = TodayPage(clinic, self.bus)
+        self.patients = PatientsPage(clinic, self.bus)
+        self.settings = SettingsPage(clinic, self.bus)
+        self.patient_view = PatientView(clinic, self.bus)
+        self.pages: dict[str, QWidget] = {
+            "Today": self.today,
+            "Patients": self.patients,
+            "Settings": self.settings,
+        }
+        for area in AREAS:
+            page = self.pages.get(area) or LaterPage(area)
+            self.pages[area] = page
+            self.stack.addWidget(page)
+        self.stack.addWidget(self.patient_view)
+        self.today.open_patient.connect(self.open_patient)
+        self.patients.open_patient.connect(self.open_patient)
+        self.patient_view.closed.connect(self._patient_closed)
+        self.nav.currentRowChanged.connect(self._area_chosen)
+        self._area = "Today"
+        self.nav.setCurrentRow(0)
 
-        body = QVBoxLayout()
-        body.addWidget(self.finder)
-        body.addWidget(self.empty)
-        body.addWidget(self.results)
-        row = QHBoxLayout()
-        row.addWidget(self.nav)
-        row.addLayout(body)
+        body = QHBoxLayout()
+        body.addWidget(self.nav)
+        body.addWidget(self.stack, 1)
+        outer = QVBoxLayout()
+        outer.addLayout(top)
+        outer.addLayout(body, 1)
         central = QWidget()
-        central.setLayout(row)
+        central.setLayout(outer)
         self.setCentralWidget(central)
 
-        self.find_shortcut = QShortcut(QKeySequence("Ctrl+K"), self)
-        self.find_shortcut.activated.connect(self.focus_finder)
-        how = _UNLOCKED_BY.get(clinic.opened.unlocked_by, "unlocked")
-        self.status = QLabel(f"{clinic.settings.name}  ·  {how}")
-        self.status.setAccessibleName("Clinic status")
-        self.statusBar().addPermanentWidget(self.status, 1)
+        self._build_status_bar()
+        self._build_menus()
+        self._folder_timer = QTimer(self)
+        self._folder_timer.timeout.connect(self.check_data_folder)
+        self._folder_timer.start(FOLDER_CHECK_MS)
+        self.check_data_folder()
+
+    # --- chrome ----------------------------------------------------------------------
+
+    def _build_status_bar(self) -> None:
+        how = _UNLOCKED_BY.get(self.clinic.opened.unlocked_by, "unlocked")
+        self.clinic_label = QLabel(f"{self.clinic.settings.name}  ·  {how}")
+        self.clinic_label.setAccessibleName("Clinic status")
+        user = get_user(self.clinic, self.clinic.acting_user_id)
+        self.user_label = QLabel(f"{user.name} ({user.role})" if user else "No user set up")
+        self.user_label.setAccessibleName("Who is working")
+        self.folder_label = QLabel()
+        self.folder_label.setAccessibleName("Data folder state")
+        self.tray = TaskTray()
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.clinic_label, 1)
+        bar.addPermanentWidget(self.user_label)
+        bar.addPermanentWidget(self.folder_label)
+        bar.addPermanentWidget(self.tray)
+
+    def _action(
+        self, menu_title: str, text: str, name: str | None, handler: Callable[[], object]
+    ) -> QAction:
+        menu = self._menus[menu_title]
+        action = QAction(text, self)
+        if name is not None:
+            action.setShortcut(shortcut(name).sequence())
+        action.triggered.connect(handler)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self._menus = {title: bar.addMenu(title) for title in ("&File", "&Go", "&Patient", "&Help")}
+        self._action("&File", "New patient…", "new_patient", lambda: self.new_patient(""))
+        quit_action = self._action("&File", "Quit", None, self.close)
+        quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        self.find_action = self._action("&Go", "Find a patient", "find", self.focus_finder)
+        for row, area in enumerate(AREAS):
+            self._action("&Go", area, _AREA_SHORTCUTS[area], partial(self.nav.setCurrentRow, row))
+        view = self.patient_view
+        for name, text, handler in view._quick_actions():
+            # The view owns the key (it only works with a patient open); the menu shows it.
+            action = QAction(f"{text}\t{shortcut(name).sequence().toString()}", self)
+            action.triggered.connect(handler)
+            self._menus["&Patient"].addAction(action)
+        self._action("&Help", "Keyboard shortcuts", "help_shortcuts", self.show_shortcuts)
+        self._action("&Help", "About Frontdesk", None, self.show_about)
+
+    def check_data_folder(self) -> None:
+        health = check_folder(self.clinic.home)
+        self.folder_label.setText(health.words)
+        self.folder_label.setStyleSheet("" if health.ok else "color: #b00020; font-weight: bold;")
+
+    # --- navigation ------------------------------------------------------------------
 
     def focus_finder(self) -> None:
-        self.finder.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.finder.selectAll()
+        self.finder.focus()
 
-    def run_search(self, text: str) -> list[SearchResult]:
-        found = self.searcher.search(text)
-        self.results.clear()
-        for result in found:
-            item = QListWidgetItem(describe(result, self.clinic.settings.region))
-            item.setData(Qt.ItemDataRole.UserRole, result.patient_id)
-            self.results.addItem(item)
-        if found:
-            self.results.setCurrentRow(0)
-        self.empty.setText(
-            ""
-            if found or not text.strip()
-            else "No patient matches. Check the spelling, or try the birth date or phone."
-        )
-        return found
-
-    def keyPressEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
-        from PySide6.QtGui import QKeyEvent
-
-        if isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-            step = 1 if event.key() == Qt.Key.Key_Down else -1
-            row = max(0, min(self.results.count() - 1, self.results.currentRow() + step))
-            self.results.setCurrentRow(row)
+    def _area_chosen(self, row: int) -> None:
+        if row < 0:
             return
-        super().keyPressEvent(event)  # type: ignore[arg-type]
+        leaving = self.stack.currentWidget()
+        unsaved = leaving is self.settings and self.settings.has_unsaved_changes()
+        if unsaved and not self._discard_settings():
+            self.nav.blockSignals(True)
+            self.nav.setCurrentRow(AREAS.index("Settings"))
+            self.nav.blockSignals(False)
+            return
+        self._area = AREAS[row]
+        self.stack.setCurrentWidget(self.pages[self._area])
 
-    def _open_selected(self) -> None:
-        item = self.results.currentItem()
-        if item is not None:
-            self.statusBar().showMessage("Patient view arrives with the desktop release.", 3000)
+    def _discard_settings(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Frontdesk",
+            "You changed settings without saving. Discard the changes?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Discard:
+            self.settings.discard()
+            return True
+        return False
+
+    def open_patient(self, patient_id: str) -> None:
+        self.patient_view.show_patient(patient_id)
+        self.stack.setCurrentWidget(self.patient_view)
+        self.nav.clearSelection()
+
+    def _patient_closed(self) -> None:
+        self.nav.setCurrentRow(AREAS.index(self._area))
+        self.stack.setCurrentWidget(self.pages[self._area])
+
+    def new_patient(self, typed: str) -> None:
+        from ui.forms.new_patient import NewPatientDialog
+
+        dialog = NewPatientDialog(self.clinic, self.bus, self, initial_text=typed)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: self._new_patient_done(dialog))
+        self.new_patient_dialog = dialog
+        dialog.open()
+
+    def _new_patient_done(self, dialog: object) -> None:
+        chosen = getattr(dialog, "created_id", None) or getattr(dialog, "existing_id", None)
+        if chosen:
+            self.finder.field.clear()
+            self.open_patient(str(chosen))
+
+    def show_shortcuts(self) -> None:
+        from ui.help_dialogs import ShortcutsDialog
+
+        ShortcutsDialog(self).open()
+
+    def show_about(self) -> None:
+        from ui.help_dialogs import AboutDialog
+
+        AboutDialog(self, self.clinic).open()
+
+    # --- refresh and lifetime --------------------------------------------------------
+
+    def _changed(self, changes: Changes) -> None:
+        if changes.touches("setting"):
+            self.clinic.reload_settings()
+            how = _UNLOCKED_BY.get(self.clinic.opened.unlocked_by, "unlocked")
+            self.clinic_label.setText(f"{self.clinic.settings.name}  ·  {how}")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self.finder.panel.isVisible():
+            self.finder.focus()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.settings.has_unsaved_changes() and not self._discard_settings():
+            event.ignore()
+            return
+        self.finder.close_service()
+        super().closeEvent(event)

@@ -74,6 +74,9 @@ class Op(Generic[T]):
         self.dialog: QProgressDialog | None = None
         self._tray: TaskTray | None = None
         self._tray_handle = 0
+        # The outcome once known (for whoever holds the Op, tests included).
+        self.finished = False
+        self.error: BaseException | None = None
 
     def in_tray(self, tray: TaskTray | None) -> Op[T]:
         """Report in the status bar instead of a modal dialog: the window stays usable."""
@@ -142,10 +145,13 @@ class Op(Generic[T]):
             self.dialog = None
 
     def _finished(self, result: T) -> None:
+        self.finished = True
         self._close()
         self._on_success(result)
 
     def _failed(self, exc: BaseException) -> None:
+        self.finished = True
+        self.error = exc
         self._close()
         if self._on_failure is not None:
             self._on_failure(exc)

@@ -42,3 +42,5 @@ ALTER TABLE patient ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX patient_name ON patient(family_name COLLATE NOCASE, given_names COLLATE NOCASE);
 CREATE INDEX patient_birthday ON patient(substr(birth_date, 6, 5));
 CREATE INDEX appointment_status_start ON appointment(status, start_at);
+-- Last visit, next appointment and "has an upcoming visit" per patient, from the index alone.
+CREATE INDEX appointment_patient_status ON appointment(patient_id, status, start_at);

@@ -18,9 +18,10 @@ from app.interactions.calls import (
 )
 from app.patients.model import PatientDraft
 from app.patients.records import add_tag, create_patient
-from app.patients.tags import all_tags, appointment_kinds, existing_spelling
+from app.patients.tags import all_tags, existing_spelling
 from app.patients.timeline import timeline
 from app.scheduling.appointments import book
+from app.scheduling.kinds import appointment_kinds
 from app.tasks import open_tasks
 
 FRIDAY = date(2026, 11, 27)

@@ -127,7 +127,7 @@ class EntryDelegate(QStyledItemDelegate):
     """Two lines per entry: kind, date and title in bold; the detail below, muted."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802
-        line = option.fontMetrics.height()  # type: ignore[attr-defined]
+        line = option.fontMetrics.height()
         return QSize(200, line * 2 + 12)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
@@ -136,32 +136,33 @@ class EntryDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             return
         self.initStyleOption(option, index)
-        style = option.widget.style() if option.widget else None  # type: ignore[attr-defined]
-        option.text = ""  # type: ignore[attr-defined]
+        style = option.widget.style() if option.widget else None
+        option.text = ""
         if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)  # type: ignore[attr-defined]
-        rect = option.rect.adjusted(8, 4, -8, -4)  # type: ignore[attr-defined]
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
-        palette = option.palette  # type: ignore[attr-defined]
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
+        rect = option.rect.adjusted(8, 4, -8, -4)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
         painter.save()
-        bold = QFont(option.font)  # type: ignore[attr-defined]
+        bold = QFont(option.font)
         bold.setBold(True)
         painter.setFont(bold)
         painter.setPen(palette.highlightedText().color() if selected else palette.text().color())
         half = rect.height() // 2
         top = rect.adjusted(0, 0, 0, -half)
-        zone = index.model().zone if isinstance(index.model(), TimelineModel) else None
+        model = index.model()
+        zone = model.zone if isinstance(model, TimelineModel) else None
         when = local_text(entry.at, zone, "%a %d %b %Y  %H:%M") if zone else entry.at
         arrow = _DIRECTION.get(entry.direction, "")
         amount = f"   {money(entry.amount_cents)}" if entry.amount_cents is not None else ""
         painter.drawText(
             top, Qt.AlignmentFlag.AlignVCenter, f"{arrow} {entry.title}{amount}".strip()
         )
-        painter.setFont(option.font)  # type: ignore[attr-defined]
+        painter.setFont(option.font)
         painter.drawText(top, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, when)
         if not selected:
             painter.setPen(palette.placeholderText().color())
-        detail = option.fontMetrics.elidedText(  # type: ignore[attr-defined]
+        detail = option.fontMetrics.elidedText(
             entry.detail or "", Qt.TextElideMode.ElideRight, rect.width()
         )
         painter.drawText(rect.adjusted(0, half, 0, 0), Qt.AlignmentFlag.AlignVCenter, detail)

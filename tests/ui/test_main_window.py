@@ -1,0 +1,173 @@
+"""The whole desktop, offscreen, on a real encrypted demo clinic, driven by the keyboard."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.clinic import Clinic
+from app.ops import OperationCancelledError
+from app.patients.records import get_patient
+from app.users import act_as_default_user, add_user
+from ui.application import add_demo_patients
+from ui.main_window import AREAS, MainWindow
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def open_window(qtbot: QtBot, clinic: Clinic) -> MainWindow:
+    window = MainWindow(clinic)
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    return window
+
+
+def some_patient(clinic: Clinic) -> tuple[str, str]:
+    """A living patient with history whose name QTest can type (it types ASCII only)."""
+    rows = clinic.conn.execute(
+        "SELECT p.id, p.family_name, p.given_names FROM patient p WHERE p.deceased = 0 AND "
+        "EXISTS (SELECT 1 FROM interaction i WHERE i.patient_id = p.id) ORDER BY p.rowid"
+    ).fetchall()
+    row = next(r for r in rows if (r[1] + r[2]).isascii())
+    return str(row[0]), str(row[1])
+
+
+def find_by_keyboard(qtbot: QtBot, window: MainWindow, text: str) -> None:
+    qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert window.finder.field.hasFocus()
+    qtbot.keyClicks(window.finder.field, text)
+    qtbot.waitUntil(lambda: window.finder.shown_text == text)
+
+
+def test_find_a_patient_by_keyboard_only_and_open_them(qtbot: QtBot, demo_clinic: Clinic) -> None:
+    patient_id, family = some_patient(demo_clinic)
+    given = get_patient(demo_clinic, patient_id).given_names
+    window = open_window(qtbot, demo_clinic)
+    window.nav.setFocus()
+    find_by_keyboard(qtbot, window, f"{family} {given}")
+    ids = window.finder.patient_ids()
+    assert patient_id in ids
+    for _ in range(ids.index(patient_id)):
+        qtbot.keyClick(window.finder.field, Qt.Key.Key_Down)
+    qtbot.keyClick(window.finder.field, Qt.Key.Key_Return)
+    assert window.stack.currentWidget() is window.patient_view
+    assert window.patient_view.patient_id == patient_id
+    assert window.patient_view.header.name.text().startswith(family)
+    assert window.patient_view.timeline.model.rowCount() > 0
+
+
+def test_ctrl_number_keys_switch_areas_and_ctrl_w_returns(
+    qtbot: QtBot, demo_clinic: Clinic
+) -> None:
+    window = open_window(qtbot, demo_clinic)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.patients
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.today
+    window.open_patient(some_patient(demo_clinic)[0])
+    window.patient_view.timeline.list.setFocus()
+    qtbot.keyClick(
+        window.patient_view.timeline.list, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier
+    )
+    assert window.stack.currentWidget() is window.today
+
+
+def test_every_area_has_a_page_and_later_areas_say_what_will_be_there(
+    qtbot: QtBot, clinic: Clinic
+) -> None:
+    window = open_window(qtbot, clinic)
+    for row, area in enumerate(AREAS):
+        window.nav.setCurrentRow(row)
+        assert window.stack.currentWidget() is window.pages[area]
+    messages = window.pages["Messages"]
+    assert "later version" in " ".join(
+        label.text() for label in messages.findChildren(type(window.clinic_label))
+    )
+
+
+def test_status_bar_names_clinic_user_and_data_folder_state(qtbot: QtBot, clinic: Clinic) -> None:
+    clinic.acting_user_id = add_user(clinic, "Dana Reyes", "administrator").id
+    act_as_default_user(clinic)
+    window = open_window(qtbot, clinic)
+    assert window.clinic_label.text().startswith("Lakeside Family Practice")
+    assert window.user_label.text() == "Dana Reyes (administrator)"
+    assert "Data folder OK" in window.folder_label.text()
+    assert window.windowTitle() == "Frontdesk"
+
+
+def test_help_lists_the_shortcuts(qtbot: QtBot, clinic: Clinic) -> None:
+    from ui.help_dialogs import ShortcutsDialog
+
+    window = open_window(qtbot, clinic)
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    dialogs = window.findChildren(ShortcutsDialog)
+    assert dialogs and dialogs[-1].isVisible()
+    dialogs[-1].close()
+
+
+def test_window_stays_responsive_during_a_long_operation_and_cancel_changes_nothing(
+    qtbot: QtBot, clinic: Clinic
+) -> None:
+    window = open_window(qtbot, clinic)
+    changes_before = clinic.conn.execute("SELECT count(*) FROM change").fetchone()[0]
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    op = add_demo_patients(window, patients=20_000)
+    qtbot.waitUntil(window.tray.isVisible, timeout=10_000)
+    seen = len(ticks)
+    qtbot.waitUntil(lambda: len(ticks) > seen + 5, timeout=5_000)  # the event loop runs
+    qtbot.keyClicks(window.finder.field, "a")  # and typing still works
+    qtbot.waitUntil(lambda: window.finder.shown_text == "a")
+    window.tray.cancel_button.click()
+    qtbot.waitUntil(lambda: op.finished, timeout=60_000)
+    timer.stop()
+    assert isinstance(op.error, OperationCancelledError)
+    assert not window.tray.isVisible()
+    assert clinic.conn.execute("SELECT count(*) FROM patient").fetchone()[0] == 0
+    assert clinic.conn.execute("SELECT count(*) FROM change").fetchone()[0] == changes_before
+
+
+def test_demo_patients_added_in_the_background_show_up_in_the_views(
+    qtbot: QtBot, clinic: Clinic
+) -> None:
+    window = open_window(qtbot, clinic)
+    op = add_demo_patients(window, patients=40)
+    qtbot.waitUntil(lambda: op.finished, timeout=60_000)
+    assert op.error is None
+    qtbot.keyClicks(window.finder.field, "a")
+    qtbot.waitUntil(lambda: window.finder.shown_text == "a")
+    assert window.finder.patient_ids()
+
+
+@pytest.mark.parametrize("scale", [1])
+def test_screenshots_of_the_main_screens(
+    qtbot: QtBot, demo_clinic: Clinic, tmp_path: Path, scale: int
+) -> None:
+    """Renders Today, the patient view and the finder. FRONTDESK_SCREENSHOTS=1 also
+    writes them to docs/screenshots/ for the user guide."""
+    out = REPO / "docs" / "screenshots" if os.environ.get("FRONTDESK_SCREENSHOTS") else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    window = open_window(qtbot, demo_clinic)
+    QApplication.processEvents()
+    shots = {"main-today.png": window.grab()}
+    patient_id, family = some_patient(demo_clinic)
+    find_by_keyboard(qtbot, window, family[:4])
+    shots["finder.png"] = window.grab()
+    qtbot.keyClick(window.finder.field, Qt.Key.Key_Escape)
+    window.open_patient(patient_id)
+    QApplication.processEvents()
+    shots["patient-view.png"] = window.grab()
+    for name, image in shots.items():
+        assert image.width() >= 1280 * scale
+        assert image.save(str(out / name))
+        assert (out / name).stat().st_size > 10_000
