@@ -12,7 +12,7 @@ from app.clinic import Clinic
 from app.demo.generator import DemoSummary, generate
 from app.errors import FrontdeskError
 from app.ops import CancelToken, Progress
-from app.preferences import load_preferences
+from app.preferences import load_preferences, preferences_path
 from app.store.changes import Changes
 from ui.main_window import MainWindow
 from ui.ops import Op, show_error
@@ -79,7 +79,8 @@ def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType
 
 def run_gui(home: Path | None = None) -> int:
     app = application()
-    apply_preferences(app, load_preferences())
+    preferences = load_preferences(preferences_path(home))
+    apply_preferences(app, preferences)
     sys.excepthook = _excepthook
     try:
         started = start_clinic(home)
@@ -89,7 +90,7 @@ def run_gui(home: Path | None = None) -> int:
     if started is None:
         return 0
     clinic = started.clinic
-    window = MainWindow(clinic)
+    window = MainWindow(clinic, start_page=preferences.start_page)
     window.show()
     if started.want_demo:
         add_demo_patients(window)

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -79,7 +78,7 @@ class LaterPage(QWidget):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, clinic: Clinic) -> None:
+    def __init__(self, clinic: Clinic, start_page: str = "Today") -> None:
         super().__init__()
         self.clinic = clinic
         self.bus = DataBus(self)
@@ -124,8 +123,8 @@ class MainWindow(QMainWindow):
         self.patients.open_patient.connect(self.open_patient)
         self.patient_view.closed.connect(self._patient_closed)
         self.nav.currentRowChanged.connect(self._area_chosen)
-        self._area = "Today"
-        self.nav.setCurrentRow(0)
+        self._area = start_page if start_page in AREAS else "Today"
+        self.nav.setCurrentRow(AREAS.index(self._area))
 
         body = QHBoxLayout()
         body.addWidget(self.nav)
@@ -205,27 +204,13 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         leaving = self.stack.currentWidget()
-        unsaved = leaving is self.settings and self.settings.has_unsaved_changes()
-        if unsaved and not self._discard_settings():
+        if leaving is self.settings and not self.settings.confirm_leave():
             self.nav.blockSignals(True)
             self.nav.setCurrentRow(AREAS.index("Settings"))
             self.nav.blockSignals(False)
             return
         self._area = AREAS[row]
         self.stack.setCurrentWidget(self.pages[self._area])
-
-    def _discard_settings(self) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "Frontdesk",
-            "You changed settings without saving. Discard the changes?",
-            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Discard:
-            self.settings.discard()
-            return True
-        return False
 
     def open_patient(self, patient_id: str) -> None:
         self.patient_view.show_patient(patient_id)
@@ -275,7 +260,7 @@ class MainWindow(QMainWindow):
             self.finder.focus()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self.settings.has_unsaved_changes() and not self._discard_settings():
+        if not self.settings.confirm_leave():
             event.ignore()
             return
         self.finder.close_service()

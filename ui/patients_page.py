@@ -303,11 +303,11 @@ class PatientsPage(QWidget):
             f"({export_keys.sequence().toString()})"
         )
         self.export_button.clicked.connect(self.choose_export_file)
+        # Window-wide like Today's: Qt ignores the shortcuts of a hidden page, so the keys
+        # act on whichever list is on screen, wherever the focus is (the finder, say).
         self.export_shortcut = QShortcut(export_keys.sequence(), self)
-        self.export_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.export_shortcut.activated.connect(self.choose_export_file)
         self.refresh_shortcut = QShortcut(shortcut("refresh").sequence(), self)
-        self.refresh_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.refresh_shortcut.activated.connect(self.refresh)
 
         self.count_label = QLabel("")

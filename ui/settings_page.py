@@ -42,6 +42,7 @@ from app.errors import FrontdeskError, InvalidInputError
 from app.patients.validation import display_phone, normalize_phone
 from app.preferences import (
     FONT_SCALES,
+    START_PAGES,
     Preferences,
     load_preferences,
     preferences_path,
@@ -374,12 +375,17 @@ class SettingsPage(QWidget):
         self.theme_combo.setAccessibleName("Colours")
         for key, label in THEME_LABELS.items():
             self.theme_combo.addItem(label, key)
+        self.start_combo = QComboBox()
+        self.start_combo.setAccessibleName("Page shown when Frontdesk starts")
+        for page in START_PAGES:
+            self.start_combo.addItem(page, page)
         self.computer_error = _error_label("Problem saving the settings for this computer")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.addRow("Text size:", self.font_combo)
         form.addRow("Colours:", self.theme_combo)
+        form.addRow("Start on:", self.start_combo)
         layout = QVBoxLayout(box)
         layout.addWidget(intro)
         layout.addLayout(form)
@@ -387,6 +393,7 @@ class SettingsPage(QWidget):
 
         self.font_combo.currentIndexChanged.connect(lambda _i: self._computer_changed())
         self.theme_combo.currentIndexChanged.connect(lambda _i: self._computer_changed())
+        self.start_combo.currentIndexChanged.connect(lambda _i: self._computer_changed())
         return box
 
     def _about_section(self) -> QGroupBox:
@@ -432,6 +439,7 @@ class SettingsPage(QWidget):
         try:
             self.font_combo.setCurrentIndex(self.font_combo.findData(prefs.font_scale))
             self.theme_combo.setCurrentIndex(self.theme_combo.findData(prefs.theme))
+            self.start_combo.setCurrentIndex(self.start_combo.findData(prefs.start_page))
         finally:
             self._loading = False
 
@@ -618,6 +626,7 @@ class SettingsPage(QWidget):
             self.preferences,
             font_scale=int(self.font_combo.currentData()),
             theme=str(self.theme_combo.currentData()),
+            start_page=str(self.start_combo.currentData()),
         )
         if prefs == self.preferences:
             return

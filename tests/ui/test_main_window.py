@@ -171,3 +171,9 @@ def test_screenshots_of_the_main_screens(
         assert image.width() >= 1280 * scale
         assert image.save(str(out / name))
         assert (out / name).stat().st_size > 10_000
+
+
+def test_the_window_opens_on_the_chosen_start_page(qtbot: QtBot, clinic: Clinic) -> None:
+    window = MainWindow(clinic, start_page="Patients")
+    qtbot.addWidget(window)
+    assert window.stack.currentWidget() is window.patients

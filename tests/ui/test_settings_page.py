@@ -333,3 +333,8 @@ def test_tab_walks_the_form_in_reading_order(qtbot: QtBot, page: SettingsPage) -
         page.font_combo,
         page.theme_combo,
     ]
+
+
+def test_start_page_choice_is_saved_for_this_computer(page: SettingsPage, prefs_file: Path) -> None:
+    page.start_combo.setCurrentIndex(page.start_combo.findData("Patients"))
+    assert load_preferences(prefs_file).start_page == "Patients"
