@@ -1,19 +1,25 @@
 """Builds a believable clinic from a seed: families, providers, visits, calls, bills.
 
-The same seed and the same reference day give the same clinic, row for row, so
-benchmarks and bug reports can name a clinic by its seed. Everything goes through
+The same seed, reference day and clinic time zone give the same clinic, row for row,
+so benchmarks and bug reports can name a clinic by its seed. (Without a given day the
+demo is built around this very moment at the clinic, so whoever explores it finds the
+morning's patients seen and the afternoon's still to come.) Everything goes through
 the writer like any other data (change rows included) in one transaction, so
 Cancel leaves the clinic as it was.
 
 Speed: a 100,000-patient clinic is over three million rows, so the builder avoids
 per-row overhead that does not change a value: random draws are made inline with
 exactly the calls `random.Random` itself makes (see `_Builder.pick`), times stay
-naive UTC datetimes until they are formatted, and values that repeat within a
-patient are computed once.
+naive UTC datetimes until they are formatted, values that repeat within a patient
+are computed once, and each day's UTC offset is looked up once.
+
+Visits are booked the way the desk books them: on the clinic's wall clock (opening
+hours, quarter-hour starts, no Sundays), stored as UTC like every other time.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from bisect import bisect
 from collections import defaultdict
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
 from app.demo import names
@@ -63,7 +70,55 @@ _TASKS = (
     ("call-back", "Wants a copy of the vaccination record", 0),
 )
 
+# Opening hours as sessions of (open, close) wall-clock minutes: weekdays with a lunch
+# hour, Saturday mornings, Sundays closed. Visits start on the quarter hour and end by
+# the close of their session.
+_SLOT_MINUTES = 15
+_WEEKDAY_SESSIONS = ((8 * 60, 12 * 60), (13 * 60, 17 * 60 + 30))
+_SATURDAY_SESSIONS = ((8 * 60, 12 * 60),)
+# The booked week ahead: today and the next six days are filled like a real book (a
+# day per provider of back-to-back visits with some gaps); the scattered visits of
+# the patients' own histories start after it, so they never double-book that week.
+_BOOKED_DAYS = 7
+# One visit a day per this many patients (a small demo still gets a day worth showing),
+# but never more than a provider can see: a 100k clinic books full days, not thousands.
+_PATIENTS_PER_DAILY_VISIT = 25
+_MIN_DAILY_VISITS = 10
+_WEEKDAY_VISITS_PER_PROVIDER = 16
+_SATURDAY_VISITS_PER_PROVIDER = 7
+_SATURDAY_PROVIDERS = 2
+# Enough providers are rostered that none is booked past this share of a full day.
+_ROSTER_FILL = 0.6
+# Statuses of visits still ahead, by days from today: today's were mostly confirmed
+# yesterday, tomorrow's half (the rest are the desk's confirmation calls), later ones
+# seldom yet.
+_AHEAD_STATUSES = (
+    (("confirmed", "booked", "cancelled"), (85, 10, 5)),
+    (("confirmed", "booked", "cancelled"), (50, 45, 5)),
+    (("confirmed", "booked", "cancelled"), (25, 73, 2)),
+)
+_PAST_STATUSES = (("fulfilled", "noshow", "cancelled"), (88, 7, 5))
+_COPAYS = (4500, 7500, 12000, 15000, 2500)
+# "Now" on a given demo day: the morning's first visits seen, one under way, more to come.
+_REFERENCE_TIME = time(10, 30)
+
 _T = TypeVar("_T")
+
+
+def _sessions(day: date) -> tuple[tuple[int, int], ...]:
+    weekday = day.weekday()
+    if weekday < 5:
+        return _WEEKDAY_SESSIONS
+    return _SATURDAY_SESSIONS if weekday == 5 else ()
+
+
+def _starts(sessions: tuple[tuple[int, int], ...], minutes: int) -> tuple[timedelta, ...]:
+    """Every quarter-hour start (after local midnight) of a visit that ends in its session."""
+    return tuple(
+        timedelta(minutes=start)
+        for opens, closes in sessions
+        for start in range(opens, closes - minutes + 1, _SLOT_MINUTES)
+    )
 
 
 @dataclass(frozen=True)
@@ -91,19 +146,26 @@ class _Weighted(Generic[_T]):
 
 
 class _Builder:
-    def __init__(self, seed: int, today: date) -> None:
+    def __init__(self, seed: int, zone: ZoneInfo, local_now: datetime) -> None:
+        """`local_now`: the reference moment, aware, in the clinic's zone."""
         self.rng = random.Random(seed)
         self.seed = seed
         self._bits = self.rng.getrandbits
         self._id_counter = 0
         self._random = self.rng.random
-        self.today = today
+        self.zone = zone
+        self.today = local_now.date()
+        self.local_now = local_now.replace(tzinfo=None)
+        self._midnights: dict[date, datetime] = {}
+        self._starts: dict[tuple[int, int], tuple[timedelta, ...]] = {}
         # Naive, meaning UTC: the same instants as an aware UTC datetime, cheaper to format.
-        self.now = datetime.combine(today, time(8, 0))
+        self.now = local_now.astimezone(UTC).replace(tzinfo=None)
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.provider_ids: list[str] = []
         self.location_ids: list[str] = []
         self.reachable: list[str] = []  # living patients with a phone who may be called
+        self.active: list[tuple[str, int]] = []  # (id, age) of living, not lapsed patients
+        self.last_start = self.last_end = self.now  # of the appointment made last
         self.sources = _Weighted(
             [s for s, _ in names.ACQUISITION_SOURCES], [w for _, w in names.ACQUISITION_SOURCES]
         )
@@ -156,6 +218,25 @@ class _Builder:
 
     def stamp(self, days_ago: float) -> str:
         return (self.now - timedelta(days=days_ago)).isoformat(timespec="seconds") + "Z"
+
+    # --- the clinic's wall clock ---------------------------------------------------
+
+    def utc_midnight(self, day: date) -> datetime:
+        """Local midnight of `day` in naive UTC, shifted by the offset in force during
+        opening hours (clocks change at night, so one offset holds for the whole day)."""
+        found = self._midnights.get(day)
+        if found is None:
+            noon = datetime.combine(day, time(12), tzinfo=self.zone)
+            offset = noon.utcoffset() or timedelta()
+            found = self._midnights[day] = datetime.combine(day, time()) - offset
+        return found
+
+    def slot_starts(self, day: date, minutes: int) -> tuple[timedelta, ...]:
+        key = (day.weekday(), minutes)
+        found = self._starts.get(key)
+        if found is None:
+            found = self._starts[key] = _starts(_sessions(day), minutes)
+        return found
 
     # --- the clinic's own people and places ---------------------------------------
 
@@ -382,6 +463,8 @@ class _Builder:
     def history(self, pid: str, age: int, created: float) -> None:
         random_ = self._random
         lapsed = random_() < 0.15  # patients who slipped away: nothing in 18 months
+        if not lapsed:
+            self.active.append((pid, age))
         visits = self.randint(0, 6)
         open_cents = 0
         for _ in range(visits):
@@ -389,8 +472,8 @@ class _Builder:
             status = self.weighted(self.statuses)
             appt = self.appointment(pid, age, days_ago, status)
             if status == "fulfilled":
-                cents = self.pick((4500, 7500, 12000, 15000, 2500))
-                posted_at = self.stamp(days_ago)
+                cents = self.pick(_COPAYS)
+                posted_at = _iso(self.last_end)
                 self.rows["charge"].append(
                     {
                         "id": self.uid(),
@@ -409,7 +492,9 @@ class _Builder:
                             "amount_cents": cents,
                             "method": self.pick(("card", "card", "cash", "check", "insurance")),
                             "reference": f"R{self.randint(100000, 999999)}",
-                            "received_at": self.stamp(max(0.0, days_ago - self.uniform(0, 20))),
+                            "received_at": _iso(
+                                min(self.now, self.last_end + timedelta(days=self.uniform(0, 20)))
+                            ),
                         }
                     )
                 else:
@@ -421,7 +506,7 @@ class _Builder:
                     "out",
                     self.pick(names.CALL_OUTCOMES),
                     "Missed appointment follow-up",
-                    self.stamp(days_ago - 0.2),
+                    _iso(self.last_end + timedelta(hours=3)),
                     appt,
                 )
             if random_() < 0.5:
@@ -431,7 +516,7 @@ class _Builder:
                     "out",
                     "delivered",
                     "Appointment reminder",
-                    self.stamp(days_ago + 2),
+                    _iso(self.last_start - timedelta(days=2)),
                     appt,
                 )
         if random_() < 0.2:
@@ -461,7 +546,7 @@ class _Builder:
                 None,
             )
         if not lapsed and random_() < 0.3:
-            days_ahead = self.uniform(0.1, 90)
+            days_ahead = self.uniform(_BOOKED_DAYS, 90)
             self.appointment(pid, age, -days_ahead, self.pick(("booked", "confirmed")))
 
     def tasks(self) -> None:
@@ -506,14 +591,205 @@ class _Builder:
                 }
             )
 
-    def appointment(self, pid: str, age: int, days_ago: float, status: str) -> str:
-        kind, reason, minutes = self.pick(self.child_kinds if age < 12 else self.adult_kinds)
-        start = self.now - timedelta(days=days_ago)
-        start = start.replace(
-            hour=self.randint(13, 23), minute=self.pick((0, 15, 30, 45)), second=0
-        )
+    def week(self) -> None:
+        """The book of the coming week: today and the next days filled per provider,
+        each visit at its own time on the wall clock, with gaps between some.
+
+        Today's visits that are over were seen (one or another missed), the one under
+        way has arrived, the rest are mostly confirmed; tomorrow's are half confirmed,
+        so the desk has confirmation calls to make. Drawn from a generator of its own
+        after everyone else, from living patients who still come (never the deceased),
+        each booked at most once this week.
+        """
+        rng = random.Random(f"demo-week:{self.seed}")
+        providers = len(self.provider_ids)
+        daily = max(_MIN_DAILY_VISITS, round(self.counter / _PATIENTS_PER_DAILY_VISIT))
+        plans = []
+        for ahead in range(_BOOKED_DAYS):
+            day = self.today + timedelta(days=ahead)
+            weekday = day.weekday()
+            if weekday == 6:
+                continue
+            if weekday == 5:
+                per, most = _SATURDAY_VISITS_PER_PROVIDER, min(_SATURDAY_PROVIDERS, providers)
+                wanted = max(3, daily // 3)
+            else:
+                per, most, wanted = _WEEKDAY_VISITS_PER_PROVIDER, providers, daily
+            visits = min(wanted, per * most)
+            rostered = min(most, max(1, math.ceil(visits / (per * _ROSTER_FILL))))
+            plans.append((day, ahead, visits, rostered))
+        # A tiny clinic does not see half its patients in one week.
+        wanted_total = min(sum(p[2] for p in plans), len(self.active) // 2)
+        patients = iter(rng.sample(self.active, wanted_total))
+        for day, ahead, visits, rostered in plans:
+            booked: list[list[Any]] = []
+            for index, provider in enumerate(rng.sample(self.provider_ids, rostered)):
+                share = visits // rostered + (1 if index < visits % rostered else 0)
+                people = [p for _, p in zip(range(share), patients, strict=False)]
+                if not people:
+                    break
+                location = rng.choice(self.location_ids)
+                for pid, kind, start_minute in self.provider_day(rng, day, people):
+                    start = self.utc_midnight(day) + timedelta(minutes=start_minute)
+                    end = start + timedelta(minutes=kind[2])
+                    booked.append([pid, provider, location, kind, start, end, ""])
+            self.statuses_of_day(rng, ahead, booked)
+            for pid, provider, location, kind, start, end, status in booked:
+                self.booked_visit(rng, pid, provider, location, kind, start, end, status)
+
+    def provider_day(
+        self, rng: random.Random, day: date, people: list[tuple[str, int]]
+    ) -> list[tuple[str, tuple[str, str, int], int]]:
+        """Places one provider's visits in the day's sessions, in proportion to their
+        length, each at a quarter-hour start, with the free time spread between them
+        at random. Returns (patient, kind, start minute after local midnight)."""
+        sessions = _sessions(day)
+        units = [(closes - opens) // _SLOT_MINUTES for opens, closes in sessions]
+        placed = []
+        first = 0
+        for index, (opens, _closes) in enumerate(sessions):
+            last = (
+                len(people)
+                if index == len(sessions) - 1
+                else first + round(len(people) * units[index] / sum(units))
+            )
+            here = [
+                (pid, rng.choice(self.child_kinds if age < 12 else self.adult_kinds))
+                for pid, age in people[first:last]
+            ]
+            first = last
+            lengths = [-(-kind[2] // _SLOT_MINUTES) for _, kind in here]
+            while sum(lengths) > units[index]:  # more than fits: the last ones go
+                here.pop()
+                lengths.pop()
+            free = units[index] - sum(lengths)
+            # Stars and bars: which of the free + n places in the session are visits.
+            positions = sorted(rng.sample(range(free + len(here)), len(here)))
+            used = 0
+            for n, ((pid, kind), length) in enumerate(zip(here, lengths, strict=True)):
+                placed.append((pid, kind, opens + (positions[n] - n + used) * _SLOT_MINUTES))
+                used += length
+        return placed
+
+    def statuses_of_day(self, rng: random.Random, ahead: int, booked: list[list[Any]]) -> None:
+        """Sets the status (last item) of each of a day's visits from where it stands."""
+        past = []
+        coming = []
+        for visit in booked:
+            start, end = visit[4], visit[5]
+            if end <= self.now:
+                population, weights = _PAST_STATUSES
+                visit[6] = rng.choices(population, weights)[0]
+                past.append(visit)
+            elif start <= self.now:
+                visit[6] = "arrived"
+            else:
+                population, weights = _AHEAD_STATUSES[min(ahead, len(_AHEAD_STATUSES) - 1)]
+                visit[6] = rng.choices(population, weights)[0]
+                coming.append(visit)
+        # Every desk knows a morning with a missed visit, and a tomorrow to confirm.
+        if ahead == 0 and len(past) >= 3 and not any(v[6] == "noshow" for v in past):
+            rng.choice(past)[6] = "noshow"
+        if ahead == 1 and len(coming) >= 2 and not any(v[6] == "booked" for v in coming):
+            rng.choice(coming)[6] = "booked"
+
+    def booked_visit(
+        self,
+        rng: random.Random,
+        pid: str,
+        provider: str,
+        location: str,
+        kind: tuple[str, str, int],
+        start: datetime,
+        end: datetime,
+        status: str,
+    ) -> None:
+        """One visit of the week with its status history (booked, then where it stands),
+        and the copay of a visit already seen."""
         aid = self.uid()
-        booked_at = _iso(start - timedelta(days=self.uniform(1, 40)))
+        booked = self.now - timedelta(days=rng.uniform(1, 30))
+        self.rows["appointment"].append(
+            {
+                "id": aid,
+                "patient_id": pid,
+                "provider_id": provider,
+                "location_id": location,
+                "start_at": _iso(start),
+                "end_at": _iso(end),
+                "kind": kind[0],
+                "reason": kind[1],
+                "status": status,
+                "created_at": _iso(booked),
+            }
+        )
+        self.rows["appointment_status"].append(
+            {
+                "id": self.uid(),
+                "appointment_id": aid,
+                "status": "booked",
+                "changed_at": _iso(booked),
+                "note": "",
+            }
+        )
+        if status == "booked":
+            return
+        if status == "fulfilled":
+            changed = end
+        elif status == "arrived":
+            changed = start - timedelta(minutes=5)
+        elif status == "noshow":
+            changed = min(start + timedelta(minutes=20), self.now)
+        else:  # confirmed or cancelled, some time between booking and now
+            changed = booked + (min(start, self.now) - booked) * rng.uniform(0.5, 1.0)
+        self.rows["appointment_status"].append(
+            {
+                "id": self.uid(),
+                "appointment_id": aid,
+                "status": status,
+                "changed_at": _iso(changed.replace(microsecond=0)),
+                "note": "",
+            }
+        )
+        if status == "fulfilled":
+            cents = rng.choice(_COPAYS)
+            self.rows["charge"].append(
+                {
+                    "id": self.uid(),
+                    "patient_id": pid,
+                    "amount_cents": cents,
+                    "description": "Office visit copay",
+                    "posted_at": _iso(end),
+                    "appointment_id": aid,
+                }
+            )
+            if rng.random() < 0.85:
+                self.rows["payment"].append(
+                    {
+                        "id": self.uid(),
+                        "patient_id": pid,
+                        "amount_cents": cents,
+                        "method": rng.choice(("card", "card", "cash", "check", "insurance")),
+                        "reference": f"R{rng.randint(100000, 999999)}",
+                        "received_at": _iso(end),
+                    }
+                )
+
+    def appointment(self, pid: str, age: int, days_ago: float, status: str) -> str:
+        """A visit on the local day `days_ago` before today (negative: ahead), at a time
+        the clinic is open (a Sunday's visit moves to the Monday)."""
+        kind, reason, minutes = self.pick(self.child_kinds if age < 12 else self.adult_kinds)
+        day = (self.local_now - timedelta(days=days_ago)).date()
+        if day.weekday() == 6:  # closed: the Monday after, unless that is not past yet
+            day += timedelta(days=1 if days_ago < 0 or days_ago >= 2 else -2)
+        start = self.utc_midnight(day) + self.pick(self.slot_starts(day, minutes))
+        end = start + timedelta(minutes=minutes)
+        self.last_start, self.last_end = start, end
+        aid = self.uid()
+        booked_days = self.uniform(1, 40)
+        booked = start - timedelta(days=booked_days)
+        if booked > self.now:  # a visit weeks ahead, booked in the last weeks
+            booked = self.now - timedelta(days=booked_days - 1, hours=1)
+        booked_at = _iso(booked)
         self.rows["appointment"].append(
             {
                 "id": aid,
@@ -521,7 +797,7 @@ class _Builder:
                 "provider_id": self.pick(self.provider_ids),
                 "location_id": self.pick(self.location_ids),
                 "start_at": _iso(start),
-                "end_at": _iso(start + timedelta(minutes=minutes)),
+                "end_at": _iso(end),
                 "kind": kind,
                 "reason": reason,
                 "status": status,
@@ -601,6 +877,20 @@ def _flush(tx: Tx, rows: dict[str, list[dict[str, Any]]]) -> None:
             tx.insert_many(table, batch)
 
 
+def _zone(clinic: Clinic) -> ZoneInfo:
+    # The benchmark's stand-in (a store that keeps nothing) has no settings: UTC then.
+    settings = getattr(clinic, "settings", None)
+    return ZoneInfo(settings.timezone if settings is not None else "UTC")
+
+
+def _reference_moment(zone: ZoneInfo, today: date | None) -> datetime:
+    """The demo's "now" at the clinic: mid-morning of a given day (a seed and a day name
+    one clinic), else this minute, so the demo's day matches the clock on the wall."""
+    if today is not None:
+        return datetime.combine(today, _REFERENCE_TIME, tzinfo=zone)
+    return datetime.now(zone).replace(second=0, microsecond=0)
+
+
 def generate(
     clinic: Clinic,
     patients: int,
@@ -610,8 +900,13 @@ def generate(
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
 ) -> DemoSummary:
-    """Add about `patients` patients (whole households, so it may overshoot by a few)."""
-    builder = _Builder(seed, today or datetime.now(UTC).date())
+    """Add about `patients` patients (whole households, so it may overshoot by a few).
+
+    `today` is the clinic's local day to build around (default: today in the clinic's
+    time zone, at the present time of day; a given day is built as at 10:30 there).
+    """
+    zone = _zone(clinic)
+    builder = _Builder(seed, zone, _reference_moment(zone, today))
     builder.staff()
     made = 0
     appointments = interactions = 0
@@ -635,6 +930,7 @@ def generate(
                 made += builder.household(min(size, patients - made))
                 if made >= patients:
                     builder.tasks()
+                    builder.week()
                 if len(builder.rows["patient"]) >= _BATCH or made >= patients:
                     appointments += len(builder.rows["appointment"])
                     interactions += len(builder.rows["interaction"])

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,11 +14,15 @@ from app.clinic import Clinic, create_clinic
 from app.demo.generator import generate
 from app.ops import CancelToken, OperationCancelledError
 from app.patients.search import PatientSearch
+from app.today import CONFIRM_KIND, agenda, call_list
 from tests.conftest import PASSPHRASE
 
-TODAY = date(2026, 11, 1)
-NOW = "2026-11-01T08:00:00Z"  # the generator's reference moment: 08:00 UTC on TODAY
+TODAY = date(2026, 11, 1)  # a Sunday, and the night the clocks went back in Chicago
+# The generator's reference moment on a given day: 10:30 at the clinic (CST, UTC-6).
+NOW = "2026-11-01T16:30:00Z"
 DUMPED = ("patient", "appointment", "contact_point")
+CHICAGO = ZoneInfo("America/Chicago")
+TUESDAY = date(2026, 11, 3)
 
 
 def dump(clinic: Clinic, table: str) -> list[tuple[Any, ...]]:
@@ -30,7 +35,9 @@ def one(clinic: Clinic, sql: str) -> Any:
 
 @pytest.fixture
 def second_clinic(tmp_path: Path) -> Iterator[Clinic]:
-    created = create_clinic("Second Practice", PASSPHRASE, tmp_path / "b", use_keyring=False)
+    created = create_clinic(
+        "Second Practice", PASSPHRASE, tmp_path / "b", timezone="America/Chicago", use_keyring=False
+    )
     yield created.clinic
     created.clinic.close()
 
@@ -210,3 +217,154 @@ def test_demo_patients_are_searchable_by_record_number_and_phone(demo: Clinic) -
     assert mrn == "MRN0000001"
     assert by_mrn == [patient_id]
     assert phone_owner in by_phone
+
+
+# --- the desk's week ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def tuesday(clinic: Clinic) -> Clinic:
+    generate(clinic, 300, seed=5, today=TUESDAY)
+    return clinic
+
+
+def local_starts(clinic: Clinic) -> list[tuple[datetime, datetime, str]]:
+    """(local start, local end, status) of every appointment, on the clinic's clock."""
+    return [
+        (
+            datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(CHICAGO),
+            datetime.fromisoformat(end.replace("Z", "+00:00")).astimezone(CHICAGO),
+            status,
+        )
+        for start, end, status in clinic.conn.execute(
+            "SELECT start_at, end_at, status FROM appointment"
+        )
+    ]
+
+
+def test_a_small_demo_has_a_day_of_visits_today_and_tomorrow(tuesday: Clinic) -> None:
+    today = agenda(tuesday, TUESDAY)
+    tomorrow = agenda(tuesday, TUESDAY + timedelta(days=1))
+
+    assert 8 <= len(today) <= 20
+    assert 8 <= len(tomorrow) <= 20
+    assert len({r.provider for r in today}) >= 2
+
+
+def test_todays_earlier_visits_were_seen_or_missed_and_later_ones_are_still_to_come(
+    tuesday: Clinic,
+) -> None:
+    moment = datetime.combine(TUESDAY, time(10, 30), tzinfo=CHICAGO)
+    today = agenda(tuesday, TUESDAY)
+    over = {r.status for r in today if r.ends_at is not None and r.ends_at <= moment}
+    ahead = {r.status for r in today if r.starts_at > moment}
+
+    assert "fulfilled" in over
+    assert "noshow" in over
+    assert over <= {"fulfilled", "noshow", "cancelled"}
+    assert "confirmed" in ahead
+    assert ahead <= {"booked", "confirmed", "cancelled"}
+
+
+def test_some_of_tomorrows_visits_are_unconfirmed_and_on_the_call_list(tuesday: Clinic) -> None:
+    tomorrow = agenda(tuesday, TUESDAY + timedelta(days=1))
+    unconfirmed = {r.appointment_id for r in tomorrow if r.status == "booked"}
+    confirm_calls = {
+        r.appointment_id for r in call_list(tuesday, TUESDAY) if r.kind == CONFIRM_KIND
+    }
+
+    assert any(r.status == "confirmed" for r in tomorrow)
+    assert unconfirmed
+    assert confirm_calls and confirm_calls <= unconfirmed
+
+
+def test_visits_start_on_the_quarter_hour_within_opening_hours_on_the_clinics_clock(
+    tuesday: Clinic,
+) -> None:
+    visits = local_starts(tuesday)
+    outside = [
+        (start, end)
+        for start, end, _ in visits
+        if start.minute % 15
+        or start.second
+        or start.weekday() == 6
+        or start.time() < time(8)
+        or end.time() > (time(12) if start.weekday() == 5 else time(17, 30))
+        or start.date() != end.date()
+    ]
+
+    assert len(visits) > 500
+    assert outside == []
+
+
+def test_the_week_ahead_books_no_provider_twice_at_once(tuesday: Clinic) -> None:
+    clashes = one(
+        tuesday,
+        "SELECT count(*) FROM appointment a JOIN appointment b ON a.provider_id = b.provider_id "
+        "AND a.id < b.id AND a.start_at < b.end_at AND b.start_at < a.end_at "
+        "WHERE a.start_at >= '2026-11-03' AND a.start_at < '2026-11-10' "
+        "AND b.start_at >= '2026-11-03' AND b.start_at < '2026-11-10'",
+    )
+
+    assert one(tuesday, "SELECT count(*) FROM appointment WHERE start_at >= '2026-11-03'") > 40
+    assert clashes == 0
+
+
+def test_deceased_patients_are_never_booked(tuesday: Clinic) -> None:
+    assert one(tuesday, "SELECT count(*) FROM patient WHERE deceased = 1") > 0
+    assert (
+        one(
+            tuesday,
+            "SELECT count(*) FROM appointment a JOIN patient p ON p.id = a.patient_id "
+            "WHERE p.deceased = 1 AND a.start_at >= '2026-11-03'",
+        )
+        == 0
+    )
+
+
+def test_every_visit_has_its_booking_and_its_present_status_in_the_history(
+    tuesday: Clinic,
+) -> None:
+    missing = one(
+        tuesday,
+        "SELECT count(*) FROM appointment a WHERE NOT EXISTS (SELECT 1 FROM appointment_status s "
+        "WHERE s.appointment_id = a.id AND s.status = 'booked' AND s.changed_at = a.created_at) "
+        "OR NOT EXISTS (SELECT 1 FROM appointment_status s "
+        "WHERE s.appointment_id = a.id AND s.status = a.status)",
+    )
+    after_now = one(
+        tuesday,
+        "SELECT count(*) FROM appointment_status WHERE changed_at > '2026-11-03T16:30:00Z'",
+    )
+
+    assert missing == 0
+    assert after_now == 0
+
+
+def test_the_demo_keeps_to_the_wall_clock_of_the_clinics_time_zone(
+    tuesday: Clinic, second_clinic: Clinic
+) -> None:
+    second_clinic.update_settings(timezone="Australia/Sydney")
+    generate(second_clinic, 300, seed=5, today=TUESDAY)
+    sydney = ZoneInfo("Australia/Sydney")
+
+    def wall_clock(clinic: Clinic, zone: ZoneInfo) -> list[str]:
+        return sorted(
+            datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(zone).isoformat()[:16]
+            for (start,) in clinic.conn.execute("SELECT start_at FROM appointment")
+        )
+
+    assert wall_clock(tuesday, CHICAGO) == wall_clock(second_clinic, sydney)
+    assert dump(tuesday, "appointment") != dump(second_clinic, "appointment")
+
+
+def test_a_large_demo_books_full_days_not_one_visit_per_patient(clinic: Clinic) -> None:
+    generate(clinic, 3000, seed=5, today=TUESDAY)
+
+    per_provider = clinic.conn.execute(
+        "SELECT count(*) FROM appointment WHERE start_at >= '2026-11-03T06:00:00Z' "
+        "AND start_at < '2026-11-04T06:00:00Z' GROUP BY provider_id"
+    ).fetchall()
+
+    assert len(per_provider) == 6
+    assert all(10 <= n <= 20 for (n,) in per_provider)
