@@ -38,7 +38,7 @@ CONFIRMATION = {
 
 CONFIRM_KIND = "confirm"  # a call to confirm tomorrow's visit
 TASK_KIND = "task"  # a follow-up task that is due
-CONFIRM_SUBJECT = "Confirm tomorrow's visit"
+CONFIRM_SUBJECT = "Confirm the visit"
 _CLOSED = ("fulfilled", "cancelled", "noshow")
 
 
@@ -197,8 +197,30 @@ _UNCONFIRMED_SQL = (
 )
 
 
+LOOK_AHEAD_DAYS = 7
+
+
+def next_open_day(clinic: Clinic, day: date) -> date:
+    """The next day with visits on the book after `day`, within a week; else tomorrow.
+
+    On a Friday (or a Saturday) the desk confirms Monday's visits: whichever day the
+    clinic opens next, read from the book itself rather than from opening hours the
+    clinic would have to type in."""
+    zone = clinic_zone(clinic)
+    after, _ = _day_bounds(zone, day + timedelta(days=1))
+    _, until = _day_bounds(zone, day + timedelta(days=LOOK_AHEAD_DAYS))
+    row = clinic.conn.execute(
+        "SELECT min(start_at) FROM appointment WHERE start_at >= ? AND start_at < ? "
+        "AND status IN ('booked', 'confirmed')",
+        (after, until),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return day + timedelta(days=1)
+    return _local(str(row[0]), zone).date()
+
+
 def _confirm_calls(clinic: Clinic, day: date, zone: ZoneInfo, region: str) -> list[CallRow]:
-    tomorrow_start, tomorrow_end = _day_bounds(zone, day + timedelta(days=1))
+    tomorrow_start, tomorrow_end = _day_bounds(zone, next_open_day(clinic, day))
     today_start, _ = _day_bounds(zone, day)
     rows = clinic.conn.execute(
         _UNCONFIRMED_SQL, (tomorrow_start, tomorrow_end, today_start)
@@ -206,7 +228,7 @@ def _confirm_calls(clinic: Clinic, day: date, zone: ZoneInfo, region: str) -> li
     calls = []
     for r in rows:
         provider = _provider_name(r[6], r[7], r[8])
-        when = _local(r[5], zone).strftime("%H:%M")
+        when = _local(r[5], zone).strftime("%a %d %b, %H:%M")
         calls.append(
             CallRow(
                 kind=CONFIRM_KIND,
@@ -271,7 +293,7 @@ def _task_calls(clinic: Clinic, day: date, region: str) -> list[CallRow]:
 
 def call_list(clinic: Clinic, day: date) -> list[CallRow]:
     """The calls to make on `day`: follow-ups due (the most overdue first), then
-    confirmations of tomorrow's visits (in visit order)."""
+    confirmations of the next open day's visits (in visit order)."""
     zone = clinic_zone(clinic)
     region = clinic.settings.region
     # Failed messages join here when the outbox exists (issue 7): texts and emails

@@ -27,6 +27,7 @@ from app.today import (
     call_list,
     clinic_today,
     complete_call,
+    next_open_day,
 )
 
 CHICAGO = ZoneInfo("America/Chicago")  # the `clinic` fixture's time zone
@@ -186,7 +187,7 @@ def test_call_list_has_unconfirmed_visits_of_tomorrow_and_tasks_due(clinic: Clin
         "Brandt, Ben",
     )
     assert (second.reason, second.due_text) == ("Follow up: New medication", "Today")
-    assert confirm.reason.startswith("Confirm tomorrow's visit (10:00")
+    assert confirm.reason.startswith("Confirm the visit (Wed 11 Mar, 10:00")
     assert confirm.phone == "(612) 555-0134"
     assert confirm.patient_id == ada
     assert {today_visit, later_visit, confirmed, future}.isdisjoint(
@@ -369,3 +370,19 @@ def test_birthdays_are_read_through_the_birthday_index(clinic: Clinic) -> None:
     from app import today
 
     assert "USING INDEX patient_birthday" in plan(clinic, today._BIRTHDAYS_SQL, ("03-10", "03-10"))
+
+
+def test_on_a_friday_the_desk_confirms_the_next_open_day(clinic: Clinic) -> None:
+    """Nothing is booked on the weekend: Monday's unconfirmed visits are Friday's calls."""
+    friday = date(2026, 3, 13)
+    ada = create_patient(clinic, PatientDraft("Okafor", "Ada")).id
+    monday = book_at(clinic, ada, friday + timedelta(days=3), 9)
+    book_at(clinic, ada, friday + timedelta(days=10), 9)  # beyond the week: not looked at
+    assert next_open_day(clinic, friday) == friday + timedelta(days=3)
+    confirms = [r for r in call_list(clinic, friday) if r.kind == CONFIRM_KIND]
+    assert [r.appointment_id for r in confirms] == [monday]
+    assert confirms[0].reason.startswith("Confirm the visit (Mon 16 Mar, 09:00")
+
+
+def test_with_an_empty_book_the_next_open_day_is_tomorrow(clinic: Clinic) -> None:
+    assert next_open_day(clinic, DAY) == DAY + timedelta(days=1)
