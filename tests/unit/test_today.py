@@ -375,7 +375,7 @@ def test_birthdays_are_read_through_the_birthday_index(clinic: Clinic) -> None:
 def test_on_a_friday_the_desk_confirms_the_next_open_day(clinic: Clinic) -> None:
     """Nothing is booked on the weekend: Monday's unconfirmed visits are Friday's calls."""
     friday = date(2026, 3, 13)
-    ada = create_patient(clinic, PatientDraft("Okafor", "Ada")).id
+    ada = records.create_patient(clinic, PatientDraft("Okafor", "Ada")).id
     monday = book_at(clinic, ada, friday + timedelta(days=3), 9)
     book_at(clinic, ada, friday + timedelta(days=10), 9)  # beyond the week: not looked at
     assert next_open_day(clinic, friday) == friday + timedelta(days=3)
