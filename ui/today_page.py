@@ -53,7 +53,7 @@ from app.today import (
     complete_call,
 )
 from ui.bus import DataBus
-from ui.forms.base import FormDialog
+from ui.forms.base import FormDialog, ToneLabel
 from ui.shortcuts import shortcut
 from ui.theme import ColorName, color
 
@@ -226,10 +226,9 @@ class Section(QWidget):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.15)
         self.heading.setFont(font)
-        self.empty = QLabel(empty_text)
+        self.empty = ToneLabel(empty_text, tone="muted", extra="padding: 6px 2px;")
         self.empty.setAccessibleName(f"{title}: none")
         self.empty.setWordWrap(True)
-        self.empty.setStyleSheet(f"color: {color('muted').name()}; padding: 6px 2px;")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
@@ -338,9 +337,8 @@ class TodayPage(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.6)
         font.setBold(True)
         self.heading.setFont(font)
-        self.summary = QLabel()
+        self.summary = ToneLabel(tone="muted")
         self.summary.setAccessibleName("Summary of the day")
-        self.summary.setStyleSheet(f"color: {color('muted').name()};")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh Today")
         self.refresh_button.setToolTip(f"Refresh ({shortcut('refresh').keys})")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QShowEvent
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -29,27 +29,48 @@ from app.store.emergency_kit import UNLOCK_OPTION_LABEL
 from app.store.keys import check_passphrase_strength
 from app.store.lifecycle import change_passphrase
 from app.store.passphrase_strength import FAIR, STRONG, estimate_strength
-from ui.forms.base import ERROR_STYLE, HINT_STYLE
+from ui.forms.base import ToneLabel, error_line, hint_line
+from ui.theme import ColorName, color
 
 STRENGTH_ADVICE = "A few unrelated words make a strong passphrase that is easy to remember."
 CAPS_LOCK_HINT = "Check that Caps Lock is off."
 RECOVERY_KEY_PATTERN = "XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX"
-_METER_COLOURS = {STRONG: "#2e7d32", FAIR: "#f9a825"}
-_WEAK_COLOUR = "#c62828"
-# A styled bar (once one part is styled, Qt draws all of it from the sheet): the label
-# centred on a light track, the filled part in the verdict's colour.
-_METER_STYLE = (
-    "QProgressBar { border: 1px solid palette(mid); border-radius: 3px; text-align: center;"
-    " background: palette(base); color: palette(text); font-weight: 600; }"
-    " QProgressBar::chunk { background-color: COLOUR; border-radius: 2px; }"
-)
+_METER_TONES: dict[str, ColorName] = {STRONG: "ok", FAIR: "warning"}
+_WEAK_TONE: ColorName = "danger"
+# The verdict's word sits on the filled part, so that part is a tint of the verdict's
+# colour (its edge in the full colour): the word keeps the text contrast in either theme.
+_TINT = 0.35
 
 
-def error_label(name: str) -> QLabel:
+def meter_style(tone: ColorName, palette: QPalette) -> str:
+    """The styled bar for a verdict, in the colours of `palette` (once one part of a bar
+    is styled Qt draws all of it from the sheet, and a sheet keeps the colours it got)."""
+    role = QPalette.ColorRole
+    base, text, mid = (palette.color(r) for r in (role.Base, role.Text, role.Mid))
+    edge = color(tone)
+    tint = QColor.fromRgbF(
+        *(
+            _TINT * e + (1 - _TINT) * b
+            for e, b in (
+                (edge.redF(), base.redF()),
+                (edge.greenF(), base.greenF()),
+                (edge.blueF(), base.blueF()),
+            )
+        )
+    )
+    return (
+        f"QProgressBar {{ border: 1px solid {mid.name()}; border-radius: 3px;"
+        f" text-align: center; background: {base.name()}; color: {text.name()};"
+        " font-weight: 600; }"
+        f" QProgressBar::chunk {{ background-color: {tint.name()};"
+        f" border: 1px solid {edge.name()}; border-radius: 2px; }}"
+    )
+
+
+def error_label(name: str) -> ToneLabel:
     """A red line for one field's problem; hidden while there is none."""
-    label = QLabel()
+    label = error_line()
     label.setWordWrap(True)
-    label.setStyleSheet(ERROR_STYLE)
     label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
     label.setAccessibleName(name)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -62,10 +83,9 @@ def show_error(label: QLabel, message: str) -> None:
     label.setVisible(bool(message))
 
 
-def hint_label(text: str) -> QLabel:
-    label = QLabel(text)
+def hint_label(text: str) -> ToneLabel:
+    label = hint_line(text)
     label.setWordWrap(True)
-    label.setStyleSheet(HINT_STYLE)
     label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
     return label
 
@@ -85,6 +105,7 @@ class PassphraseFields(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._context: tuple[str, ...] = ()
+        self.meter_tone: ColorName = _WEAK_TONE
         self.passphrase = QLineEdit()
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase.setAccessibleName("New passphrase")
@@ -162,17 +183,27 @@ class PassphraseFields(QWidget):
         if not text:
             self.meter.setValue(0)
             self.meter.setFormat("")
-            self.meter.setStyleSheet(_METER_STYLE.replace("COLOUR", _WEAK_COLOUR))
+            self._style_meter(_WEAK_TONE)
             self.meter_reason.setText(STRENGTH_ADVICE)
             self.meter.setAccessibleDescription("Nothing typed yet")
             return
         strength = estimate_strength(text, self._context)
-        colour = _METER_COLOURS.get(strength.label, _WEAK_COLOUR)
         self.meter.setValue(round(strength.meter * 100))
         self.meter.setFormat(strength.label)
-        self.meter.setStyleSheet(_METER_STYLE.replace("COLOUR", colour))
+        self._style_meter(_METER_TONES.get(strength.label, _WEAK_TONE))
         self.meter.setAccessibleDescription(f"{strength.label}. {strength.reason}")
         self.meter_reason.setText(strength.reason)
+
+    def _style_meter(self, tone: ColorName) -> None:
+        self.meter_tone = tone
+        sheet = meter_style(tone, QGuiApplication.palette())
+        if sheet != self.meter.styleSheet():
+            self.meter.setStyleSheet(sheet)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._style_meter(self.meter_tone)
+        super().changeEvent(event)
 
     @property
     def strength_label(self) -> str:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtCore import QDate, Qt, Signal, Slot
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
@@ -42,12 +42,10 @@ from app.errors import FrontdeskError, InvalidInputError
 from app.store.changes import Changes
 from ui.bus import DataBus
 from ui.ops import show_error
+from ui.theme import ColorName, css
 
 log = logging.getLogger(__name__)
 
-# Dark red on light and readable on dark backgrounds; bold so colour is not the only cue.
-ERROR_STYLE = "color: #c62828; font-weight: 600;"
-HINT_STYLE = "color: palette(placeholder-text);"
 # Unambiguous whichever way round the clinic writes dates: "Tue 3 Mar 2026".
 DATE_FORMAT = "ddd d MMM yyyy"
 SAVE_KEYS = ("Ctrl+Return", "Ctrl+Enter")
@@ -69,6 +67,51 @@ class FormInputError(InvalidInputError):
         self.errors = tuple(errors)
 
 
+class ToneLabel(QLabel):
+    """A label in one of the theme's named colours that follows a switch of theme.
+
+    A style sheet keeps the colour it was given (even `palette(...)` is read only once),
+    and a widget with a style sheet gets no palette event of its own when the theme
+    changes, so the label listens to the application's palette itself.
+    """
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        tone: ColorName,
+        bold: bool = False,
+        extra: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(text, parent)
+        self.tone: ColorName = tone
+        # More of the sheet that does not depend on the theme, such as "padding: 6px;".
+        self._rest = (" font-weight: 600;" if bold else "") + (f" {extra}" if extra else "")
+        self.restyle()
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            # Qt calls the event form of this (ApplicationPaletteChange) the newer way, but
+            # delivers that event to the application and windows only, not to this label.
+            app.paletteChanged.connect(self.restyle)
+
+    @Slot()
+    def restyle(self) -> None:
+        sheet = f"color: {css(self.tone)};{self._rest}"
+        if sheet != self.styleSheet():  # the same sheet again would only repolish
+            self.setStyleSheet(sheet)
+
+
+def error_line(text: str = "") -> ToneLabel:
+    """Red (the theme's danger colour) and bold, so colour is not the only cue."""
+    return ToneLabel(text, tone="danger", bold=True)
+
+
+def hint_line(text: str = "") -> ToneLabel:
+    """Quieter than the field it explains, yet AA-readable on the window and on fields."""
+    return ToneLabel(text, tone="muted")
+
+
 @dataclass
 class _Field:
     label: str  # plain words, used for accessible names
@@ -76,6 +119,7 @@ class _Field:
     holder: QWidget  # the widget with its hint and error lines: the row's field
     error: QLabel
     hint: QLabel
+    form: QFormLayout  # the layout holding the row, for hiding it
 
 
 def to_qdate(day: date) -> QDate:
@@ -122,9 +166,9 @@ class FormDialog(QDialog):
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.content.addLayout(self.form)
 
-        self.general_error = QLabel(self)
+        self.general_error = error_line()
+        self.general_error.setParent(self)
         self.general_error.setAccessibleName("Form error")
-        self.general_error.setStyleSheet(ERROR_STYLE)
         self.general_error.setWordWrap(True)
         self.general_error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.general_error.hide()
@@ -166,12 +210,22 @@ class FormDialog(QDialog):
         self.content.insertWidget(0, heading)
         return heading
 
-    def add_field(self, label: str, widget: QWidget, name: str, hint: str = "") -> QWidget:
+    def add_field(
+        self,
+        label: str,
+        widget: QWidget,
+        name: str,
+        hint: str = "",
+        form: QFormLayout | None = None,
+    ) -> QWidget:
         """Add a labelled row whose error line sits right under the widget.
 
         `name` is the key `FieldError` uses; `label` may carry a mnemonic ("&Amount").
-        The widget gets the label as accessible name unless it already has one.
+        The widget gets the label as accessible name unless it already has one. `form`
+        puts the row in another form layout of the dialog (a column, a tab) instead of
+        `self.form`; errors, hints and `set_row_visible` work the same there.
         """
+        form = form if form is not None else self.form
         words = plain_label(label)
         if isinstance(widget, QPlainTextEdit | QTextEdit):
             widget.setTabChangesFocus(True)  # Tab moves on, as everywhere else in a form
@@ -184,20 +238,18 @@ class FormDialog(QDialog):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
         column.addWidget(widget)
-        hint_label = QLabel(hint)
+        hint_label = hint_line(hint)
         hint_label.setAccessibleName(f"{words} hint")
-        hint_label.setStyleSheet(HINT_STYLE)
         hint_label.setWordWrap(True)
         hint_label.setVisible(bool(hint))
         column.addWidget(hint_label)
-        error = QLabel()
+        error = error_line()
         error.setAccessibleName(f"{words} error")
-        error.setStyleSheet(ERROR_STYLE)
         error.setWordWrap(True)
         error.hide()
         column.addWidget(error)
-        self.form.addRow(caption, holder)
-        self._fields[name] = _Field(words, widget, holder, error, hint_label)
+        form.addRow(caption, holder)
+        self._fields[name] = _Field(words, widget, holder, error, hint_label, form)
         self.watch(widget, lambda: self._edited(name))
         return widget
 
@@ -248,7 +300,8 @@ class FormDialog(QDialog):
         return hint.text() if not hint.isHidden() else ""
 
     def set_row_visible(self, name: str, visible: bool) -> None:
-        self.form.setRowVisible(self._fields[name].holder, visible)
+        field = self._fields[name]
+        field.form.setRowVisible(field.holder, visible)
 
     # --- errors -----------------------------------------------------------------------
 
@@ -345,11 +398,44 @@ class FormDialog(QDialog):
         else:
             show_error(self, self.windowTitle(), exc)
 
+    def error_widgets(self) -> list[QWidget]:
+        """The inputs whose error is shown now. Subclasses with inputs of their own
+        (lines of a list) add theirs, so focus can go to whichever comes first."""
+        return [field.widget for field in self._fields.values() if not field.error.isHidden()]
+
     def _focus_first_error(self) -> None:
-        for field in self._fields.values():
-            if not field.error.isHidden():
-                field.widget.setFocus(Qt.FocusReason.OtherFocusReason)
-                return
+        """Focus the wrong input that comes first in the tab order, which is the order
+        the person reads, not the order fields were registered: a field added later
+        (in another column, or after the form was shown) still gets its turn."""
+        wrong = self.error_widgets()
+        if not wrong:
+            return
+        chain = self._tab_chain()
+        order = {id(widget): index for index, widget in enumerate(chain)}
+
+        def position(widget: QWidget) -> int:
+            if id(widget) in order:
+                return order[id(widget)]
+            # A container (a list of lines): where its first focusable input sits.
+            inside = [i for i, w in enumerate(chain) if widget.isAncestorOf(w)]
+            return min(inside, default=len(chain))
+
+        first = min(wrong, key=position)  # min keeps registration order among equals
+        target = first.focusProxy() or first
+        if not target.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            inputs = [w for w in chain if first.isAncestorOf(w)]
+            target = inputs[0] if inputs else first
+        target.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _tab_chain(self) -> list[QWidget]:
+        """The dialog's inputs in tab order (the buttons included)."""
+        chain: list[QWidget] = []
+        widget = self.nextInFocusChain()
+        while widget is not self and widget is not None and len(chain) < 1000:
+            if widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                chain.append(widget)
+            widget = widget.nextInFocusChain()
+        return chain
 
     # --- closing ----------------------------------------------------------------------
 

@@ -9,8 +9,7 @@ us and who recorded it (app.patients.consents).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -65,7 +64,7 @@ from app.patients.search import age_on
 from app.patients.validation import display_phone, parse_birth_date
 from app.store.changes import Changes
 from ui.bus import DataBus
-from ui.forms.base import ERROR_STYLE, HINT_STYLE, FieldError, FormDialog, FormInputError
+from ui.forms.base import FieldError, FormDialog, FormInputError, error_line, hint_line
 from ui.patient.header import CHANNEL_WORDS, PURPOSE_WORDS, local_text
 
 SEX_CHOICES = (
@@ -256,9 +255,8 @@ class ContactList(QWidget):
         remove.clicked.connect(lambda: self._remove(index_now))
         row.addWidget(remove)
         column.addLayout(row)
-        error = QLabel()
+        error = error_line()
         error.setAccessibleName(f"{what} error")
-        error.setStyleSheet(ERROR_STYLE)
         error.setWordWrap(True)
         error.hide()
         column.addWidget(error)
@@ -433,16 +431,6 @@ class DetailsDialog(FormDialog):
 
     # --- building ---------------------------------------------------------------------
 
-    @contextmanager
-    def _rows_into(self, form: QFormLayout) -> Iterator[None]:
-        """add_field writes into `self.form`; point it at one of this dialog's columns."""
-        shared = self.form
-        self.form = form
-        try:
-            yield
-        finally:
-            self.form = shared
-
     @staticmethod
     def _scrolling(page: QWidget) -> QScrollArea:
         area = QScrollArea()
@@ -482,66 +470,63 @@ class DetailsDialog(FormDialog):
         row.addWidget(reach, 5)  # phone lines carry a kind and two buttons
         us = self.clinic.settings.region.upper() == "US"
 
-        with self._rows_into(person_form):
-            self.family = QLineEdit()
-            self.add_field("&Family name", self.family, "family_name")
-            self.given = QLineEdit()
-            self.add_field("&Given names", self.given, "given_names")
-            self.preferred = QLineEdit()
-            self.preferred.setPlaceholderText("What they like to be called")
-            self.add_field("&Preferred name", self.preferred, "preferred_name")
-            self.birth_date = QLineEdit()
-            example = "14/3/1975" if self.clinic.settings.day_first else "3/14/1975"
-            self.birth_date.setPlaceholderText(f"{example}, or just 1975")
-            self.birth_date.textChanged.connect(self._birth_date_typed)
-            self.add_field("&Birth date", self.birth_date, "birth_date")
-            self.sex = QComboBox()
-            for value, words in SEX_CHOICES:
-                self.sex.addItem(words, value)
-            self.add_field("&Sex", self.sex, "sex")
-            self.language = QComboBox()
-            self.add_field("&Language", self.language, "language")
-            self.channel = QComboBox()
-            for value, words in CHANNEL_CHOICES:
-                self.channel.addItem(words, value)
-            self.add_field("Pre&fers", self.channel, "preferred_channel")
-            self.do_not_contact = QCheckBox("&Do not contact")
-            self.do_not_contact.setAccessibleName("Do not contact")
-            self.add_field(
-                "Contact",
-                self.do_not_contact,
-                "do_not_contact",
-                hint="No reminders, calls or letters while this is ticked.",
-            )
-            self.source = QComboBox()
-            self.source.setEditable(True)
-            self.source.addItems(["", *ACQUISITION_SOURCES])
-            self.source.setAccessibleName("How they heard about us")
-            self.add_field("&Heard of us", self.source, "acquisition_source")
+        self.family = QLineEdit()
+        self.add_field("&Family name", self.family, "family_name", form=person_form)
+        self.given = QLineEdit()
+        self.add_field("&Given names", self.given, "given_names", form=person_form)
+        self.preferred = QLineEdit()
+        self.preferred.setPlaceholderText("What they like to be called")
+        self.add_field("&Preferred name", self.preferred, "preferred_name", form=person_form)
+        self.birth_date = QLineEdit()
+        example = "14/3/1975" if self.clinic.settings.day_first else "3/14/1975"
+        self.birth_date.setPlaceholderText(f"{example}, or just 1975")
+        self.birth_date.textChanged.connect(self._birth_date_typed)
+        self.add_field("&Birth date", self.birth_date, "birth_date", form=person_form)
+        self.sex = QComboBox()
+        for value, words in SEX_CHOICES:
+            self.sex.addItem(words, value)
+        self.add_field("&Sex", self.sex, "sex", form=person_form)
+        self.language = QComboBox()
+        self.add_field("&Language", self.language, "language", form=person_form)
+        self.channel = QComboBox()
+        for value, words in CHANNEL_CHOICES:
+            self.channel.addItem(words, value)
+        self.add_field("Pre&fers", self.channel, "preferred_channel", form=person_form)
+        self.do_not_contact = QCheckBox("&Do not contact")
+        self.do_not_contact.setAccessibleName("Do not contact")
+        self.add_field(
+            "Contact",
+            self.do_not_contact,
+            "do_not_contact",
+            hint="No reminders, calls or letters while this is ticked.",
+            form=person_form,
+        )
+        self.source = QComboBox()
+        self.source.setEditable(True)
+        self.source.addItems(["", *ACQUISITION_SOURCES])
+        self.source.setAccessibleName("How they heard about us")
+        self.add_field("&Heard of us", self.source, "acquisition_source", form=person_form)
 
-        with self._rows_into(reach_form):
-            self.phones = ContactList(
-                "phone", "(612) 555-0142", with_use=True, on_edit=self.mark_dirty
-            )
-            self.add_field("Phones", self.phones, "phones")
-            self.emails = ContactList(
-                "email", "name@example.com", with_use=False, on_edit=self.mark_dirty
-            )
-            self.add_field("Emails", self.emails, "emails")
-            self.address_fields: dict[str, QLineEdit] = {}
-            for name, label, hint in (
-                ("line1", "S&treet", ""),
-                ("line2", "Line 2", ""),
-                ("city", "Cit&y", ""),
-                ("region", "State" if us else "Region", ""),
-                ("postal_code", "ZIP code" if us else "Postal code", ""),
-                ("country", "Country", "Two letters, such as US."),
-            ):
-                edit = QLineEdit()
-                self.address_fields[name] = edit
-                self.add_field(label, edit, f"address.{name}", hint=hint)
-            self.address_fields["line2"].setPlaceholderText("Apartment, suite, unit")
-            self.address_fields["country"].setMaxLength(2)
+        self.phones = ContactList("phone", "(612) 555-0142", with_use=True, on_edit=self.mark_dirty)
+        self.add_field("Phones", self.phones, "phones", form=reach_form)
+        self.emails = ContactList(
+            "email", "name@example.com", with_use=False, on_edit=self.mark_dirty
+        )
+        self.add_field("Emails", self.emails, "emails", form=reach_form)
+        self.address_fields: dict[str, QLineEdit] = {}
+        for name, label, hint in (
+            ("line1", "S&treet", ""),
+            ("line2", "Line 2", ""),
+            ("city", "Cit&y", ""),
+            ("region", "State" if us else "Region", ""),
+            ("postal_code", "ZIP code" if us else "Postal code", ""),
+            ("country", "Country", "Two letters, such as US."),
+        ):
+            edit = QLineEdit()
+            self.address_fields[name] = edit
+            self.add_field(label, edit, f"address.{name}", hint=hint, form=reach_form)
+        self.address_fields["line2"].setPlaceholderText("Apartment, suite, unit")
+        self.address_fields["country"].setMaxLength(2)
         return page
 
     def _build_consents_tab(self) -> QWidget:
@@ -578,17 +563,17 @@ class DetailsDialog(FormDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         layout.addLayout(form)
-        with self._rows_into(form):
-            self.consent_source = QComboBox()
-            self.consent_source.setEditable(True)
-            self.consent_source.addItems(["", *COMMON_SOURCES])
-            self.consent_source.setAccessibleName("How did the patient tell us?")
-            self.add_field(
-                "How did the patient &tell us?",
-                self.consent_source,
-                "consent_source",
-                hint="Needed when you change a box.",
-            )
+        self.consent_source = QComboBox()
+        self.consent_source.setEditable(True)
+        self.consent_source.addItems(["", *COMMON_SOURCES])
+        self.consent_source.setAccessibleName("How did the patient tell us?")
+        self.add_field(
+            "How did the patient &tell us?",
+            self.consent_source,
+            "consent_source",
+            hint="Needed when you change a box.",
+            form=form,
+        )
         history_title = QLabel("History (newest first)")
         font = history_title.font()
         font.setBold(True)
@@ -660,9 +645,8 @@ class DetailsDialog(FormDialog):
             box.setToolTip(said)
             box.setAccessibleDescription(said)
             self.consent_layout.addWidget(box, row, column)
-            note = QLabel(_short_said(cell, zone))
+            note = hint_line(_short_said(cell, zone))
             note.setObjectName("consent-said")
-            note.setStyleSheet(HINT_STYLE)
             note.setToolTip(said)
             self.consent_layout.addWidget(note, row + 1, column)
             self.consent_boxes[(cell.channel, cell.purpose)] = box
@@ -792,10 +776,18 @@ class DetailsDialog(FormDialog):
             if name.startswith(prefix):
                 index = int(name.removeprefix(prefix))
                 if contact_list.show_error(index, message):
-                    # The base then moves focus to the first plain field in error, if any.
-                    contact_list.lines[index].edit.setFocus()
                     return
         super().show_field_error(name, message)
+
+    def error_widgets(self) -> list[QWidget]:
+        """The phone and email lines in error compete for focus with the plain fields."""
+        lines = [
+            line.edit
+            for contact_list in (self.phones, self.emails)
+            for line in contact_list.lines
+            if not line.error.isHidden()
+        ]
+        return [*super().error_widgets(), *lines]
 
     def clear_errors(self) -> None:
         super().clear_errors()

@@ -3,7 +3,8 @@ look at similar patients on file before a second record for the same person is m
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,14 +40,21 @@ from ui.bus import DataBus
 from ui.forms.base import FieldError, FormDialog, FormInputError
 from ui.forms.details import PHONE_USE_WORDS, SEX_CHOICES, readable_birth_date
 from ui.patient.header import CHANNEL_WORDS, birth_text
+from ui.theme import css
 
 # The quick ticks: the consent a new patient is most often asked for at the desk.
 QUICK_PURPOSE = "appointment"
 _ERROR_KEYS = {"phones.0": "phone", "emails.0": "email"}
-WARNING_STYLE = (
-    "QFrame#duplicates { border: 1px solid #b26a00; border-radius: 4px; "
-    "background: palette(base); }"
-)
+
+
+def warning_style() -> str:
+    """The possible-duplicates panel: framed in the theme's warning colour, on the field
+    background. Built from the palette in force, as a style sheet keeps what it got."""
+    base = QGuiApplication.palette().color(QPalette.ColorRole.Base).name()
+    return (
+        f"QFrame#duplicates {{ border: 1px solid {css('warning')}; border-radius: 4px; "
+        f"background: {base}; }}"
+    )
 
 
 class PossibleDuplicateError(InvalidInputError):
@@ -156,10 +164,21 @@ class NewPatientDialog(FormDialog):
 
     # --- building ---------------------------------------------------------------------
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        # Palette events can come while FormDialog is still being built: no panel yet.
+        panel: QFrame | None = getattr(self, "duplicates_panel", None)
+        is_palette = event.type() in (
+            QEvent.Type.PaletteChange,
+            QEvent.Type.ApplicationPaletteChange,
+        )
+        if is_palette and panel is not None and panel.styleSheet() != warning_style():
+            panel.setStyleSheet(warning_style())
+        super().changeEvent(event)
+
     def _build_duplicates_panel(self) -> None:
         panel = QFrame()
         panel.setObjectName("duplicates")
-        panel.setStyleSheet(WARNING_STYLE)
+        panel.setStyleSheet(warning_style())
         panel.setAccessibleName("Possible duplicates")
         layout = QVBoxLayout(panel)
         self.duplicates_title = QLabel("This may be the same person:")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.patients.summary import ConsentBadge, PatientSummary
 from app.patients.validation import display_phone
+from ui.theme import ColorName, css
 
 CHANNEL_WORDS = {"sms": "Text", "email": "Email", "letter": "Letter", "phone": "Phone call"}
 PURPOSE_WORDS = {
@@ -28,11 +30,12 @@ PURPOSE_WORDS = {
     "survey": "Surveys",
     "marketing": "News",
 }
-# Colour is never the only signal: each badge also carries a symbol and words.
-BADGE_LOOK = {
-    "granted": ("✓", "#1b7f3b", "yes"),
-    "withdrawn": ("✕", "#b00020", "no"),
-    "unknown": ("–", "#6b6b6b", "not asked"),
+# Colour is never the only signal: each badge also carries a symbol and words. The
+# colour is a name of ui.theme, so it reads well in the light and the dark look alike.
+BADGE_LOOK: dict[str, tuple[str, ColorName, str]] = {
+    "granted": ("✓", "ok", "yes"),
+    "withdrawn": ("✕", "danger", "no"),
+    "unknown": ("–", "muted", "not asked"),
 }
 
 
@@ -73,16 +76,30 @@ class _Badge(QLabel):
         super().__init__()
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumWidth(28)
+        # ✓ and ✕ are thin strokes at text size; larger, they read at a glance.
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.setFont(font)
         self.state = "unknown"
 
     def show_badge(self, badge: ConsentBadge, zone: ZoneInfo) -> None:
-        symbol, colour, _word = BADGE_LOOK[badge.state]
+        symbol, _tone, _word = BADGE_LOOK[badge.state]
         self.state = badge.state
         self.setText(symbol)
-        self.setStyleSheet(f"color: {colour}; font-weight: bold;")
+        self.restyle()
         words = badge_text(badge, zone)
         self.setToolTip(words)
         self.setAccessibleName(words)
+
+    def restyle(self) -> None:
+        _restyle(self, f"color: {css(BADGE_LOOK[self.state][1])}; font-weight: bold;")
+
+
+def _restyle(widget: QWidget, sheet: str) -> None:
+    """Set a sheet only when it differs: setting the same one again repolishes the widget,
+    which sends a palette change of its own."""
+    if widget.styleSheet() != sheet:
+        widget.setStyleSheet(sheet)
 
 
 class HeaderCard(QFrame):
@@ -136,6 +153,8 @@ class HeaderCard(QFrame):
             standing.addWidget(label)
         standing.addStretch(1)
 
+        self._owes = False
+        self._banner_tone: ColorName | None = None  # "danger" deceased, "warning" no contact
         self.badges: dict[tuple[str, str], _Badge] = {}
         grid = QGridLayout()
         grid.setHorizontalSpacing(6)
@@ -192,15 +211,13 @@ class HeaderCard(QFrame):
         self.tags.setText("Tags: " + ", ".join(patient.tags) if patient.tags else "No tags")
 
         due = summary.balance.due_cents
+        self._owes = due > 0
         if due > 0:
             self.balance.setText(f"Owes {money(due)}")
-            self.balance.setStyleSheet("color: #b00020; font-weight: bold;")
         elif due < 0:
             self.balance.setText(f"In credit {money(-due)}")
-            self.balance.setStyleSheet("")
         else:
             self.balance.setText("Nothing owed")
-            self.balance.setStyleSheet("")
         upcoming = summary.next_appointment
         self.next_visit.setText(
             f"Next visit: {local_text(upcoming.start_at, zone)}"
@@ -226,19 +243,39 @@ class HeaderCard(QFrame):
             else "No preferred way set"
         )
         self._banner(summary)
+        self.restyle()
 
     def _banner(self, summary: PatientSummary) -> None:
         patient = summary.patient
         if patient.deceased:
             when = f" on {patient.deceased_date}" if patient.deceased_date else ""
-            text = f"Deceased{when}. Frontdesk never contacts this patient."
-            style = "background: #b00020; color: white;"
+            self.banner.setText(f"Deceased{when}. Frontdesk never contacts this patient.")
+            self._banner_tone = "danger"
         elif patient.do_not_contact:
-            text = "Do not contact: Frontdesk sends this patient no messages or letters."
-            style = "background: #8a5a00; color: white;"
+            self.banner.setText(
+                "Do not contact: Frontdesk sends this patient no messages or letters."
+            )
+            self._banner_tone = "warning"
         else:
-            self.banner.hide()
-            return
-        self.banner.setText(text)
-        self.banner.setStyleSheet(f"{style} padding: 6px; font-weight: bold; border-radius: 3px;")
-        self.banner.show()
+            self._banner_tone = None
+        self.banner.setVisible(self._banner_tone is not None)
+
+    def restyle(self) -> None:
+        """Colours for the theme in force: on showing a patient and when the theme changes."""
+        _restyle(self.balance, f"color: {css('danger')}; font-weight: bold;" if self._owes else "")
+        if self._banner_tone is not None:
+            # The banner is filled with the state's colour, which is light in the dark look
+            # and dark in the light one; the window's own colour reads on it in both.
+            window = QGuiApplication.palette().color(QPalette.ColorRole.Window).name()
+            _restyle(
+                self.banner,
+                f"background: {css(self._banner_tone)}; color: {window};"
+                " padding: 6px; font-weight: bold; border-radius: 3px;",
+            )
+        for badge in self.badges.values():
+            badge.restyle()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.restyle()
+        super().changeEvent(event)
