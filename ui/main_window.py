@@ -9,9 +9,11 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -19,9 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.clinic import Clinic
+from app.errors import FrontdeskError
 from app.store.changes import Changes
 from app.store.folder_health import check_folder
-from app.users import get_user
+from app.users import act_as_default_user, add_user, get_user
 from ui.bus import DataBus
 from ui.finder import Finder
 from ui.patient.view import PatientView
@@ -150,15 +153,21 @@ class MainWindow(QMainWindow):
         how = _UNLOCKED_BY.get(self.clinic.opened.unlocked_by, "unlocked")
         self.clinic_label = QLabel(f"{self.clinic.settings.name}  ·  {how}")
         self.clinic_label.setAccessibleName("Clinic status")
-        user = get_user(self.clinic, self.clinic.acting_user_id)
-        self.user_label = QLabel(f"{user.name} ({user.role})" if user else "No user set up")
+        self.user_label = QLabel()
         self.user_label.setAccessibleName("Who is working")
+        # A clinic made from the command line, or upgraded from the first release, has
+        # nobody on file yet: ask once, without blocking the desk.
+        self.name_user_button = QPushButton("Who looks after Frontdesk here?…")
+        self.name_user_button.setAccessibleName("Name the administrator")
+        self.name_user_button.clicked.connect(self.name_first_user)
         self.folder_label = QLabel()
         self.folder_label.setAccessibleName("Data folder state")
         self.tray = TaskTray()
         bar = self.statusBar()
         bar.addPermanentWidget(self.clinic_label, 1)
         bar.addPermanentWidget(self.user_label)
+        bar.addPermanentWidget(self.name_user_button)
+        self._show_user()
         bar.addPermanentWidget(self.folder_label)
         bar.addPermanentWidget(self.tray)
 
@@ -190,6 +199,30 @@ class MainWindow(QMainWindow):
             self._menus["&Patient"].addAction(action)
         self._action("&Help", "Keyboard shortcuts", "help_shortcuts", self.show_shortcuts)
         self._action("&Help", "About Frontdesk", None, self.show_about)
+
+    def _show_user(self) -> None:
+        user = get_user(self.clinic, self.clinic.acting_user_id)
+        self.user_label.setText(f"{user.name} ({user.role})" if user else "No user set up")
+        self.name_user_button.setVisible(user is None)
+
+    def name_first_user(self) -> None:
+        name, ok = QInputDialog.getText(
+            self,
+            "Frontdesk",
+            "Nobody is set up to work in Frontdesk yet. Type the name of the person who "
+            "looks after it here (the administrator); calls, notes and consents are "
+            "recorded in their name until sign-in arrives.",
+        )
+        if not ok:
+            return
+        try:
+            created = add_user(self.clinic, name, "administrator")
+        except FrontdeskError as exc:
+            QMessageBox.warning(self, "Frontdesk", str(exc))
+            return
+        act_as_default_user(self.clinic)
+        self._show_user()
+        self.bus.publish(created.changes)
 
     def check_data_folder(self) -> None:
         health = check_folder(self.clinic.home)

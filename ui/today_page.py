@@ -51,6 +51,7 @@ from app.today import (
     call_list,
     clinic_today,
     complete_call,
+    next_open_day,
 )
 from ui.bus import DataBus
 from ui.forms.base import FormDialog, ToneLabel
@@ -353,7 +354,7 @@ class TodayPage(QWidget):
         self.calls_model: RowsModel[CallRow] = RowsModel(CALL_COLUMNS, _call_style)
         self.birthdays_model: RowsModel[BirthdayRow] = RowsModel(BIRTHDAY_COLUMNS)
         self.today_table = RowTable("Today's appointments", self.today_model, TYPE_COLUMN)
-        self.tomorrow_table = RowTable("Tomorrow's appointments", self.tomorrow_model, TYPE_COLUMN)
+        self.tomorrow_table = RowTable("Next day's appointments", self.tomorrow_model, TYPE_COLUMN)
         self.calls_table = RowTable("Calls to make", self.calls_model, WHY_COLUMN)
         self.birthdays_table = RowTable("Birthdays today", self.birthdays_model)
         for table, model in (
@@ -370,7 +371,7 @@ class TodayPage(QWidget):
             "Today's appointments", "No appointments today.", self.today_table
         )
         self.tomorrow_section = Section(
-            "Tomorrow's appointments", "No appointments tomorrow.", self.tomorrow_table
+            "Next day's appointments", "Nothing booked in the coming week.", self.tomorrow_table
         )
         self.calls_section = Section("Calls to make", "No calls to make.", self.calls_table)
         self.birthdays_section = Section("Birthdays", "No birthdays today.", self.birthdays_table)
@@ -426,7 +427,9 @@ class TodayPage(QWidget):
         if self._pinned_day is None:
             self.day = clinic_today(self.clinic)
         day = self.day
-        tomorrow = date.fromordinal(day.toordinal() + 1)
+        # The next day the clinic has visits on the book: Monday's list on a Friday.
+        tomorrow = next_open_day(self.clinic, day)
+        self.next_day = tomorrow
         places = [
             t.current_row()
             for t in (self.today_table, self.tomorrow_table, self.calls_table, self.birthdays_table)
@@ -445,9 +448,8 @@ class TodayPage(QWidget):
 
         day_first = self.clinic.settings.day_first
         self.heading.setText(day_heading(day, day_first))
-        self.tomorrow_section.title = (
-            f"Tomorrow's appointments · {day_heading(tomorrow, day_first)}"
-        )
+        label = "Tomorrow" if tomorrow.toordinal() == day.toordinal() + 1 else "Next open day"
+        self.tomorrow_section.title = f"{label} · {day_heading(tomorrow, day_first)}"
         self.today_section.show_count(len(self.today_model.rows))
         self.tomorrow_section.show_count(len(self.tomorrow_model.rows))
         self.calls_section.show_count(len(self.calls_model.rows))
@@ -461,7 +463,7 @@ class TodayPage(QWidget):
         calls = len(self.calls_model.rows)
         parts = [
             _count(len(visits), "appointment today", "appointments today"),
-            _count(unconfirmed, "visit tomorrow not confirmed", "visits tomorrow not confirmed"),
+            _count(unconfirmed, "next-day visit not confirmed", "next-day visits not confirmed"),
             _count(calls, "call to make", "calls to make"),
         ]
         return " · ".join(parts)

@@ -177,3 +177,57 @@ def test_the_window_opens_on_the_chosen_start_page(qtbot: QtBot, clinic: Clinic)
     window = MainWindow(clinic, start_page="Patients")
     qtbot.addWidget(window)
     assert window.stack.currentWidget() is window.patients
+
+
+def test_log_a_call_by_keyboard_and_see_it_on_the_timeline(
+    qtbot: QtBot, demo_clinic: Clinic
+) -> None:
+    from ui.forms.call import LogCallDialog
+
+    patient_id, _family = some_patient(demo_clinic)
+    window = open_window(qtbot, demo_clinic)
+    window.open_patient(patient_id)
+    view = window.patient_view
+    qtbot.keyClick(view.timeline.list, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    dialog = view.dialog
+    assert isinstance(dialog, LogCallDialog)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    reached = dialog.outcome_buttons["reached"]
+    for _ in range(6):  # Tab from "I called them" to the outcome choices
+        if reached.hasFocus():
+            break
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert reached.hasFocus()
+    qtbot.keyClick(reached, Qt.Key.Key_Space)
+    assert dialog.outcome() == "reached"
+    qtbot.keyClicks(dialog.note, "Confirmed Tuesday")
+    qtbot.keyClick(dialog.note, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: view.dialog is None)
+    top = view.timeline.model.entries[0]
+    assert (top.kind, top.title) == ("call", "Call · reached")
+    assert view.timeline.model.rowCount() > 1
+
+
+def test_edit_consent_in_the_details_form_and_see_the_badge_change(
+    qtbot: QtBot, demo_clinic: Clinic
+) -> None:
+    from ui.forms.details import DetailsDialog
+
+    patient_id, _family = some_patient(demo_clinic)
+    window = open_window(qtbot, demo_clinic)
+    window.open_patient(patient_id)
+    view = window.patient_view
+    badge = view.header.badges[("email", "survey")]
+    before = badge.state
+    qtbot.keyClick(view.timeline.list, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    dialog = view.dialog
+    assert isinstance(dialog, DetailsDialog)
+    box = dialog.consent_boxes[("email", "survey")]
+    box.click()
+    dialog.consent_source.setCurrentText("Told us at the desk")
+    assert dialog.save()
+    qtbot.waitUntil(lambda: view.dialog is None)
+    assert badge.state != before
+    assert badge.state in ("granted", "withdrawn")
+    assert view.timeline.model.entries[0].kind == "consent"

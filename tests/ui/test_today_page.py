@@ -163,7 +163,7 @@ def test_empty_lists_say_so_plainly(qtbot: QtBot, clinic: Clinic) -> None:
 
     for section, sentence in (
         (page.today_section, "No appointments today."),
-        (page.tomorrow_section, "No appointments tomorrow."),
+        (page.tomorrow_section, "Nothing booked in the coming week."),
         (page.calls_section, "No calls to make."),
         (page.birthdays_section, "No birthdays today."),
     ):
@@ -217,7 +217,7 @@ def test_every_list_and_button_has_an_accessible_name(qtbot: QtBot, clinic: Clin
 
     assert lists == {
         "Today's appointments",
-        "Tomorrow's appointments",
+        "Next day's appointments",
         "Calls to make",
         "Birthdays today",
     }
