@@ -157,6 +157,8 @@ def test_screenshots_of_the_main_screens(
     writes them to docs/screenshots/ for the user guide."""
     out = REPO / "docs" / "screenshots" if os.environ.get("FRONTDESK_SCREENSHOTS") else tmp_path
     out.mkdir(parents=True, exist_ok=True)
+    add_user(demo_clinic, "Dana Reyes", "receptionist")
+    act_as_default_user(demo_clinic)
     window = open_window(qtbot, demo_clinic)
     QApplication.processEvents()
     shots = {"main-today.png": window.grab()}

@@ -45,6 +45,7 @@ def test_header_shows_who_and_where_things_stand(qtbot: QtBot, clinic: Clinic) -
             birth_date="1975-03-04",
             phones=(PhoneDraft("(612) 555-0142"),),
             acquisition_source="Google search",
+            language="es",
             tags=("interpreter",),
         ),
     ).id
@@ -54,6 +55,7 @@ def test_header_shows_who_and_where_things_stand(qtbot: QtBot, clinic: Clinic) -
     header = view.header
     assert header.name.text() == "Okafor, Adaeze (Ada)"
     assert "born 04 Mar 1975" in header.facts.text()
+    assert "speaks Spanish" in header.facts.text()
     assert "(612) 555-0142" in header.contact.text()
     assert header.balance.text() == "Owes $45.50"
     assert "Google search" in header.source.text()

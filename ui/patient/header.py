@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QLocale, Qt
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -44,6 +44,14 @@ def local_text(utc_iso: str | None, zone: ZoneInfo, pattern: str = "%a %d %b %Y,
         return ""
     moment = datetime.fromisoformat(utc_iso.replace("Z", "+00:00"))
     return moment.astimezone(zone).strftime(pattern)
+
+
+def language_name(code: str) -> str:
+    """'so' -> 'Somali': stored as a BCP 47 tag, shown as a word; unknown tags as typed."""
+    locale = QLocale(code)
+    if locale.language() == QLocale.Language.C:
+        return code
+    return QLocale.languageToString(locale.language())
 
 
 def money(cents: int) -> str:
@@ -193,7 +201,7 @@ class HeaderCard(QFrame):
         if patient.sex != "unknown":
             facts.append(patient.sex)
         if patient.language:
-            facts.append(f"speaks {patient.language}")
+            facts.append(f"speaks {language_name(patient.language)}")
         self.facts.setText("  ·  ".join(facts))
 
         contact = [
