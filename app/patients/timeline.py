@@ -35,7 +35,9 @@ class TimelineEntry:
 _SOURCES: dict[str, str] = {
     "appointment": (
         "SELECT 'appointment' AS kind, coalesce(start_at, created_at) AS at, "
-        "'Appointment ' || status AS title, trim(kind || ' ' || reason) AS detail, "
+        "'Appointment ' || CASE status WHEN 'fulfilled' THEN 'seen' "
+        "WHEN 'noshow' THEN 'missed (no-show)' ELSE status END AS title, "
+        "trim(kind || ' ' || reason) AS detail, "
         "'none' AS direction, id AS record_id, NULL AS amount "
         "FROM appointment WHERE patient_id = :p"
     ),

@@ -238,3 +238,15 @@ def test_consent_entry_names_who_recorded_it(clinic: Clinic) -> None:
     records.record_consent(clinic, patient, "sms", "recall", True, "at the desk", at=at(1))
     (entry,) = timeline(clinic, patient, kinds={"consent"})
     assert entry.detail == "sms for recall (at the desk) · recorded by Dana Reyes"
+
+
+def test_appointment_states_read_in_desk_words(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    start = BASE + timedelta(days=1)
+    seen = appointments.book(clinic, patient, start, start + timedelta(minutes=20)).id
+    appointments.set_status(clinic, seen, "fulfilled")
+    later = start + timedelta(days=1)
+    missed = appointments.book(clinic, patient, later, later + timedelta(minutes=20)).id
+    appointments.set_status(clinic, missed, "noshow")
+    titles = [e.title for e in timeline(clinic, patient, kinds={"appointment"})]
+    assert titles == ["Appointment missed (no-show)", "Appointment seen"]
