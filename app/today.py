@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from app.clinic import Clinic
 from app.errors import InvalidInputError
 from app.interactions.log import log_interaction
+from app.patients.model import display_name
 from app.patients.validation import display_phone
 from app.scheduling.appointments import get as get_appointment
 from app.scheduling.appointments import set_status
@@ -106,15 +107,6 @@ def clinic_today(clinic: Clinic, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(clinic_zone(clinic)).date()
 
 
-def _display_name(family: str, given: str, preferred: str) -> str:
-    # Same shape as the finder's results and the patient header.
-    if preferred and preferred != given:
-        given = f"{given} ({preferred})" if given else preferred
-    if family and given:
-        return f"{family}, {given}"
-    return family or given or "(no name)"
-
-
 def _provider_name(title: str | None, given: str | None, family: str | None) -> str:
     return " ".join(p for p in (title, given, family) if p)
 
@@ -161,7 +153,7 @@ def agenda(clinic: Clinic, day: date) -> list[AgendaRow]:
         AgendaRow(
             appointment_id=r[0],
             patient_id=r[1],
-            patient_name=_display_name(r[2], r[3], r[4]),
+            patient_name=display_name(r[2], r[3], r[4]),
             starts_at=_local(r[5], zone),
             ends_at=_local(r[6], zone) if r[6] else None,
             provider=_provider_name(r[7], r[8], r[9]),
@@ -233,7 +225,7 @@ def _confirm_calls(clinic: Clinic, day: date, zone: ZoneInfo, region: str) -> li
             CallRow(
                 kind=CONFIRM_KIND,
                 patient_id=r[1],
-                patient_name=_display_name(r[2], r[3], r[4]),
+                patient_name=display_name(r[2], r[3], r[4]),
                 phone=display_phone(r[9], region) if r[9] else "",
                 reason=f"{CONFIRM_SUBJECT} ({when}{', ' + provider if provider else ''})",
                 due_on=day,
@@ -262,7 +254,7 @@ def _task_calls(clinic: Clinic, day: date, region: str) -> list[CallRow]:
         return []
     ids = sorted({t.patient_id for t in tasks})
     people = {
-        r[0]: (_display_name(r[1], r[2], r[3]), r[4])
+        r[0]: (display_name(r[1], r[2], r[3]), r[4])
         for r in clinic.conn.execute(_PEOPLE_SQL, (json.dumps(ids),)).fetchall()
     }
     calls = []
@@ -340,7 +332,7 @@ def birthdays(clinic: Clinic, day: date) -> list[BirthdayRow]:
         found.append(
             BirthdayRow(
                 patient_id=r[0],
-                patient_name=_display_name(r[1], r[2], r[3]),
+                patient_name=display_name(r[1], r[2], r[3]),
                 birth_date=born,
                 turns=turns,
                 phone=display_phone(r[5], region) if r[5] else "",

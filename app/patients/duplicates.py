@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError
-from app.patients.model import PatientDraft
+from app.patients.model import PatientDraft, display_name
 from app.patients.search_index import name_tokens
 from app.patients.validation import normalize_email, normalize_phone, parse_birth_date
 
@@ -250,9 +250,4 @@ def _ranked(clinic: Clinic, reasons: dict[str, set[str]], limit: int) -> list[Du
 
 
 def _display_name(person: _Person) -> str:
-    given = person.given
-    if person.preferred and person.preferred != given:
-        given = f"{given} ({person.preferred})" if given else person.preferred
-    if person.family and given:
-        return f"{person.family}, {given}"
-    return person.family or given or "(no name)"
+    return display_name(person.family, person.given, person.preferred)

@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError, InvalidPhoneError
+from app.patients.model import display_name
 from app.patients.search import age_on
 from app.patients.search_index import name_tokens
 from app.patients.validation import (
@@ -93,14 +94,6 @@ class PatientRow:
     source: str
     tags: str  # "diabetic, interpreter"
     deceased: bool
-
-
-def display_name(family: str, given: str, preferred: str) -> str:
-    if preferred and preferred != given:
-        given = f"{given} ({preferred})" if given else preferred
-    if family and given:
-        return f"{family}, {given}"
-    return family or given or "(no name)"
 
 
 def sources(clinic: Clinic) -> list[str]:

@@ -11,6 +11,16 @@ PHONE_USES = ("home", "work", "mobile", "other")
 ADDRESS_USES = ("home", "work", "billing", "other")
 
 
+def display_name(family: str, given: str, preferred: str) -> str:
+    """'Okafor, Ada (Addie)': family first, as front desks file people. The one shape
+    for the finder, the lists, Today and the patient header."""
+    if preferred and preferred != given:
+        given = f"{given} ({preferred})" if given else preferred
+    if family and given:
+        return f"{family}, {given}"
+    return family or given or "(no name)"
+
+
 @dataclass(frozen=True)
 class PhoneDraft:
     number: str  # as typed; normalised to E.164 on save
@@ -124,13 +134,7 @@ class Patient:
 
     @property
     def display_name(self) -> str:
-        """'Okafor, Ada (Addie)': family first, as front desks file people."""
-        given = self.given_names
-        if self.preferred_name and self.preferred_name != self.given_names:
-            given = f"{given} ({self.preferred_name})" if given else self.preferred_name
-        if self.family_name and given:
-            return f"{self.family_name}, {given}"
-        return self.family_name or given or "(no name)"
+        return display_name(self.family_name, self.given_names, self.preferred_name)
 
     def consent_for(self, channel: str, purpose: str) -> Consent | None:
         for consent in self.consents:

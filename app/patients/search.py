@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from rapidfuzz import fuzz, process
 
 from app.errors import InvalidPhoneError
+from app.patients.model import display_name
 from app.patients.search_index import name_tokens
 from app.patients.validation import date_query_candidates, fold_text, normalize_phone
 from app.store.database import Connection
@@ -62,14 +63,6 @@ def age_on(birth_date: str | None, today: date) -> int | None:
     except ValueError:
         return None
     return today.year - year - ((today.month, today.day) < (month, day))
-
-
-def _display_name(family: str, given: str, preferred: str) -> str:
-    if preferred and preferred != given:
-        given = f"{given} ({preferred})" if given else preferred
-    if family and given:
-        return f"{family}, {given}"
-    return family or given or "(no name)"
 
 
 class PatientSearch:
@@ -250,7 +243,7 @@ class PatientSearch:
         return [
             SearchResult(
                 patient_id=r[0],
-                display_name=_display_name(r[1], r[2], r[3]),
+                display_name=display_name(r[1], r[2], r[3]),
                 birth_date=r[4],
                 age=age_on(r[4], today),
                 phone=phones.get(r[0]),
