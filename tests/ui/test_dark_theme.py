@@ -4,8 +4,6 @@ the form base's layout helpers (rows in another form layout, focus on the first 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QWidget
@@ -23,23 +21,6 @@ from ui.forms.base import FieldError, FormDialog, FormInputError
 from ui.forms.new_patient import NewPatientDialog
 from ui.patient.view import PatientView
 from ui.unlock import PassphraseFields
-
-
-@pytest.fixture
-def app_looks(qapp: QApplication) -> Iterator[QApplication]:
-    """The QApplication is shared by every test in the process: put its style, palette
-    and font back as they were, and drop the system-theme follower this test made."""
-    style = qapp.style().name()
-    palette = QPalette(qapp.palette())
-    font = qapp.font()
-    yield qapp
-    follower = qapp.findChild(theme._SystemSchemeFollower, theme._SYSTEM_FOLLOWER)
-    if follower is not None:
-        follower.setParent(None)
-        follower.deleteLater()
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-    qapp.setFont(font)
 
 
 def use_theme(qtbot: QtBot, app: QApplication, name: str) -> None:

@@ -3,7 +3,6 @@ apply to this computer at once and come back after a restart."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,23 +26,6 @@ from app.store.changes import Changes
 from ui import theme
 from ui.bus import DataBus
 from ui.settings_page import SettingsPage
-
-
-@pytest.fixture
-def app_looks(qapp: QApplication) -> Iterator[QApplication]:
-    """The QApplication is shared by every test in the process: put its style, palette
-    and font back as they were, and drop the system-theme follower this test made."""
-    style = qapp.style().name()
-    palette = QPalette(qapp.palette())
-    font = qapp.font()
-    yield qapp
-    follower = qapp.findChild(theme._SystemSchemeFollower, theme._SYSTEM_FOLLOWER)
-    if follower is not None:
-        follower.setParent(None)
-        follower.deleteLater()
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-    qapp.setFont(font)
 
 
 @pytest.fixture
