@@ -130,3 +130,17 @@ def test_bad_entries_are_refused_next_to_their_fields_all_at_once(
     assert "few digits" in dialog.error_text("phone")
     assert "dot" in dialog.error_text("email")
     assert patient_count(clinic) == 0
+
+
+def test_every_alt_letter_of_the_form_is_used_once(qtbot: QtBot, clinic: Clinic) -> None:
+    """Two labels on one Alt letter make Alt+letter cycle instead of jumping."""
+    import re
+
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    dialog = NewPatientDialog(clinic, DataBus())
+    qtbot.addWidget(dialog)
+    texts = [w.text() for w in dialog.findChildren(QLabel)]
+    texts += [w.text() for w in dialog.findChildren(QAbstractButton)]
+    letters = [m.group(1).lower() for t in texts for m in re.finditer(r"&([^&\s])", t)]
+    assert len(letters) == len(set(letters)), sorted(letters)

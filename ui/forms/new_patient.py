@@ -131,7 +131,7 @@ class NewPatientDialog(FormDialog):
         self.source.setEditable(True)
         self.source.addItems(["", *ACQUISITION_SOURCES])
         self.source.setAccessibleName("How did they hear about us?")
-        self.add_field("How did they &hear about us?", self.source, "acquisition_source")
+        self.add_field("How did they hea&r about us?", self.source, "acquisition_source")
 
         ticks = QWidget()
         ticks.setAccessibleName("Agrees to appointment reminders by")
