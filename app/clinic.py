@@ -8,9 +8,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.errors import StoreError
+import phonenumbers
+
+from app.errors import InvalidInputError, StoreError
 from app.patients.search_index import SOURCE_TABLES, reindex_patients
+from app.patients.validation import normalize_phone
 from app.store import database, lifecycle
 from app.store.changes import Changes
 from app.store.database import Connection, DatabaseError
@@ -41,6 +45,33 @@ _SETTING_KEYS = {
     "region": "clinic.region",
     "day_first": "clinic.day_first",
 }
+
+
+def _checked_settings(values: dict[str, Any], region: str) -> dict[str, Any]:
+    """The same rules for every way in (wizard, Settings, command line): a bad value is
+    refused with the reason, a phone number is stored in its international form."""
+    checked = dict(values)
+    if "name" in checked:
+        name = " ".join(str(checked["name"]).split())
+        if not name:
+            raise InvalidInputError("The clinic needs a name.")
+        if len(name) > 120:
+            raise InvalidInputError("A clinic name of at most 120 characters, please.")
+        checked["name"] = name
+    if "timezone" in checked:
+        try:
+            ZoneInfo(str(checked["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInputError(
+                "Choose a time zone from the list, for example America/Chicago."
+            ) from None
+    if "region" in checked and str(checked["region"]) not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidInputError("Choose the clinic's country from the list.")
+    if "phone" in checked and str(checked["phone"]).strip():
+        checked["phone"] = normalize_phone(str(checked["phone"]), region)
+    if "day_first" in checked:
+        checked["day_first"] = bool(checked["day_first"])
+    return checked
 
 
 class Clinic:
@@ -101,6 +132,7 @@ class Clinic:
         unknown = set(values) - set(_SETTING_KEYS)
         if unknown:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
+        values = _checked_settings(values, values.get("region", self.settings.region))
         with self.store.write() as tx:
             for field, value in values.items():
                 key = _SETTING_KEYS[field]
