@@ -21,12 +21,22 @@ class User:
     active: bool
 
 
-def add_user(clinic: Clinic, name: str, role: str) -> Created:
+MAX_NAME = 80
+
+
+def check_user_name(name: str) -> str:
+    """The name as it will be saved; the wizard asks before the clinic (and so the user
+    table) exists, so the rule stands on its own."""
     name = " ".join(name.split())
     if not name:
-        raise InvalidInputError("Type the person's name.")
-    if len(name) > 80:
-        raise InvalidInputError("A name of at most 80 characters, please.")
+        raise InvalidInputError("Type a name.")
+    if len(name) > MAX_NAME:
+        raise InvalidInputError(f"A name of at most {MAX_NAME} characters, please.")
+    return name
+
+
+def add_user(clinic: Clinic, name: str, role: str) -> Created:
+    name = check_user_name(name)
     if role not in ROLES:
         raise InvalidInputError(f"Choose a role: {', '.join(ROLES)}.")
     return clinic.store.create(

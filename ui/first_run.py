@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.clinic import Clinic, create_clinic
-from app.errors import FrontdeskError
+from app.errors import FrontdeskError, InvalidInputError
 from app.patients.validation import display_phone, normalize_phone
 from app.store.emergency_kit import EmergencyKit, PageSize, write_emergency_kit
-from app.users import act_as_default_user, add_user, users
+from app.users import MAX_NAME, act_as_default_user, add_user, check_user_name, users
 from app.version import __version__
 from ui.unlock import PassphraseFields, error_label, hint_label, show_error
 
@@ -43,7 +43,6 @@ FALLBACK_TIMEZONE = "UTC"
 FALLBACK_REGION = "US"
 # Where Letter paper is the norm; everyone else prints the kit on A4.
 _LETTER_REGIONS = frozenset({"US", "CA", "MX", "PH", "CL", "CO", "VE", "GT", "PR"})
-_MAX_USER_NAME = 80  # app.users.add_user's limit, checked before the clinic exists
 
 
 def system_timezone() -> str:
@@ -264,7 +263,7 @@ class AdminPage(QWizardPage):
         self.setButtonText(QWizard.WizardButton.CommitButton, "&Create the clinic")
         self.admin_name = QLineEdit()
         self.admin_name.setAccessibleName("Your name")
-        self.admin_name.setMaxLength(_MAX_USER_NAME + 20)
+        self.admin_name.setMaxLength(MAX_NAME + 20)
         self.admin_error = error_label("Your name problem")
         self.fields = PassphraseFields()
         self.create_error = error_label("Clinic not created")
@@ -300,13 +299,10 @@ class AdminPage(QWizardPage):
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt's name
         show_error(self.create_error, "")
-        name = self.person_name()
-        if not name:
-            show_error(self.admin_error, "Type your name.")
-            self.admin_name.setFocus()
-            return False
-        if len(name) > _MAX_USER_NAME:
-            show_error(self.admin_error, f"A name of at most {_MAX_USER_NAME} characters, please.")
+        try:
+            name = check_user_name(self.person_name())
+        except InvalidInputError as exc:
+            show_error(self.admin_error, str(exc))
             self.admin_name.setFocus()
             return False
         passphrase = self.fields.chosen()

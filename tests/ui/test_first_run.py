@@ -175,7 +175,7 @@ def test_differing_passphrases_and_missing_name_are_refused_before_creating(
     retype(qtbot, page.fields.passphrase, STRONG)
     retype(qtbot, page.fields.repeat, STRONG + "s")
     press_enter(qtbot, page.fields.repeat)
-    assert "Type your name" in page.admin_error.text()
+    assert "Type a name" in page.admin_error.text()
     qtbot.keyClicks(page.admin_name, "Maria Lopez")
     press_enter(qtbot, page.fields.repeat)
     assert "different" in page.fields.repeat_error.text()
