@@ -111,6 +111,15 @@ def _provider_name(title: str | None, given: str | None, family: str | None) -> 
     return " ".join(p for p in (title, given, family) if p)
 
 
+def phone_text(raw: str | None, region: str) -> str:
+    """The number as the desk dials it; a household payer's number says so."""
+    if not raw:
+        return ""
+    if raw.startswith("g:"):
+        return f"{display_phone(raw[2:], region)} (household)"
+    return display_phone(raw, region)
+
+
 def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -126,15 +135,23 @@ def _local(utc_text: str, zone: ZoneInfo) -> datetime:
     return datetime.fromisoformat(utc_text.replace("Z", "+00:00")).astimezone(zone)
 
 
+# The patient's first phone; a child without one is reached on the household's payer's
+# phone, marked "g:" so the desk sees whose number it is.
+_BEST_PHONE = (
+    "coalesce("
+    "(SELECT c.value FROM contact_point c WHERE c.patient_id = p.id AND +c.kind = 'phone' "
+    "ORDER BY c.rank, c.id LIMIT 1), "
+    "(SELECT 'g:' || c.value FROM household h JOIN contact_point c "
+    "ON c.patient_id = h.guarantor_patient_id AND +c.kind = 'phone' "
+    "WHERE h.id = p.household_id ORDER BY c.rank, c.id LIMIT 1)) "
+)
+
 # One query for a day's book: the range on appointment(start_at) picks the rows, the
 # joins are primary-key lookups.
 _AGENDA_SQL = (
     "SELECT a.id, a.patient_id, p.family_name, p.given_names, p.preferred_name, "
     "a.start_at, a.end_at, pr.title, pr.given_names, pr.family_name, l.name, "
-    "a.kind, a.reason, a.status, "
-    "(SELECT c.value FROM contact_point c WHERE c.patient_id = p.id AND +c.kind = 'phone' "
-    "ORDER BY c.rank, c.id LIMIT 1) "
-    "FROM appointment a "
+    "a.kind, a.reason, a.status, " + _BEST_PHONE + "FROM appointment a "
     "JOIN patient p ON p.id = a.patient_id "
     "LEFT JOIN provider pr ON pr.id = a.provider_id "
     "LEFT JOIN location l ON l.id = a.location_id "
@@ -162,7 +179,7 @@ def agenda(clinic: Clinic, day: date) -> list[AgendaRow]:
             reason=r[12],
             status=r[13],
             confirmation=CONFIRMATION.get(r[13], r[13]),
-            phone=display_phone(r[14], region) if r[14] else "",
+            phone=phone_text(r[14], region),
         )
         for r in rows
     ]
@@ -172,12 +189,9 @@ def agenda(clinic: Clinic, day: date) -> list[AgendaRow]:
 # voicemail left this morning takes the row off the list (the call is on the timeline)
 # though the visit stays "Not confirmed" on the agenda. (interaction has no index on
 # appointment_id; the patient and time narrow it to a row or two on interaction_patient.)
-_UNCONFIRMED_SQL = (
-    "SELECT a.id, a.patient_id, p.family_name, p.given_names, p.preferred_name, a.start_at, "
-    "pr.title, pr.given_names, pr.family_name, "
-    "(SELECT c.value FROM contact_point c WHERE c.patient_id = p.id AND +c.kind = 'phone' "
-    "ORDER BY c.rank, c.id LIMIT 1) "
-    "FROM appointment a "
+_UNCONFIRMED_SQL = (  # constant text throughout; values go in as parameters
+    "SELECT a.id, a.patient_id, p.family_name, p.given_names, p.preferred_name, a.start_at, "  # noqa: S608
+    "pr.title, pr.given_names, pr.family_name, " + _BEST_PHONE + "FROM appointment a "
     "JOIN patient p ON p.id = a.patient_id "
     "LEFT JOIN provider pr ON pr.id = a.provider_id "
     "WHERE a.start_at >= ? AND a.start_at < ? AND a.status = 'booked' "
@@ -226,7 +240,7 @@ def _confirm_calls(clinic: Clinic, day: date, zone: ZoneInfo, region: str) -> li
                 kind=CONFIRM_KIND,
                 patient_id=r[1],
                 patient_name=display_name(r[2], r[3], r[4]),
-                phone=display_phone(r[9], region) if r[9] else "",
+                phone=phone_text(r[9], region),
                 reason=f"{CONFIRM_SUBJECT} ({when}{', ' + provider if provider else ''})",
                 due_on=day,
                 overdue_days=0,
@@ -239,10 +253,9 @@ def _confirm_calls(clinic: Clinic, day: date, zone: ZoneInfo, region: str) -> li
 
 # The ids go in as one JSON array, so the statement text never changes with their number.
 _PEOPLE_SQL = (
-    "SELECT p.id, p.family_name, p.given_names, p.preferred_name, "
-    "(SELECT c.value FROM contact_point c WHERE c.patient_id = p.id AND +c.kind = 'phone' "
-    "ORDER BY c.rank, c.id LIMIT 1) "
-    "FROM patient p WHERE p.id IN (SELECT value FROM json_each(?))"
+    "SELECT p.id, p.family_name, p.given_names, p.preferred_name, "  # noqa: S608 - constants
+    + _BEST_PHONE
+    + "FROM patient p WHERE p.id IN (SELECT value FROM json_each(?))"
 )
 
 
@@ -272,7 +285,7 @@ def _task_calls(clinic: Clinic, day: date, region: str) -> list[CallRow]:
                 kind=TASK_KIND,
                 patient_id=task.patient_id,
                 patient_name=name,
-                phone=display_phone(phone, region) if phone else "",
+                phone=phone_text(phone, region),
                 reason=f"{lead}: {note}" if lead and note else (lead or note),
                 due_on=due,
                 overdue_days=(day - due).days,
@@ -307,9 +320,8 @@ def _birthday_keys(day: date) -> tuple[str, str]:
 # '12' there and never match 'MM-DD'.
 _BIRTHDAYS_SQL = (
     "SELECT p.id, p.family_name, p.given_names, p.preferred_name, p.birth_date, "
-    "(SELECT c.value FROM contact_point c WHERE c.patient_id = p.id AND +c.kind = 'phone' "
-    "ORDER BY c.rank, c.id LIMIT 1) "
-    "FROM patient p "
+    + _BEST_PHONE
+    + "FROM patient p "
     "WHERE substr(birth_date, 6, 5) IN (?, ?) AND p.deceased = 0 AND p.merged_into IS NULL "
     "ORDER BY p.family_name, p.given_names, p.id"
 )
@@ -335,7 +347,7 @@ def birthdays(clinic: Clinic, day: date) -> list[BirthdayRow]:
                 patient_name=display_name(r[1], r[2], r[3]),
                 birth_date=born,
                 turns=turns,
-                phone=display_phone(r[5], region) if r[5] else "",
+                phone=phone_text(r[5], region),
             )
         )
     return found

@@ -386,3 +386,24 @@ def test_on_a_friday_the_desk_confirms_the_next_open_day(clinic: Clinic) -> None
 
 def test_with_an_empty_book_the_next_open_day_is_tomorrow(clinic: Clinic) -> None:
     assert next_open_day(clinic, DAY) == DAY + timedelta(days=1)
+
+
+def test_a_child_without_a_phone_is_reached_on_the_household_payers_phone(
+    clinic: Clinic,
+) -> None:
+    from app.patients.households import add_member, create_household
+
+    parent = records.create_patient(
+        clinic, PatientDraft("Okafor", "Ngozi", phones=(PhoneDraft("(612) 555-0177"),))
+    ).id
+    child = records.create_patient(clinic, PatientDraft("Okafor", "Chidi")).id
+    home = create_household(clinic, "Okafor", parent).id
+    add_member(clinic, home, child, "child")
+    book_at(clinic, child, DAY, 9)
+    (row,) = agenda(clinic, DAY)
+    assert row.phone == "(612) 555-0177 (household)"
+    book_at(clinic, parent, DAY, 10)
+    assert [r.phone for r in agenda(clinic, DAY)] == [
+        "(612) 555-0177 (household)",
+        "(612) 555-0177",
+    ]
