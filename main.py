@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--timezone", default="UTC")
     init.add_argument("--region", default="US", help="country for phone numbers without +")
     init.add_argument("--kit", type=Path, help="also write the Emergency Kit PDF to this file")
+    init.add_argument(
+        "--admin",
+        metavar="NAME",
+        help="the first administrator (calls and consents are recorded in their name)",
+    )
     demo = sub.add_parser(
         "demo", help="fill the clinic with made-up patients (creates it if needed)"
     )
@@ -88,12 +93,17 @@ def _passphrase_from_env() -> str:
 
 def _cmd_init(args: argparse.Namespace) -> int:
     from app.clinic import create_clinic
+    from app.users import add_user, check_user_name
 
+    admin = check_user_name(args.admin) if args.admin is not None else None
     created = create_clinic(
         args.clinic, _passphrase_from_env(), timezone=args.timezone, region=args.region
     )
     with created.clinic as clinic:
         print(f"Created the clinic in {clinic.home}")
+        if admin is not None:
+            add_user(clinic, admin, "administrator")
+            print(f"Administrator: {admin}")
         print("Recovery key (write it down or print the Emergency Kit; it is shown only once):")
         print(f"  {created.recovery_key}")
         if args.kit:

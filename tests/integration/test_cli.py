@@ -162,3 +162,25 @@ def test_replacing_the_kit_needs_the_right_passphrase(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert (home / "clinic.key").read_bytes() == before
     assert not (tmp_path / "k.pdf").exists()
+
+
+def test_init_can_name_the_first_administrator(tmp_path: Path) -> None:
+    from app.clinic import open_clinic
+    from app.users import users
+
+    home = tmp_path / "c"
+    result = _run(home, "init", "--clinic", "Lakeside", "--admin", "  Dana   Reyes ")
+    assert result.returncode == 0, result.stderr
+    with open_clinic(home, passphrase=PASSPHRASE, use_keyring=False) as clinic:
+        assert [(u.name, u.role) for u in users(clinic)] == [("Dana Reyes", "administrator")]
+
+
+def test_init_refuses_an_empty_administrator_name_before_creating_anything(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "c"
+    result = _run(home, "init", "--clinic", "Lakeside", "--admin", "   ")
+    assert result.returncode != 0
+    assert "Type a name" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (home / "clinic.db").exists()
