@@ -54,9 +54,9 @@ from app.today import (
     next_open_day,
 )
 from ui.bus import DataBus
-from ui.forms.base import FormDialog, ToneLabel
+from ui.forms.base import FormDialog
 from ui.shortcuts import shortcut
-from ui.theme import ColorName, color
+from ui.theme import ColorName, ToneLabel, color
 
 R = TypeVar("R")
 _Index = QModelIndex | QPersistentModelIndex

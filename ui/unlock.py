@@ -29,8 +29,7 @@ from app.store.emergency_kit import UNLOCK_OPTION_LABEL
 from app.store.keys import check_passphrase_strength
 from app.store.lifecycle import change_passphrase
 from app.store.passphrase_strength import FAIR, STRONG, estimate_strength
-from ui.forms.base import ToneLabel, error_line, hint_line
-from ui.theme import ColorName, color
+from ui.theme import ColorName, ToneLabel, color, error_line, hint_line
 
 STRENGTH_ADVICE = "A few unrelated words make a strong passphrase that is easy to remember."
 CAPS_LOCK_HINT = "Check that Caps Lock is off."

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, Qt, Signal, Slot
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
@@ -42,7 +42,7 @@ from app.errors import FrontdeskError, InvalidInputError
 from app.store.changes import Changes
 from ui.bus import DataBus
 from ui.ops import show_error
-from ui.theme import ColorName, css
+from ui.theme import error_line, hint_line
 
 log = logging.getLogger(__name__)
 
@@ -65,51 +65,6 @@ class FormInputError(InvalidInputError):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__(" ".join(str(e) for e in errors))
         self.errors = tuple(errors)
-
-
-class ToneLabel(QLabel):
-    """A label in one of the theme's named colours that follows a switch of theme.
-
-    A style sheet keeps the colour it was given (even `palette(...)` is read only once),
-    and a widget with a style sheet gets no palette event of its own when the theme
-    changes, so the label listens to the application's palette itself.
-    """
-
-    def __init__(
-        self,
-        text: str = "",
-        *,
-        tone: ColorName,
-        bold: bool = False,
-        extra: str = "",
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(text, parent)
-        self.tone: ColorName = tone
-        # More of the sheet that does not depend on the theme, such as "padding: 6px;".
-        self._rest = (" font-weight: 600;" if bold else "") + (f" {extra}" if extra else "")
-        self.restyle()
-        app = QGuiApplication.instance()
-        if isinstance(app, QGuiApplication):
-            # Qt calls the event form of this (ApplicationPaletteChange) the newer way, but
-            # delivers that event to the application and windows only, not to this label.
-            app.paletteChanged.connect(self.restyle)
-
-    @Slot()
-    def restyle(self) -> None:
-        sheet = f"color: {css(self.tone)};{self._rest}"
-        if sheet != self.styleSheet():  # the same sheet again would only repolish
-            self.setStyleSheet(sheet)
-
-
-def error_line(text: str = "") -> ToneLabel:
-    """Red (the theme's danger colour) and bold, so colour is not the only cue."""
-    return ToneLabel(text, tone="danger", bold=True)
-
-
-def hint_line(text: str = "") -> ToneLabel:
-    """Quieter than the field it explains, yet AA-readable on the window and on fields."""
-    return ToneLabel(text, tone="muted")
 
 
 @dataclass

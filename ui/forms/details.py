@@ -64,8 +64,9 @@ from app.patients.search import age_on
 from app.patients.validation import display_phone, parse_birth_date
 from app.store.changes import Changes
 from ui.bus import DataBus
-from ui.forms.base import FieldError, FormDialog, FormInputError, error_line, hint_line
+from ui.forms.base import FieldError, FormDialog, FormInputError
 from ui.patient.header import CHANNEL_WORDS, PURPOSE_WORDS, local_text
+from ui.theme import error_line, hint_line
 
 SEX_CHOICES = (
     ("unknown", "Not recorded"),
