@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt
@@ -135,9 +136,12 @@ def test_export_writes_the_list_as_shown(qtbot: QtBot, demo_clinic: Clinic, tmp_
     assert [r[0].lstrip("'") for r in rows[1:]] == shown
 
 
-def test_screenshot_of_the_patients_page(qtbot: QtBot, demo_clinic: Clinic) -> None:
+def test_screenshot_of_the_patients_page(qtbot: QtBot, demo_clinic: Clinic, tmp_path: Path) -> None:
+    """FRONTDESK_SCREENSHOTS=1 writes it to docs/screenshots/ for the user guide; a plain
+    test run leaves the checkout as it was."""
     page = _page(qtbot, demo_clinic)
     page.table.selectRow(2)
-    target = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "patients.png"
+    docs = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    target = (docs if os.environ.get("FRONTDESK_SCREENSHOTS") else tmp_path) / "patients.png"
     target.parent.mkdir(parents=True, exist_ok=True)
     assert page.grab().save(str(target))
