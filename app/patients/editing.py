@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from app.clinic import Clinic
-from app.errors import InvalidInputError, RecordNotFoundError
+from app.errors import InvalidDateError, InvalidInputError, RecordNotFoundError
 from app.patients import model
 from app.patients.model import AddressDraft, PatientDraft, PhoneDraft
 from app.patients.records import bump_version, check_version
+from app.patients.search import age_on
 from app.patients.validation import (
     date_query_candidates,
     normalize_email,
@@ -519,3 +520,28 @@ def _family_count(clinic: Clinic, word: str) -> int:
         "SELECT count(*) FROM patient WHERE family_name = ? COLLATE NOCASE", (word,)
     ).fetchone()
     return int(row[0])
+
+
+def readable_birth_date(iso: str, today: date) -> str:
+    """'14 March 1975 · 51 years old': what the typed date was understood as."""
+    if len(iso) == 10:
+        day = date.fromisoformat(iso)
+        text = f"{day.day} {day:%B %Y}"
+    elif len(iso) == 7:
+        text = datetime.strptime(iso, "%Y-%m").strftime("%B %Y")
+    else:
+        text = iso
+    age = age_on(iso, today)
+    return f"{text} · {age} years old" if age is not None else text
+
+
+def birth_date_hint(text: str, *, today: date, day_first: bool) -> str:
+    """Shown under a birth-date field while typing: how 3/4/75 was read, or nothing yet
+    (an unfinished or wrong date is judged on save, with its reason)."""
+    if not text.strip():
+        return ""
+    try:
+        iso = parse_birth_date(text, today=today, day_first=day_first)
+    except InvalidDateError:
+        return ""
+    return readable_birth_date(iso, today)

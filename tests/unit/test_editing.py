@@ -229,3 +229,18 @@ def test_new_edit_defaults_are_a_valid_empty_form(clinic: Clinic, ada: str) -> N
     with pytest.raises(DetailsInvalidError) as caught:
         save_details(clinic, ada, DetailsEdit(), details.version)
     assert set(caught.value.errors) == {"family_name"}
+
+
+def test_birth_date_hint_says_how_the_typed_date_was_read() -> None:
+    from datetime import date
+
+    from app.patients.editing import birth_date_hint
+
+    today = date(2026, 11, 28)
+    assert birth_date_hint("3/4/1975", today=today, day_first=False) == (
+        "4 March 1975 · 51 years old"
+    )
+    assert birth_date_hint("3/4/1975", today=today, day_first=True).startswith("3 April 1975")
+    assert birth_date_hint("1974-12", today=today, day_first=False).startswith("December 1974")
+    assert birth_date_hint("31/31/1975", today=today, day_first=False) == ""
+    assert birth_date_hint("  ", today=today, day_first=False) == ""

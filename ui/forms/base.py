@@ -90,6 +90,26 @@ def plain_label(text: str) -> str:
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip(": ").strip()
 
 
+def question_box(parent: QWidget, question: str, detail: str, *, yes: str, no: str) -> QMessageBox:
+    """A yes/no question that does not block (tests and the event loop go on); the safe
+    answer, No, is the default and what Esc picks. The caller connects `finished`."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        parent.windowTitle(),
+        question,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        parent,
+    )
+    box.setInformativeText(detail)
+    box.setAccessibleName(question)
+    box.button(QMessageBox.StandardButton.Yes).setText(yes)
+    box.button(QMessageBox.StandardButton.No).setText(no)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.setEscapeButton(QMessageBox.StandardButton.No)
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+    return box
+
+
 class FormDialog(QDialog):
     """Subclasses implement `_save()`; see the module docstring."""
 
@@ -405,20 +425,13 @@ class FormDialog(QDialog):
         """Open (without blocking) the question; Yes closes the form, No keeps it open."""
         if self.discard_box is not None:
             return self.discard_box
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            self.windowTitle(),
-            "Discard your changes?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        box = question_box(
             self,
+            "Discard your changes?",
+            "What you entered in this form has not been saved.",
+            yes="Discard",
+            no="Keep editing",
         )
-        box.setInformativeText("What you entered in this form has not been saved.")
-        box.setAccessibleName("Discard your changes?")
-        box.button(QMessageBox.StandardButton.Yes).setText("Discard")
-        box.button(QMessageBox.StandardButton.No).setText("Keep editing")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.setEscapeButton(QMessageBox.StandardButton.No)
-        box.setWindowModality(Qt.WindowModality.WindowModal)
         box.finished.connect(lambda _result: self._discard_answered(box))
         self.discard_box = box
         box.open()

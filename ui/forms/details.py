@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
@@ -36,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.clinic import Clinic
-from app.errors import EditConflictError, InvalidDateError, RecordNotFoundError
+from app.errors import EditConflictError, RecordNotFoundError
 from app.patients import model
 from app.patients.consents import (
     COMMON_SOURCES,
@@ -54,17 +53,17 @@ from app.patients.editing import (
     ContactDetails,
     DetailsEdit,
     DetailsInvalidError,
+    birth_date_hint,
     check_details,
     load_details,
     save_details,
 )
 from app.patients.model import AddressDraft
 from app.patients.records import get_patient
-from app.patients.search import age_on
-from app.patients.validation import display_phone, parse_birth_date
+from app.patients.validation import display_phone
 from app.store.changes import Changes
 from ui.bus import DataBus
-from ui.forms.base import FieldError, FormDialog, FormInputError
+from ui.forms.base import FieldError, FormDialog, FormInputError, question_box
 from ui.patient.header import CHANNEL_WORDS, PURPOSE_WORDS, local_text
 from ui.theme import error_line, hint_line
 
@@ -89,19 +88,6 @@ CONFLICT_MESSAGE = (
     "make your changes again."
 )
 _DETAILS_TAB, _CONSENTS_TAB = 0, 1
-
-
-def readable_birth_date(iso: str, today: date) -> str:
-    """'14 March 1975 · 51 years old': what the typed date was understood as."""
-    if len(iso) == 10:
-        day = date.fromisoformat(iso)
-        text = f"{day.day} {day:%B %Y}"
-    elif len(iso) == 7:
-        text = datetime.strptime(iso, "%Y-%m").strftime("%B %Y")
-    else:
-        text = iso
-    age = age_on(iso, today)
-    return f"{text} · {age} years old" if age is not None else text
 
 
 def chain_before(anchor: QWidget, widgets: list[QWidget]) -> None:
@@ -698,16 +684,8 @@ class DetailsDialog(FormDialog):
             super().mark_dirty()
 
     def _birth_date_typed(self, text: str) -> None:
-        hint = ""
-        if text.strip():
-            try:
-                iso = parse_birth_date(
-                    text, today=self.today(), day_first=self.clinic.settings.day_first
-                )
-                hint = readable_birth_date(iso, self.today())
-            except InvalidDateError:
-                hint = ""
-        self.set_hint("birth_date", hint)
+        day_first = self.clinic.settings.day_first
+        self.set_hint("birth_date", birth_date_hint(text, today=self.today(), day_first=day_first))
 
     def _consent_clicked(self) -> None:
         if self._filling:
@@ -812,20 +790,13 @@ class DetailsDialog(FormDialog):
             return
         if self.reload_box is not None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            self.windowTitle(),
-            "Load the newer details?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        box = question_box(
             self,
+            "Load the newer details?",
+            "The edits you made in this form will be dropped.",
+            yes="Drop my edits and reload",
+            no="Keep my edits",
         )
-        box.setInformativeText("The edits you made in this form will be dropped.")
-        box.setAccessibleName("Load the newer details?")
-        box.button(QMessageBox.StandardButton.Yes).setText("Drop my edits and reload")
-        box.button(QMessageBox.StandardButton.No).setText("Keep my edits")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.setEscapeButton(QMessageBox.StandardButton.No)
-        box.setWindowModality(Qt.WindowModality.WindowModal)
         box.finished.connect(lambda _r: self._reload_answered(box))
         self.reload_box = box
         box.open()

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.clinic import Clinic
-from app.errors import InvalidDateError, InvalidInputError
+from app.errors import InvalidInputError
 from app.patients import model
 from app.patients.consents import COMMON_SOURCES, set_consents
 from app.patients.duplicates import DuplicateCandidate, similar_patients
@@ -29,16 +29,17 @@ from app.patients.editing import (
     ACQUISITION_SOURCES,
     DetailsEdit,
     DetailsInvalidError,
+    birth_date_hint,
     check_details,
     draft_from_text,
 )
 from app.patients.model import PatientDraft, PhoneDraft
 from app.patients.records import create_patient
-from app.patients.validation import display_phone, parse_birth_date
+from app.patients.validation import display_phone
 from app.store.changes import Changes
 from ui.bus import DataBus
 from ui.forms.base import FieldError, FormDialog, FormInputError
-from ui.forms.details import PHONE_USE_WORDS, SEX_CHOICES, readable_birth_date
+from ui.forms.details import PHONE_USE_WORDS, SEX_CHOICES
 from ui.patient.header import CHANNEL_WORDS, birth_text
 from ui.theme import css
 
@@ -230,16 +231,8 @@ class NewPatientDialog(FormDialog):
         self.given.setText(family)
 
     def _birth_date_typed(self, text: str) -> None:
-        hint = ""
-        if text.strip():
-            try:
-                iso = parse_birth_date(
-                    text, today=self.today(), day_first=self.clinic.settings.day_first
-                )
-                hint = readable_birth_date(iso, self.today())
-            except InvalidDateError:
-                hint = ""
-        self.set_hint("birth_date", hint)
+        day_first = self.clinic.settings.day_first
+        self.set_hint("birth_date", birth_date_hint(text, today=self.today(), day_first=day_first))
 
     def _ticks_changed(self) -> None:
         self.set_row_visible("consent_source", bool(self.reminder_decisions()))
