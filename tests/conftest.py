@@ -94,6 +94,16 @@ def demo_clinic(demo_home: Path) -> Iterator[Clinic]:
 
 
 @pytest.fixture
+def dana(clinic: Clinic) -> str:
+    """A receptionist at work: what she records carries her id."""
+    from app.users import add_user
+
+    user = add_user(clinic, "Dana Reyes", "receptionist")
+    clinic.acting_user_id = user.id
+    return user.id
+
+
+@pytest.fixture
 def clinic(clinic_home: Path) -> Iterator[Clinic]:
     opened = open_clinic(clinic_home)
     yield opened

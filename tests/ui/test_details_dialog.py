@@ -11,16 +11,8 @@ from app.patients import records
 from app.patients.model import PatientDraft, PhoneDraft
 from app.patients.timeline import timeline
 from app.store.changes import Changes
-from app.users import add_user
 from ui.bus import DataBus
 from ui.forms.details import DetailsDialog
-
-
-@pytest.fixture
-def dana(clinic: Clinic) -> str:
-    user = add_user(clinic, "Dana Reyes", "receptionist")
-    clinic.acting_user_id = user.id
-    return user.id
 
 
 @pytest.fixture

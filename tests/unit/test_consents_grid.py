@@ -20,13 +20,6 @@ from app.users import add_user
 
 
 @pytest.fixture
-def dana(clinic: Clinic) -> str:
-    user = add_user(clinic, "Dana Reyes", "receptionist")
-    clinic.acting_user_id = user.id
-    return user.id
-
-
-@pytest.fixture
 def ada(clinic: Clinic) -> str:
     return records.create_patient(clinic, PatientDraft("Okafor", "Ada")).id
 

@@ -19,14 +19,6 @@ from app.patients.editing import (
 )
 from app.patients.model import AddressDraft, PatientDraft, PhoneDraft
 from app.patients.timeline import timeline
-from app.users import add_user
-
-
-@pytest.fixture
-def dana(clinic: Clinic) -> str:
-    user = add_user(clinic, "Dana Reyes", "receptionist")
-    clinic.acting_user_id = user.id
-    return user.id
 
 
 @pytest.fixture
