@@ -14,8 +14,11 @@ from app.errors import FrontdeskError
 from app.ops import CancelToken, Progress
 from app.preferences import load_preferences, preferences_path
 from app.store.changes import Changes
+from app.store.folder_health import startup_problem
+from app.store.paths import data_home
 from ui.main_window import MainWindow
 from ui.ops import Op, show_error
+from ui.single_instance import SingleInstance, ask_running_copy
 from ui.startup import start_clinic
 from ui.theme import apply_preferences
 
@@ -72,13 +75,39 @@ def add_demo_patients(window: MainWindow, patients: int = DEMO_PATIENTS) -> Op[D
 
 
 def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-    """Last line of defence: a bug is logged with its traceback, the person sees a
+    """Last line of defence: a bug leaves a PHI-free crash report, the person sees a
     plain message, and the window stays open."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
     show_error(QApplication.activeWindow(), "Frontdesk", exc.with_traceback(tb))
+
+
+def bring_forward(app: QApplication) -> None:
+    """Another start of Frontdesk asked for us: show the dialog in front (unlock,
+    a form) or the main window, restored if it was minimised."""
+    target = app.activeModalWidget() or next(
+        (w for w in app.topLevelWidgets() if w.isVisible() and w.isWindow()), None
+    )
+    if target is None:
+        return
+    if target.isMinimized():
+        target.showNormal()
+    target.raise_()
+    target.activateWindow()
 
 
 def run_gui(home: Path | None = None) -> int:
     app = application()
+    folder = home if home is not None else data_home()
+    problem = startup_problem(folder)
+    if problem is not None:
+        QMessageBox.critical(None, "Frontdesk cannot start", problem)
+        return 1
+    if ask_running_copy(folder):
+        return 0  # the copy already running comes forward instead
+    instance = SingleInstance(folder, app)
+    instance.raise_requested.connect(lambda: bring_forward(app))
     preferences = load_preferences(preferences_path(home))
     apply_preferences(app, preferences)
     sys.excepthook = _excepthook

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
+from app.crash_report import write_crash_report
 from app.errors import FrontdeskError
 from app.ops import CancelToken, OperationCancelledError, Progress
 from ui.task_tray import TaskTray
@@ -162,14 +165,46 @@ class Op(Generic[T]):
 
 
 def show_error(parent: QWidget | None, title: str, exc: BaseException) -> None:
-    """Our own errors carry a message meant for people; anything else is a bug: log
-    it with its traceback and say so without showing the traceback."""
+    """Our own errors carry a message meant for people; anything else is a bug: a
+    PHI-free crash report is written and the person is told plainly, never shown a
+    traceback."""
     if isinstance(exc, FrontdeskError):
-        message = str(exc)
-    else:
-        log.error("unexpected error in %s", title, exc_info=(type(exc), exc, exc.__traceback__))
-        message = (
-            "Something went wrong that Frontdesk did not expect. Nothing was changed. "
-            "The details are in the log file for your administrator."
+        QMessageBox.warning(parent, "Frontdesk", str(exc))
+        return
+    report_unexpected(parent, exc)
+
+
+def report_unexpected(parent: QWidget | None, exc: BaseException) -> Path | None:
+    """Write the crash report and say where it is. The log gets the exception's type
+    and the report's name only: an exception's message may quote patient data."""
+    try:
+        path: Path | None = write_crash_report(type(exc), exc, exc.__traceback__)
+    except OSError as failure:
+        log.error("crash report not written: %s", type(failure).__name__)
+        path = None
+    log.error("unexpected %s; report %s", type(exc).__qualname__, path.name if path else "(none)")
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Frontdesk")
+    box.setText(
+        "Something went wrong that Frontdesk did not expect. What was already saved is safe."
+    )
+    if path is not None:
+        box.setInformativeText(
+            f"A report without any patient information was saved as {path.name} in "
+            f"{path.parent}. Please send it to your support contact."
         )
-    QMessageBox.warning(parent, "Frontdesk", message)
+        folder = box.addButton("Open the folder", QMessageBox.ButtonRole.ActionRole)
+        folder.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+        )
+    box.addButton(QMessageBox.StandardButton.Ok)
+    box.setAccessibleName("Unexpected problem")
+    # A box without a parent is Python's to keep alive until it is answered.
+    _open_boxes.add(box)
+    box.finished.connect(lambda _result: _open_boxes.discard(box))
+    box.open()
+    return path
+
+
+_open_boxes: set[QMessageBox] = set()

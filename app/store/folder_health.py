@@ -49,3 +49,37 @@ def check_folder(home: Path) -> FolderHealth:
     except OSError:
         return FolderHealth(0, False)
     return FolderHealth(free, os.access(home, os.W_OK))
+
+
+FULL_BYTES = 50 * 1024 * 1024  # below this even opening the clinic (its WAL) may fail
+
+
+def startup_problem(home: Path) -> str | None:
+    """What stops Frontdesk from working in `home`, said plainly; None when all is well.
+
+    Checked before the database is opened: SQLite's own error for a read-only folder
+    ("attempt to write a readonly database") would mean nothing at the desk.
+    """
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return (
+            f"Frontdesk cannot create its data folder ({home}). The disk may be read-only "
+            "or the folder may belong to another user. Ask your administrator."
+        )
+    return problem_words(check_folder(home), home)
+
+
+def problem_words(health: FolderHealth, home: Path) -> str | None:
+    if not health.writable:
+        return (
+            f"Frontdesk cannot save anything in its data folder ({home}): the disk or the "
+            "folder is read-only. Nothing has been changed. Ask your administrator to make "
+            "the folder writable, or to move the data to a disk that is."
+        )
+    if health.free_bytes < FULL_BYTES:
+        return (
+            f"The disk that holds Frontdesk's data folder ({home}) is full. Free some "
+            "space (empty the recycle bin, remove old downloads), then start Frontdesk again."
+        )
+    return None

@@ -39,3 +39,30 @@ def test_read_only_folder_is_reported(tmp_path: Path) -> None:
 
 def test_missing_folder_is_not_ok(tmp_path: Path) -> None:
     assert not check_folder(tmp_path / "gone").ok
+
+
+def test_a_healthy_folder_has_no_startup_problem_and_is_created(tmp_path: Path) -> None:
+    from app.store.folder_health import startup_problem
+
+    home = tmp_path / "new" / "Frontdesk"
+    assert startup_problem(home) is None
+    assert home.is_dir()
+
+
+def test_a_folder_that_cannot_be_created_is_explained(tmp_path: Path) -> None:
+    from app.store.folder_health import startup_problem
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    message = startup_problem(blocker / "Frontdesk")
+    assert message is not None and "cannot create its data folder" in message
+
+
+def test_read_only_and_full_disks_get_plain_words(tmp_path: Path) -> None:
+    from app.store.folder_health import FULL_BYTES, problem_words
+
+    read_only = problem_words(FolderHealth(10**12, False), tmp_path)
+    full = problem_words(FolderHealth(FULL_BYTES - 1, True), tmp_path)
+    assert read_only is not None and "read-only" in read_only
+    assert full is not None and "is full" in full
+    assert problem_words(FolderHealth(10**12, True), tmp_path) is None
