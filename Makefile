@@ -1,5 +1,7 @@
 # Frontdesk: `make run` opens the app, `make test` runs every check and test.
 # Both build .venv on first use from the pinned requirements; later runs reuse it.
+# `make package` builds the one-folder program (dist/frontdesk/) with PyInstaller and
+# `make package-test` runs that built program's --selftest and headless commands.
 
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +16,7 @@ ONLY ?=
 # The project runs from the checkout; nothing is installed into the venv but the pins.
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test check unit bench demo clean-venv
+.PHONY: run test check unit bench demo clean-venv package package-test
 
 # The stamp is rebuilt only when a requirements file changes, so a second run
 # takes seconds. pip installs exactly the pinned versions.
@@ -28,7 +30,7 @@ run: $(STAMP)
 	$(PY) main.py
 
 check: $(STAMP)
-	$(BIN)/ruff check app ui tests main.py
+	$(BIN)/ruff check app ui tests main.py packaging/smoke_test.py
 	$(BIN)/mypy --strict app main.py
 	$(BIN)/lint-imports
 
@@ -39,6 +41,22 @@ test: check unit
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.bench $(ONLY)
+
+# Always a clean build from the spec: a stale build/ can hide a missing hidden import.
+# PyInstaller's own cache goes under build/ too, so nothing is kept outside the checkout.
+package: $(STAMP)
+	rm -rf build dist/frontdesk dist/Frontdesk.app
+	@mkdir -p build
+	@$(PY) -c 'import time; print(time.time())' > build/build-started
+	PYINSTALLER_CONFIG_DIR=$(CURDIR)/build/pyinstaller-config $(BIN)/pyinstaller \
+	  --noconfirm --clean --log-level WARN --distpath dist --workpath build \
+	  packaging/frontdesk.spec
+	@$(PY) -c 'import time; from pathlib import Path; \
+	  s = time.time() - float(Path("build/build-started").read_text()); \
+	  Path("build/build-seconds").write_text(f"{s:.0f}"); print(f"package: built dist/frontdesk in {s:.0f} s")'
+
+package-test: package
+	$(PY) packaging/smoke_test.py
 
 clean-venv:
 	rm -rf $(VENV)
