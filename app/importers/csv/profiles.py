@@ -631,8 +631,17 @@ _REQUIRED: Mapping[str, tuple[tuple[str, ...], ...]] = MappingProxyType(
     }
 )
 
-# A header that matches no known layout must share this much with a table's columns.
-_MIN_SIMILARITY = 0.5
+# A header that matches no known layout: this share of its columns must be known
+# to the table.
+_MIN_COVERAGE = 0.5
+
+
+def _profile_columns(table: str) -> frozenset[str]:
+    """Column names the shipped profile reads besides Synthea's own (PHONE, FIRST...)."""
+    profile = SYNTHEA_PROFILES.get(table)
+    if profile is None:
+        return frozenset()
+    return frozenset(_key(name) for names in profile.columns.values() for name in names)
 
 
 def _hinted(tables: Iterable[str], file_name: str | None) -> str | None:
@@ -640,7 +649,7 @@ def _hinted(tables: Iterable[str], file_name: str | None) -> str | None:
     if not file_name:
         return None
     stem = Path(file_name).stem.casefold()
-    named = [t for t in tables if _singular(t) in stem]
+    named = [t for t in tables if t in stem or _singular(t) in stem]
     # "claims_transactions" contains "claims": the longest name that fits is meant.
     named.sort(key=len, reverse=True)
     return named[0] if named else None
@@ -665,20 +674,23 @@ def detect_synthea_table(header: Sequence[str], file_name: str | None = None) ->
         return exact[0]
     if exact:
         return _hinted(exact, file_name)
-    scored: list[tuple[float, str]] = []
+    scored: list[tuple[float, float, str]] = []
     for table, layouts in _LAYOUTS.items():
         required = _REQUIRED.get(table, ())
         if not all(any(name in columns for name in group) for group in required):
             continue
-        known = frozenset().union(*layouts)
-        similarity = len(columns & known) / len(columns | known)
-        if similarity >= _MIN_SIMILARITY:
-            scored.append((similarity, table))
+        known = frozenset().union(*layouts) | _profile_columns(table)
+        shared = len(columns & known)
+        # Most of the header must be this table's; among tables that explain it
+        # equally, the one with the fewest columns to spare fits best.
+        coverage = shared / len(columns)
+        if coverage >= _MIN_COVERAGE:
+            scored.append((coverage, shared / len(columns | known), table))
     if not scored:
         return None
     scored.sort(reverse=True)
-    best = scored[0][0]
-    tied = [table for score, table in scored if score == best]
+    best = scored[0][:2]
+    tied = [table for *score, table in scored if tuple(score) == best]
     if len(tied) == 1:
         return tied[0]
     return _hinted(tied, file_name)

@@ -283,10 +283,13 @@ def _detect_delimiter(text: str, whole: bool) -> str:
 
 
 def _looks_like_header(record: list[str]) -> bool:
+    """Column names are words: no number, date, UUID or email among them, and most
+    are filled in (an export may leave one trailing column unnamed)."""
     cells = [cell.strip() for cell in record]
-    if not all(cells):
+    named = [cell for cell in cells if cell]
+    if len(named) * 2 < len(cells):
         return False
-    return not any(_LOOKS_LIKE_DATA.fullmatch(cell) for cell in cells)
+    return not any(_LOOKS_LIKE_DATA.fullmatch(cell) for cell in named)
 
 
 def clean_header(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
