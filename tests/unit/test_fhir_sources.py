@@ -269,3 +269,19 @@ def test_damaged_zip_is_reported(tmp_path: Path) -> None:
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
     [item] = read_all(tmp_path / "bad.zip")
     assert item.problem == "is not a zip file that can be opened"
+
+
+def test_ndjson_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    line = json.dumps({**PATIENT, "text": {"div": "z" * 900}}) + "\n"
+    path = tmp_path / "Patient.ndjson"
+    with path.open("w", encoding="utf-8") as out:
+        for _ in range(20_000):  # about 19 MB
+            out.write(line)
+    tracemalloc.start()
+    count = sum(1 for item in read_resources(path) if item.resource is not None)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == 20_000
+    assert peak < 4 * 1024 * 1024
