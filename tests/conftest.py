@@ -108,3 +108,20 @@ def clinic(clinic_home: Path) -> Iterator[Clinic]:
     opened = open_clinic(clinic_home)
     yield opened
     opened.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without the shared EMR samples, skip exactly the tests that read them (and say so)."""
+    from types import FunctionType
+
+    from tests.support import emr_samples
+
+    if emr_samples.PRESENT:
+        return
+    skip = pytest.mark.skip(reason=emr_samples.MISSING_REASON)
+    for item in items:
+        function = getattr(item, "function", None)
+        module = getattr(item, "module", None)
+        known = isinstance(function, FunctionType) and module is not None
+        if known and emr_samples.reads_samples(function, module):  # type: ignore[arg-type]
+            item.add_marker(skip)

@@ -22,8 +22,9 @@ from app.importers.csv import (
     plan_file,
     sniff,
 )
+from tests.support.emr_samples import samples
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "emr-samples" / "csv"
+SAMPLES = samples("csv")
 PATIENTS = SAMPLES / "synthea-dbt" / "patients.csv"
 TODAY = datetime.date(2025, 6, 1)
 

@@ -18,8 +18,9 @@ from app.importers.csv import (
     RowProblem,
     plan_file,
 )
+from tests.support.emr_samples import samples
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "emr-samples" / "csv"
+SAMPLES = samples("csv")
 SAMPLE_FILES = sorted(SAMPLES.rglob("*.csv"))
 TODAY = datetime.date(2025, 6, 1)
 

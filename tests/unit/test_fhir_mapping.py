@@ -20,10 +20,9 @@ from app.importers.fhir.model import (
     ImportedPatient,
 )
 from app.importers.fhir.references import ReferenceIndex, ResourceKey
+from tests.support.emr_samples import samples
 
-SAMPLES = Path("/work/shared/emr-samples/fhir")
-if not SAMPLES.is_dir():
-    SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "emr-samples" / "fhir"
+SAMPLES = samples("fhir")
 HL7 = SAMPLES / "hl7-r4-examples"
 
 

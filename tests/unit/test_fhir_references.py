@@ -13,10 +13,9 @@ from app.importers.fhir.references import (
     context_for,
 )
 from app.importers.fhir.sources import read_resources
+from tests.support.emr_samples import samples
 
-SAMPLES = Path("/work/shared/emr-samples/fhir")
-if not SAMPLES.is_dir():
-    SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "emr-samples" / "fhir"
+SAMPLES = samples("fhir")
 
 ENCOUNTER = {"resourceType": "Encounter", "id": "e1"}
 

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from app.importers.fhir.sources import ReadLimits, SourceItem, discover, read_resources, read_source
+from tests.support.emr_samples import samples
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "emr-samples" / "fhir"
-if not SAMPLES.is_dir():
-    SAMPLES = Path("/work/shared/emr-samples/fhir")
+SAMPLES = samples("fhir")
 
 PATIENT = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Doe"}]}
 
