@@ -21,6 +21,7 @@ from app.patients.validation import display_phone
 from app.scheduling.appointments import get as get_appointment
 from app.scheduling.appointments import set_status
 from app.store.changes import Changes
+from app.store.writer import utc_text
 from app.tasks import complete_with_call, get_task, open_tasks
 
 # How a call went, as the desk says it. Kept here until a shared home takes it (the
@@ -120,15 +121,11 @@ def phone_text(raw: str | None, region: str) -> str:
     return display_phone(raw, region)
 
 
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _day_bounds(zone: ZoneInfo, day: date) -> tuple[str, str]:
     """The UTC text range [start, end) of one local day (23 or 25 hours on DST days)."""
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-    return _utc_text(start), _utc_text(end)
+    return utc_text(start), utc_text(end)
 
 
 def _local(utc_text: str, zone: ZoneInfo) -> datetime:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.clinic import Clinic
 from app.patients.search import PatientSearch, SearchResult
 from app.patients.validation import display_phone
+from ui.patient.header import local_text
 
 log = logging.getLogger(__name__)
 NEW_PATIENT = "__new_patient__"  # item data of the "New patient" row
@@ -130,8 +131,7 @@ def describe(result: SearchResult, region: str, zone: ZoneInfo) -> str:
     if result.phone:
         parts.append(display_phone(result.phone, region))
     if result.next_appointment:
-        start = datetime.fromisoformat(result.next_appointment.replace("Z", "+00:00"))
-        parts.append(f"next visit {start.astimezone(zone):%d %b %Y}")
+        parts.append(f"next visit {local_text(result.next_appointment, zone, '%d %b %Y')}")
     if result.deceased:
         parts.append("deceased")
     return "  ·  ".join(parts)

@@ -29,18 +29,6 @@ ColorName = Literal[
     "badge_off",
     "badge_off_text",
 ]
-SEMANTIC_NAMES: tuple[ColorName, ...] = (
-    "text",
-    "muted",
-    "danger",
-    "warning",
-    "ok",
-    "info",
-    "badge_on",
-    "badge_on_text",
-    "badge_off",
-    "badge_off_text",
-)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from rapidfuzz import fuzz
 from app.clinic import Clinic
 from app.errors import InvalidInputError
 from app.patients.model import PatientDraft, display_name
+from app.patients.search import first_phones
 from app.patients.search_index import name_tokens
 from app.patients.validation import normalize_email, normalize_phone, parse_birth_date
 
@@ -222,15 +223,7 @@ def _ranked(clinic: Clinic, reasons: dict[str, set[str]], limit: int) -> list[Du
         return (best, -len(found), patient_id)
 
     chosen = sorted((i for i in reasons if i in people), key=strength)[:limit]
-    marks = ",".join("?" for _ in chosen)
-    phones: dict[str, str] = {}
-    # "+kind": the patient_id index, not the clinic-wide (kind, value) one (see search).
-    sql = (
-        "SELECT patient_id, value FROM contact_point "  # noqa: S608 - "?" placeholders only
-        f"WHERE +kind = 'phone' AND patient_id IN ({marks}) ORDER BY rank DESC"
-    )
-    for patient_id, value in clinic.conn.execute(sql, chosen):
-        phones[patient_id] = value
+    phones = first_phones(clinic.conn, chosen)
     result = []
     for patient_id in chosen:
         person = people[patient_id]

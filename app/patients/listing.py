@@ -51,6 +51,7 @@ from app.patients.validation import (
     fold_text,
     normalize_phone,
 )
+from app.store.writer import utc_text
 
 SORTS = ("name", "birth_date", "age", "last_visit", "next_appointment", "source", "created")
 # Statuses as app/patients/summary.py (last visit) and appointments.next_for_patient read them.
@@ -438,10 +439,6 @@ class _NoneWalker(_Walker):
 # --- the list -----------------------------------------------------------------------------
 
 
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class _Pages:
     cursors: dict[int, _Cursor] = field(default_factory=lambda: {0: _Cursor()})
@@ -462,7 +459,7 @@ class PatientList:
         self._region = clinic.settings.region
         self._zone = ZoneInfo(clinic.settings.timezone)
         moment = now or datetime.now(UTC)
-        self._now = _utc_text(moment)
+        self._now = utc_text(moment)
         self._today = moment.astimezone(self._zone).date()
         self.query = query
         self._filter = _filter(query, self._now, self._region)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from app.billing.ledger import Balance, balance
 from app.clinic import Clinic
@@ -13,6 +12,7 @@ from app.patients.records import get_patient
 from app.patients.search import age_on
 from app.scheduling.appointments import Appointment, next_for_patient
 from app.store.writer import utc_now
+from app.today import clinic_today
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,6 @@ class PatientSummary:
     def reachable(self) -> bool:
         """False when nobody should contact the patient at all."""
         return not (self.patient.deceased or self.patient.do_not_contact)
-
-
-def local_today(clinic: Clinic) -> date:
-    return datetime.now(ZoneInfo(clinic.settings.timezone)).date()
 
 
 def _last_visit(clinic: Clinic, patient_id: str, now: str) -> str | None:
@@ -81,7 +77,7 @@ def _badges(clinic: Clinic, patient: Patient) -> tuple[ConsentBadge, ...]:
 def patient_summary(clinic: Clinic, patient_id: str, today: date | None = None) -> PatientSummary:
     patient = get_patient(clinic, patient_id)
     now = utc_now()
-    day = today or local_today(clinic)
+    day = today or clinic_today(clinic)
     open_tasks = clinic.conn.execute(
         "SELECT count(*) FROM task WHERE patient_id = ? AND done_at IS NULL", (patient_id,)
     ).fetchone()[0]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError, RecordNotFoundError
 from app.patients.validation import mask_card_numbers
 from app.store.changes import Changes, Created
-from app.store.writer import Tx, utc_now
+from app.store.writer import Tx, utc_now, utc_text
 
 STATUSES = ("booked", "confirmed", "arrived", "fulfilled", "cancelled", "noshow")
 # A closed appointment cannot be reopened by accident; rebooking makes a new one.
@@ -29,10 +29,10 @@ class Appointment:
     status: str
 
 
-def _utc_text(moment: datetime) -> str:
+def _aware_utc_text(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise InvalidInputError("An appointment time needs its time zone.")
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_text(moment)
 
 
 def _record_status(tx: Tx, appointment_id: str, status: str, note: str) -> None:
@@ -62,8 +62,8 @@ def book(
                 "patient_id": patient_id,
                 "provider_id": provider_id,
                 "location_id": location_id,
-                "start_at": _utc_text(start),
-                "end_at": _utc_text(end),
+                "start_at": _aware_utc_text(start),
+                "end_at": _aware_utc_text(end),
                 "kind": kind,
                 "reason": reason,
                 "status": "booked",
@@ -111,7 +111,11 @@ def move(clinic: Clinic, appointment_id: str, start: datetime, end: datetime) ->
         tx.update(
             "appointment",
             appointment_id,
-            {"start_at": _utc_text(start), "end_at": _utc_text(end), "status": "booked"},
+            {
+                "start_at": _aware_utc_text(start),
+                "end_at": _aware_utc_text(end),
+                "status": "booked",
+            },
         )
         _record_status(tx, appointment_id, "booked", "moved")
     return tx.changes

@@ -60,8 +60,13 @@ def new_id() -> str:
     return uuid7_text(time.time_ns() // 1_000_000, secrets.randbits(74))
 
 
+def utc_text(moment: datetime) -> str:
+    """The stored form of a moment: UTC, whole seconds, 'Z' ("2026-11-28T15:00:00Z")."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_text(datetime.now(UTC))
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

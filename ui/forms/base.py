@@ -13,7 +13,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, Qt, Signal
@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from app.clinic import Clinic
 from app.errors import FrontdeskError, InvalidInputError
 from app.store.changes import Changes
+from app.today import clinic_today
 from ui.bus import DataBus
 from ui.ops import show_error
 from ui.theme import error_line, hint_line
@@ -459,7 +460,7 @@ class FormDialog(QDialog):
 
     def today(self) -> date:
         """Today at the clinic, which is what 'today' means on a form, wherever the PC is."""
-        return datetime.now(self.zone()).date()
+        return clinic_today(self.clinic)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         if not self._tab_order_done:

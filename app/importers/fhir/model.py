@@ -9,9 +9,10 @@ Dates keep FHIR's precision: a birth date may be only a year or a year and month
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from app.importers.fhir.references import Ref, ResourceKey
+from app.store.writer import utc_text
 
 # Our appointment statuses (app/scheduling/appointments.py STATUSES) that FHIR maps to.
 APPOINTMENT_STATUS = {
@@ -68,7 +69,7 @@ class FhirDateTime:
         """The instant as Frontdesk stores times ("2026-11-28T15:00:00Z"), when there is one."""
         if self.at is None:
             return None
-        return self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc_text(self.at)
 
 
 @dataclass(frozen=True, slots=True)
