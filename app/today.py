@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError
+from app.interactions import calls
 from app.interactions.log import log_interaction
 from app.patients.model import display_name
 from app.patients.validation import display_phone
@@ -26,7 +27,8 @@ from app.tasks import complete_with_call, get_task, open_tasks
 
 # How a call went, as the desk says it. Kept here until a shared home takes it (the
 # patient view's "log a call" offers the same four words).
-CALL_OUTCOMES = ("reached", "voicemail", "no answer", "wrong number")
+# The log-a-call form's outcomes (app.interactions.calls), as stored.
+CALL_OUTCOMES = tuple(outcome.value for outcome in calls.CALL_OUTCOMES)
 
 # The word a receptionist reads for each appointment status.
 CONFIRMATION = {

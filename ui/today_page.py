@@ -55,6 +55,7 @@ from app.today import (
 )
 from ui.bus import DataBus
 from ui.forms.base import FormDialog
+from ui.forms.call import OUTCOME_TEXT
 from ui.shortcuts import shortcut
 from ui.theme import ColorName, ToneLabel, color
 
@@ -82,12 +83,6 @@ _STATE_COLOURS: dict[str, ColorName] = {
     "fulfilled": "muted",
     "noshow": "danger",
     "cancelled": "muted",
-}
-_OUTCOME_TEXT = {
-    "reached": "&Reached",
-    "voicemail": "&Voicemail",
-    "no answer": "N&o answer",
-    "wrong number": "&Wrong number",
 }
 MARK_DONE = "Mark done…"
 
@@ -556,7 +551,7 @@ class MarkCallDoneDialog(FormDialog):
         self.outcome_group = QButtonGroup(self)
         self.outcome_buttons: dict[str, QRadioButton] = {}
         for i, outcome in enumerate(CALL_OUTCOMES):
-            button = QRadioButton(_OUTCOME_TEXT.get(outcome, outcome.capitalize()))
+            button = QRadioButton(OUTCOME_TEXT.get(outcome, outcome.capitalize()))
             button.setAccessibleName(outcome.capitalize())
             self.outcome_group.addButton(button)
             self.outcome_buttons[outcome] = button

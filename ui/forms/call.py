@@ -35,7 +35,7 @@ from ui.forms.base import (
 )
 
 # Mnemonics: Alt+letter picks an outcome without leaving the keyboard.
-_OUTCOME_TEXT = {
+OUTCOME_TEXT = {  # with their Alt letters; the Today page's Mark done uses them too
     "reached": "&Reached",
     "voicemail": "&Voicemail",
     "no answer": "N&o answer",
@@ -82,7 +82,7 @@ class LogCallDialog(FormDialog):
         self.outcome_group = QButtonGroup(self)
         self.outcome_buttons: dict[str, QRadioButton] = {}
         for i, outcome in enumerate(CALL_OUTCOMES):
-            button = QRadioButton(_OUTCOME_TEXT.get(outcome.value, outcome.label))
+            button = QRadioButton(OUTCOME_TEXT.get(outcome.value, outcome.label))
             button.setAccessibleName(outcome.label)
             self.outcome_group.addButton(button)
             self.outcome_buttons[outcome.value] = button
