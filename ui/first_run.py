@@ -36,6 +36,7 @@ from app.patients.validation import display_phone, normalize_phone
 from app.store.emergency_kit import EmergencyKit, PageSize, write_emergency_kit
 from app.users import MAX_NAME, act_as_default_user, add_user, check_user_name, users
 from app.version import __version__
+from ui.regions import phone_countries
 from ui.unlock import PassphraseFields, error_label, hint_label, show_error
 
 CLINIC_PAGE, ADMIN_PAGE, KIT_PAGE, START_PAGE = range(4)
@@ -64,16 +65,6 @@ def system_day_first() -> bool:
     pattern = locale.dateFormat(QLocale.FormatType.ShortFormat)
     day, month = pattern.find("d"), pattern.find("M")
     return 0 <= day < month
-
-
-def regions() -> list[tuple[str, str]]:
-    """(code, name) of every country Qt knows, sorted by name for the list."""
-    found: dict[str, str] = {}
-    for territory in QLocale.Country:
-        code = QLocale.territoryToCode(territory)
-        if len(code) == 2 and code.isalpha():
-            found[code] = QLocale.territoryToString(territory)
-    return sorted(found.items(), key=lambda item: item[1].casefold())
 
 
 def _searchable(combo: QComboBox, name: str) -> None:
@@ -144,7 +135,7 @@ class ClinicPage(QWizardPage):
         self.timezone.setCurrentText(system_timezone())
         self.region = QComboBox()
         self.region.setAccessibleName("Country for phone numbers")
-        for code, name in regions():
+        for code, name in phone_countries():
             self.region.addItem(f"{name} ({code})", code)
         _searchable(self.region, "Country for phone numbers")
         self.select_region(system_region())

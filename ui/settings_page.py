@@ -16,7 +16,6 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-import phonenumbers
 from PySide6.QtCore import QEvent, QLocale, Qt, QTime, Signal
 from PySide6.QtWidgets import (
     QApplication,
@@ -53,6 +52,7 @@ from app.store.changes import Changes
 from app.version import __version__
 from ui import theme
 from ui.bus import DataBus
+from ui.regions import calling_code, phone_countries
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +111,9 @@ def known_time_zone(zone: str) -> bool:
     return zone in _all_zones() or zone == "UTC"
 
 
-@cache
 def phone_regions() -> tuple[tuple[str, str], ...]:
-    """(label, ISO code) for every country phone numbers can be checked for, by name."""
-    regions = []
-    for code in phonenumbers.SUPPORTED_REGIONS:
-        territory = QLocale.codeToTerritory(code)
-        name = code if territory == QLocale.Country.AnyTerritory else None
-        name = name or QLocale.territoryToString(territory)
-        regions.append((f"{name} (+{phonenumbers.country_code_for_region(code)})", code))
-    return tuple(sorted(regions, key=lambda pair: pair[0].casefold()))
+    """(label, ISO code) for the country list: 'Germany (+49)'."""
+    return tuple((f"{name} (+{calling_code(code)})", code) for code, name in phone_countries())
 
 
 @dataclass(frozen=True)

@@ -251,3 +251,17 @@ def test_screenshots_of_the_wizard_pages(qtbot: QtBot, tmp_path: Path) -> None:
         assert path.stat().st_size > 10_000
     assert wizard.clinic is not None
     wizard.clinic.close()
+
+
+def test_every_country_offered_is_one_the_clinic_settings_accept(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The wizard and Settings share one country list, and the core accepts each of it."""
+    from app.clinic import _checked_settings
+
+    wizard = open_wizard(qtbot, tmp_path / "clinic")
+    combo = wizard.page(CLINIC_PAGE).region  # type: ignore[attr-defined]
+    codes = [str(combo.itemData(i)) for i in range(combo.count())]
+    assert len(codes) > 200
+    for code in codes:
+        assert _checked_settings({"region": code}, code)["region"] == code
