@@ -264,9 +264,10 @@ class Finder(QWidget):
         self.results.setUpdatesEnabled(False)
         self.results.clear()
         for result in answer.results:
-            item = QListWidgetItem(describe(result, region, zone))
+            line = describe(result, region, zone)
+            item = QListWidgetItem(line)
             item.setData(Qt.ItemDataRole.UserRole, result.patient_id)
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, describe(result, region, zone))
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, line)
             self.results.addItem(item)
         typed = " ".join(answer.text.split())
         new = QListWidgetItem(f"+  New patient “{typed}”…")
