@@ -27,6 +27,7 @@ from app.store.folder_health import check_folder
 from app.users import act_as_default_user, add_user, get_user
 from ui.bus import DataBus
 from ui.finder import Finder
+from ui.forms.new_patient import NewPatientDialog
 from ui.patient.view import PatientView
 from ui.patients_page import PatientsPage
 from ui.settings_page import SettingsPage
@@ -258,19 +259,17 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.pages[self._area])
 
     def new_patient(self, typed: str) -> None:
-        from ui.forms.new_patient import NewPatientDialog
-
         dialog = NewPatientDialog(self.clinic, self.bus, self, initial_text=typed)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _result: self._new_patient_done(dialog))
         self.new_patient_dialog = dialog
         dialog.open()
 
-    def _new_patient_done(self, dialog: object) -> None:
-        chosen = getattr(dialog, "created_id", None) or getattr(dialog, "existing_id", None)
+    def _new_patient_done(self, dialog: NewPatientDialog) -> None:
+        chosen = dialog.created_id or dialog.existing_id
         if chosen:
             self.finder.field.clear()
-            self.open_patient(str(chosen))
+            self.open_patient(chosen)
 
     def show_shortcuts(self) -> None:
         from ui.help_dialogs import ShortcutsDialog
