@@ -79,3 +79,22 @@ class RecordNotFoundError(FrontdeskError, LookupError):
 
 class EditConflictError(FrontdeskError):
     """Someone saved the same record since this copy was loaded; nothing was overwritten."""
+
+
+# --- importing -----------------------------------------------------------------------
+
+
+class UndoBlockedError(InvalidInputError):
+    """An import cannot be undone because newer work depends on what it brought in.
+
+    `reasons` says what, one plain sentence each; they may name patients, so they are
+    for the screen only (the message itself names none).
+    """
+
+    def __init__(self, message: str, reasons: list[str]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+class MergeError(InvalidInputError):
+    """A merge-review decision cannot be made or undone (already decided, merged since)."""

@@ -25,9 +25,11 @@ from app.store.hlc import Hlc, HybridLogicalClock
 log = logging.getLogger(__name__)
 
 # Tables that are not domain data: bookkeeping and derived indexes, never journalled.
-_UNJOURNALLED_PREFIXES = ("sqlite_", "patient_search")
+# import_* records this workstation's import runs (undo reads them), not clinic data.
+_UNJOURNALLED_PREFIXES = ("sqlite_", "patient_search", "import_")
 _UNJOURNALLED = {"meta", "change"}
 INSERT_COLUMN = "*"
+_DELETE_CHUNK = 500  # ids per IN (...) list
 DELETE_COLUMN = "-"
 
 # Called inside the transaction, before commit, with the patient ids a write touched:
@@ -189,6 +191,14 @@ class Tx:
             (table, INSERT_COLUMN, self._stamp(), self._device_id, last),
         )
 
+    def current(self, table: str, row_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
+        """The stored values of some columns of one row (names checked), or None."""
+        self._schema.check(table, columns)
+        row = self.conn.execute(
+            f"SELECT {', '.join(columns)} FROM {table} WHERE id = ?", (row_id,)
+        ).fetchone()
+        return None if row is None else dict(zip(columns, row, strict=True))
+
     def update(self, table: str, row_id: str, values: Mapping[str, Any]) -> list[str]:
         """Set columns of one row; only columns whose value really changes are written
         and journalled, so a save without edits leaves no trace. Returns them."""
@@ -227,6 +237,39 @@ class Tx:
         self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
         self._journal([(table, row_id, DELETE_COLUMN, None)])
         self._note(table, before, row_id)
+
+
+    def delete_many(self, table: str, row_ids: Sequence[str]) -> None:
+        """Delete many rows of one table (undoing an import), each with its tombstone.
+
+        Like `delete`, refuses when a row of another table still points at one of them:
+        the caller deletes children first (undo walks the journal backwards).
+        """
+        self._schema.check(table, ())
+        columns = self._schema.columns[table]
+        has_patient = "patient_id" in columns
+        for start in range(0, len(row_ids), _DELETE_CHUNK):
+            chunk = list(row_ids[start : start + _DELETE_CHUNK])
+            marks = ",".join("?" for _ in chunk)
+            for child, column in self._schema.referenced_by.get(table, []):
+                if self.conn.execute(
+                    f"SELECT 1 FROM {child} WHERE {column} IN ({marks}) LIMIT 1", chunk
+                ).fetchone():
+                    raise ValueError(f"{table} rows still referenced by {child}.{column}")
+            select = "id, patient_id" if has_patient else "id, NULL"
+            found = self.conn.execute(
+                f"SELECT {select} FROM {table} WHERE id IN ({marks})", chunk
+            ).fetchall()
+            if not found:
+                continue
+            self.conn.execute(f"DELETE FROM {table} WHERE id IN ({marks})", chunk)
+            self._journal([(table, row_id, DELETE_COLUMN, None) for row_id, _ in found])
+            self._tables.add(table)
+            for row_id, patient_id in found:
+                owner = row_id if table == "patient" else patient_id
+                if owner:
+                    self._patients.add(str(owner))
+                    self.patients_by_table.setdefault(table, set()).add(str(owner))
 
 
 class Store:

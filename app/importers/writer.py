@@ -1,0 +1,692 @@
+"""Writing imported records inside one transaction: identity, re-import, links, review.
+
+Each record is recognised by its identity keys (source_record, and for patients also
+their stored identifiers). A record seen before with the same content (fingerprint)
+is left alone, so importing one file twice changes nothing; one whose content
+changed is updated, the columns' earlier values go to import_undo, and a patient
+gets a timeline note naming what changed. New records are buffered and written in
+bulk (insert_many), because row-by-row inserts with their journal would make a
+100,000-patient import several times slower.
+
+A record links to others by key (an encounter to its patient). Kinds are flushed in
+KIND_NAMES order, so a link is looked up after its target was written; a link whose
+target has not been read yet waits until the end of the import, then fails with a
+reason if it still cannot be found.
+
+Imported patients who look like somebody already here (same name and birth date,
+same phone or email) but share no identifier are created as they are and queued for
+merge review: the import never merges on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.clinic import Clinic
+from app.importers.targets import (
+    KIND_NAMES,
+    TABLES,
+    AllergyIn,
+    ConditionIn,
+    ImportProblem,
+    Key,
+    Link,
+    LocationIn,
+    OrganizationIn,
+    PatientIn,
+    ProviderIn,
+    Target,
+    VisitIn,
+)
+from app.patients.duplicates import similar_patients
+from app.patients.model import PatientDraft, PhoneDraft
+from app.patients.records import bump_version
+from app.patients.search_index import name_tokens
+from app.store.writer import Tx, new_id, utc_now
+
+__all__ = ["CHUNK", "KindCounts", "RecordWriter"]
+
+CHUNK = 2000  # records per bulk write: big enough to amortise, small enough for memory
+
+# Keys that only name a record within one reading (no id in the file): they link
+# records of this import but are never stored, since a later import cannot repeat them.
+_TRANSIENT_PREFIX = "@"
+
+# Tables a link may point at, and how many of their keys stay in memory for a batch.
+_LINKED_TABLES = ("organization", "location", "provider", "patient")
+
+_PATIENT_FIELDS = {
+    "family_name": "family name",
+    "given_names": "given names",
+    "preferred_name": "preferred name",
+    "birth_date": "birth date",
+    "sex": "sex",
+    "language": "language",
+    "deceased": "deceased",
+    "deceased_date": "date of death",
+}
+
+
+@dataclass
+class KindCounts:
+    """What happened to the records of one kind (patients, visits...)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "failed": self.failed,
+        }
+
+
+@dataclass
+class _Found:
+    row_id: str
+    fingerprint: str
+    known_keys: set[Key] = field(default_factory=set)
+
+
+def fingerprint(record: Target) -> str:
+    """A short digest of everything the record would store: unchanged → same digest.
+
+    `location` is left out: the same patient read from a renamed file is unchanged.
+    """
+    values = [getattr(record, name) for name in record.__slots__ if name != "location"]
+    return hashlib.blake2b(repr(values).encode(), digest_size=12).hexdigest()
+
+
+def _stored_keys(keys: Iterable[Key]) -> list[Key]:
+    return [
+        k for k in dict.fromkeys(keys) if k[0] and k[1] and not k[1].startswith(_TRANSIENT_PREFIX)
+    ]
+
+
+class RecordWriter:
+    """Writes the records of one import batch into an open transaction.
+
+    `existing_patients` says whether the clinic had patients before this batch; only
+    then is each new patient compared with them for merge review (a first import
+    into an empty clinic has nobody to be confused with).
+    """
+
+    def __init__(self, clinic: Clinic, tx: Tx, batch_id: str, *, existing_patients: bool) -> None:
+        self.clinic = clinic
+        self.tx = tx
+        self.conn = tx.conn
+        self.batch_id = batch_id
+        self.counts: dict[str, KindCounts] = {name: KindCounts() for name in KIND_NAMES.values()}
+        self.problems: list[ImportProblem] = []
+        self.reviews = 0
+        self._check_duplicates = existing_patients
+        self._now = utc_now()
+        self._user = clinic.acting_user_id or ""
+        self._pending: dict[type[Target], list[Target]] = {kind: [] for kind in KIND_NAMES}
+        self._deferred: list[Target] = []
+        self._ids: dict[tuple[str, Key], str] = {}  # (table, key) → row id, linked tables only
+        # What this batch wrote to the linked tables, by key: they are looked up far
+        # more often than they are written, and are few (patients, not their visits).
+        self._known: dict[tuple[str, Key], _Found] = {}
+        self._created_patients: set[str] = set()
+        self._batch_people: dict[tuple[str, str, str], str] = {}  # folded names + birth → id
+        self._empty = {t: self._table_is_new(t) for t in TABLES.values()}
+
+    # --- intake ---------------------------------------------------------------
+
+    def add(self, record: Target) -> None:
+        """Queue one record; writes happen in bulk as queues fill."""
+        queue = self._pending[type(record)]
+        queue.append(record)
+        if len(queue) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write everything queued, in link order (targets before the records naming them)."""
+        for kind in KIND_NAMES:
+            queue = self._pending[kind]
+            if queue:
+                self._pending[kind] = []
+                self._write_kind(kind, queue)
+
+    def finish(self) -> None:
+        """Write what is left, then the records whose link targets came later."""
+        self.flush()
+        waiting, self._deferred = self._deferred, []
+        for kind in KIND_NAMES:
+            records = [r for r in waiting if type(r) is kind]
+            if records:
+                self._write_kind(kind, records, last_try=True)
+
+    def count(self, kind: str) -> KindCounts:
+        return self.counts.setdefault(kind, KindCounts())
+
+    def fail(self, location: str, kind: str, reason: str) -> None:
+        self.count(kind).failed += 1
+        self.problems.append(ImportProblem(location, kind, reason))
+
+    # --- one kind -------------------------------------------------------------
+
+    def _write_kind(
+        self, kind: type[Target], records: list[Target], *, last_try: bool = False
+    ) -> None:
+        table = TABLES[kind]
+        found = self._lookup(table, records)
+        new_rows: dict[str, dict[str, Any]] = {}
+        new_patients: list[tuple[str, PatientIn]] = []
+        sources: list[dict[str, Any]] = []
+        for record in records:
+            row = self._row(record, last_try=last_try)
+            if row is None:
+                continue
+            digest = fingerprint(record)
+            keys = _stored_keys(record.keys)
+            match = self._match(keys, found)
+            name = count_name(record)
+            if match is None:
+                row_id = new_id()
+                new_rows[row_id] = {"id": row_id, **row}
+                entry = _Found(row_id, digest, set(keys))
+                self._remember(table, record.keys, entry)
+                for key in keys:
+                    found[key] = entry
+                    sources.append(self._source_row(table, key, row_id, digest))
+                self.count(name).created += 1
+                if isinstance(record, PatientIn):
+                    self._created_patients.add(row_id)
+                    new_patients.append((row_id, record))
+                continue
+            self._remember(table, record.keys, match)
+            for key in keys:
+                if key not in match.known_keys:
+                    sources.append(self._source_row(table, key, match.row_id, digest))
+                    match.known_keys.add(key)
+            if match.fingerprint == digest:
+                self.count(name).unchanged += 1
+            elif match.row_id in new_rows:
+                # The same record twice in one import, the copies differing: the later wins.
+                new_rows[match.row_id].update(row)
+                self._refresh_sources(sources, match.row_id, digest)
+                match.fingerprint = digest
+                self.count(name).updated += 1
+            else:
+                self._update(table, match.row_id, row, record)
+                self._set_fingerprint(table, match.row_id, digest)
+                match.fingerprint = digest
+                self.count(name).updated += 1
+        self._insert_rows(table, list(new_rows.values()))
+        self._insert_sources(sources)
+        if sources and table not in _LINKED_TABLES:
+            self._empty[table] = False  # later chunks must see what this one stored
+        if new_patients:
+            self._write_patient_parts(new_patients)
+
+    @staticmethod
+    def _refresh_sources(sources: list[dict[str, Any]], row_id: str, digest: str) -> None:
+        for source in sources:
+            if source["row_id"] == row_id:
+                source["fingerprint"] = digest
+
+    def _set_fingerprint(self, table: str, row_id: str, digest: str) -> None:
+        """Store the new digest (through the writer, so sync sees it; undo restores it)."""
+        for source_id, before in self.conn.execute(
+            "SELECT id, fingerprint FROM source_record WHERE tbl = ? AND row_id = ?",
+            (table, row_id),
+        ).fetchall():
+            if before != digest:
+                self._keep_for_undo("source_record", source_id, {"fingerprint": before})
+                self.tx.update("source_record", source_id, {"fingerprint": digest})
+
+    def _keep_for_undo(self, table: str, row_id: str, before: Mapping[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT INTO import_undo (batch_id, tbl, row_id, before) VALUES (?, ?, ?, ?)",
+            (self.batch_id, table, row_id, json.dumps(dict(before))),
+        )
+
+    def _insert_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.tx.insert_many(table, rows)
+
+    def _insert_sources(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.tx.insert_many("source_record", rows)
+
+    def _source_row(self, table: str, key: Key, row_id: str, digest: str) -> dict[str, Any]:
+        return {
+            "id": new_id(),
+            "tbl": table,
+            "system": key[0],
+            "value": key[1],
+            "row_id": row_id,
+            "fingerprint": digest,
+        }
+
+    # --- identity ---------------------------------------------------------------
+
+    def _table_is_new(self, table: str) -> bool:
+        """True when no earlier import wrote this table: lookups can stay in memory."""
+        row = self.conn.execute(
+            "SELECT 1 FROM source_record WHERE tbl = ? LIMIT 1", (table,)
+        ).fetchone()
+        if row is not None:
+            return False
+        if table == "patient":
+            return self.conn.execute("SELECT 1 FROM patient_identifier LIMIT 1").fetchone() is None
+        return True
+
+    def _lookup(self, table: str, records: list[Target]) -> dict[Key, _Found]:
+        """Stored rows for the keys of these records: one query per chunk, not per record."""
+        found: dict[Key, _Found] = {}
+        keys = list(dict.fromkeys(k for r in records for k in _stored_keys(r.keys)))
+        if table in _LINKED_TABLES:
+            for key in keys:
+                entry = self._known.get((table, key))
+                if entry is not None:
+                    found[key] = entry
+            keys = [k for k in keys if k not in found]
+        if not keys or self._empty[table]:
+            return found
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_keys (system TEXT, value TEXT)")
+        self.conn.execute("DELETE FROM temp.import_keys")
+        self.conn.executemany("INSERT INTO temp.import_keys VALUES (?, ?)", keys)
+        rows = self.conn.execute(
+            "SELECT s.system, s.value, s.row_id, s.fingerprint FROM temp.import_keys k "
+            "JOIN source_record s ON s.tbl = ? AND s.system = k.system AND s.value = k.value",
+            (table,),
+        ).fetchall()
+        by_row: dict[str, _Found] = {}
+        for system, value, row_id, digest in rows:
+            entry = by_row.setdefault(row_id, _Found(row_id, digest))
+            entry.known_keys.add((system, value))
+            found[(system, value)] = entry
+        if table == "patient":
+            # A record number typed at the desk, or stored by another import, is the
+            # same patient too (patient_identifier is unique per system and value).
+            for system, value, row_id in self.conn.execute(
+                "SELECT i.system, i.value, i.patient_id FROM temp.import_keys k "
+                "JOIN patient_identifier i ON i.system = k.system AND i.value = k.value"
+            ).fetchall():
+                if (system, value) not in found:
+                    found[(system, value)] = by_row.setdefault(row_id, _Found(row_id, ""))
+        return found
+
+    @staticmethod
+    def _match(keys: list[Key], found: dict[Key, _Found]) -> _Found | None:
+        for key in keys:
+            match = found.get(key)
+            if match is not None:
+                return match
+        return None
+
+    def _remember(self, table: str, keys: Iterable[Key], entry: _Found) -> None:
+        if table in _LINKED_TABLES:
+            for key in keys:
+                self._ids[(table, key)] = entry.row_id
+                self._known[(table, key)] = entry
+
+    def resolve(self, link: Link | None) -> str | None:
+        """The row id a link points at: in this batch, or stored by an earlier import."""
+        if link is None or link.key is None:
+            return None
+        row_id = self._ids.get((link.table, link.key))
+        if row_id is not None or link.key[1].startswith(_TRANSIENT_PREFIX):
+            return row_id
+        hit = self.conn.execute(
+            "SELECT row_id FROM source_record WHERE tbl = ? AND system = ? AND value = ?",
+            (link.table, *link.key),
+        ).fetchone()
+        if hit is None and link.table == "patient":
+            hit = self.conn.execute(
+                "SELECT patient_id FROM patient_identifier WHERE system = ? AND value = ?",
+                link.key,
+            ).fetchone()
+        if hit is not None:
+            self._ids[(link.table, link.key)] = str(hit[0])
+            return str(hit[0])
+        return None
+
+    # --- rows -----------------------------------------------------------------
+
+    def _row(self, record: Target, *, last_try: bool) -> dict[str, Any] | None:
+        """The stored columns of a record (without id), or None when it must wait or fail."""
+        if isinstance(record, PatientIn):
+            return _patient_row(record, self._now)
+        if isinstance(record, ProviderIn):
+            return {
+                "family_name": record.family_name,
+                "given_names": record.given_names,
+                "title": record.title,
+                "specialty": record.specialty,
+                "npi": record.npi,
+                "active": int(record.active),
+            }
+        if isinstance(record, LocationIn):
+            return {
+                "name": record.name,
+                "line1": record.line1,
+                "city": record.city,
+                "region": record.region,
+                "postal_code": record.postal_code,
+                "country": record.country,
+                "phone": record.phone,
+                "active": int(record.active),
+            }
+        if isinstance(record, OrganizationIn):
+            return {
+                "name": record.name,
+                "kind": record.kind,
+                "phone": record.phone,
+                "line1": record.line1,
+                "city": record.city,
+                "region": record.region,
+                "postal_code": record.postal_code,
+                "country": record.country,
+                "active": int(record.active),
+            }
+        patient_id = self.resolve(record.patient)
+        if patient_id is None:
+            if not last_try and record.patient.key is not None:
+                self._deferred.append(record)
+            else:
+                self.fail(record.location, count_name(record), _missing_patient(record.patient))
+            return None
+        if isinstance(record, VisitIn):
+            return {
+                "patient_id": patient_id,
+                "provider_id": self.resolve(record.provider),
+                "location_id": self.resolve(record.place),
+                "start_at": record.start_at,
+                "end_at": record.end_at,
+                "kind": record.kind,
+                "reason": record.reason,
+                "status": record.status,
+                "created_at": self._now,
+            }
+        if isinstance(record, ConditionIn):
+            return {
+                "patient_id": patient_id,
+                "system": record.system,
+                "code": record.code,
+                "display": record.display,
+                "onset": record.onset,
+                "abated": record.abated,
+                "clinical_status": record.clinical_status,
+            }
+        if isinstance(record, AllergyIn):
+            return {
+                "patient_id": patient_id,
+                "system": record.system,
+                "code": record.code,
+                "display": record.display,
+                "category": record.category,
+                "kind": record.kind,
+                "criticality": record.criticality,
+                "clinical_status": record.clinical_status,
+                "reactions": record.reactions,
+                "onset": record.onset,
+                "abated": record.abated,
+            }
+        return {
+            "patient_id": patient_id,
+            "payer_id": self.resolve(record.payer),
+            "payer_name": record.payer.display if record.payer else "",
+            "member_id": record.member_id,
+            "plan": record.plan,
+            "relationship": record.relationship,
+            "status": record.status,
+            "start_on": record.start_on,
+            "end_on": record.end_on,
+        }
+
+    def _update(self, table: str, row_id: str, row: Mapping[str, Any], record: Target) -> None:
+        """Apply a changed record, keeping the old values for undo; a patient's timeline
+        says what changed (field names only, never the values)."""
+        values = {c: v for c, v in row.items() if c not in ("created_at", "updated_at")}
+        current = self.tx.current(table, row_id, list(values))
+        if current is None:  # the row was deleted since: leave it deleted
+            return
+        before = {c: v for c, v in current.items() if v != values[c]}
+        changed_words = [_PATIENT_FIELDS.get(c, c) for c in before]
+        if isinstance(record, PatientIn):
+            changed_words += self._add_patient_parts(row_id, record)
+        if before:
+            self._keep_for_undo(table, row_id, before)
+            self.tx.update(table, row_id, {c: values[c] for c in before})
+        if isinstance(record, PatientIn) and changed_words:
+            version, updated_at = self.conn.execute(
+                "SELECT version, updated_at FROM patient WHERE id = ?", (row_id,)
+            ).fetchone()
+            self._keep_for_undo(table, row_id, {"version": version, "updated_at": updated_at})
+            # A form open on this patient now sees that its copy is stale.
+            bump_version(self.tx, row_id)
+            self.tx.insert(
+                "interaction",
+                {
+                    "patient_id": row_id,
+                    "kind": "note",
+                    "subject": "Details updated by an import",
+                    "body": "Changed: " + ", ".join(dict.fromkeys(changed_words)) + ".",
+                    "occurred_at": self._now,
+                    "recorded_by": self._user,
+                },
+            )
+
+    # --- a patient's phones, emails, addresses and identifiers ------------------
+
+    def _write_patient_parts(self, created: list[tuple[str, PatientIn]]) -> None:
+        contacts: list[dict[str, Any]] = []
+        addresses: list[dict[str, Any]] = []
+        identifiers: list[dict[str, Any]] = []
+        for patient_id, record in created:
+            contacts += _contact_rows(patient_id, record, set())
+            addresses += _address_rows(patient_id, record.addresses, 1)
+            identifiers += self._identifier_rows(patient_id, record)
+            self._review_if_alike(patient_id, record)
+        self._insert_rows("contact_point", contacts)
+        self._insert_rows("address", addresses)
+        self._insert_rows("patient_identifier", identifiers)
+
+    def _identifier_rows(self, patient_id: str, record: PatientIn) -> list[dict[str, Any]]:
+        rows = []
+        for ident in dict.fromkeys(record.identifiers):
+            owner = self._identifier_owner(ident.system, ident.value)
+            if owner is None:
+                self._ids[("identifier", (ident.system, ident.value))] = patient_id
+                rows.append(
+                    {
+                        "id": new_id(),
+                        "patient_id": patient_id,
+                        "system": ident.system,
+                        "value": ident.value,
+                        "kind": ident.kind,
+                    }
+                )
+            elif owner != patient_id:
+                self.problems.append(
+                    ImportProblem(
+                        record.location,
+                        "patients",
+                        "an identifier of this patient already belongs to another patient; "
+                        "it was left out and both are listed for merge review",
+                        dropped=False,
+                    )
+                )
+                self._queue_review(patient_id, owner, "same identifier")
+        return rows
+
+    def _identifier_owner(self, system: str, value: str) -> str | None:
+        owner = self._ids.get(("identifier", (system, value)))
+        if owner is not None or self._empty["patient"]:
+            return owner
+        hit = self.conn.execute(
+            "SELECT patient_id FROM patient_identifier WHERE system = ? AND value = ?",
+            (system, value),
+        ).fetchone()
+        return str(hit[0]) if hit else None
+
+    def _add_patient_parts(self, patient_id: str, record: PatientIn) -> list[str]:
+        """On re-import: add phones, emails, addresses and identifiers the patient does not
+        have yet. Nothing is removed: a number missing from a newer export may still be
+        the one the clinic reaches them on."""
+        have = {
+            (kind, value)
+            for kind, value in self.conn.execute(
+                "SELECT kind, value FROM contact_point WHERE patient_id = ?", (patient_id,)
+            )
+        }
+        words: list[str] = []
+        contacts = _contact_rows(patient_id, record, have)
+        for row in contacts:
+            self.tx.insert("contact_point", row)
+            words.append("phone" if row["kind"] == "phone" else "email")
+        stored = {
+            tuple(r)
+            for r in self.conn.execute(
+                "SELECT line1, city, postal_code FROM address WHERE patient_id = ?", (patient_id,)
+            )
+        }
+        rank = 1 + len(stored)
+        new_addresses = [
+            a for a in record.addresses if (a.line1, a.city, a.postal_code) not in stored
+        ]
+        for row in _address_rows(patient_id, new_addresses, rank):
+            self.tx.insert("address", row)
+            words.append("address")
+        for row in self._identifier_rows(patient_id, record):
+            self.tx.insert("patient_identifier", row)
+            words.append("identifier")
+        return words
+
+    # --- merge review -----------------------------------------------------------
+
+    def _review_if_alike(self, patient_id: str, record: PatientIn) -> None:
+        person = (
+            " ".join(name_tokens(record.family_name)),
+            " ".join(name_tokens(record.given_names)),
+            record.birth_date or "",
+        )
+        if person[2] and (person[0] or person[1]):
+            twin = self._batch_people.setdefault(person, patient_id)
+            if twin != patient_id:
+                self._queue_review(patient_id, twin, "same name and birth date")
+        if not self._check_duplicates:
+            return
+        draft = PatientDraft(
+            family_name=record.family_name,
+            given_names=record.given_names,
+            birth_date=record.birth_date or "",
+        )
+        for candidate in similar_patients(self.clinic, _with_contacts(draft, record), limit=3):
+            if candidate.patient_id not in self._created_patients:
+                self._queue_review(patient_id, candidate.patient_id, candidate.reason)
+
+    def _queue_review(self, patient_id: str, candidate_id: str, reason: str) -> None:
+        self.tx.insert(
+            "merge_review",
+            {
+                "patient_id": patient_id,
+                "candidate_id": candidate_id,
+                "reason": reason,
+                "batch_id": self.batch_id,
+                "created_at": self._now,
+            },
+        )
+        self.reviews += 1
+
+
+# --- plain helpers -----------------------------------------------------------------
+
+
+def _patient_row(record: PatientIn, now: str) -> dict[str, Any]:
+    return {
+        "family_name": record.family_name,
+        "given_names": record.given_names,
+        "preferred_name": record.preferred_name,
+        "birth_date": record.birth_date,
+        "sex": record.sex,
+        "language": record.language,
+        "deceased": int(record.deceased),
+        "deceased_date": record.deceased_date,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _contact_rows(
+    patient_id: str, record: PatientIn, have: set[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    rows = []
+    pairs = [("phone", p.number, p.use) for p in record.phones]
+    pairs += [("email", e, "home") for e in record.emails]
+    ranks: Counter[str] = Counter(kind for kind, _ in have)
+    for kind, value, use in pairs:
+        if (kind, value) in have:
+            continue
+        have.add((kind, value))
+        ranks[kind] += 1
+        rows.append(
+            {
+                "id": new_id(),
+                "patient_id": patient_id,
+                "kind": kind,
+                "value": value,
+                "use": use,
+                "rank": ranks[kind],
+                "verified": 0,
+            }
+        )
+    return rows
+
+
+def _address_rows(
+    patient_id: str, addresses: Iterable[Any], first_rank: int
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": new_id(),
+            "patient_id": patient_id,
+            "use": a.use,
+            "line1": a.line1,
+            "line2": a.line2,
+            "city": a.city,
+            "region": a.region,
+            "postal_code": a.postal_code,
+            "country": a.country,
+            "rank": rank,
+        }
+        for rank, a in enumerate(addresses, start=first_rank)
+    ]
+
+
+def _with_contacts(draft: PatientDraft, record: PatientIn) -> PatientDraft:
+    return PatientDraft(
+        family_name=draft.family_name,
+        given_names=draft.given_names,
+        birth_date=draft.birth_date,
+        phones=tuple(PhoneDraft(p.number) for p in record.phones),
+        emails=record.emails,
+    )
+
+
+def _missing_patient(link: Link) -> str:
+    if link.key is None:
+        return "it does not say which patient it belongs to"
+    return "its patient is neither in this import nor already in Frontdesk"
+
+
+def count_name(record: Target) -> str:
+    """The summary's word for a record: its kind, or "appointments" for booked visits."""
+    if isinstance(record, VisitIn):
+        return record.counted_as
+    return KIND_NAMES[type(record)]
