@@ -1,0 +1,3 @@
+"""The import screens: the wizard, its CSV mapping step, merge review and past imports."""
+
+from __future__ import annotations
