@@ -58,11 +58,11 @@ def counts_text(counts: dict[str, dict[str, int]]) -> str:
 
 
 def files_text(files: tuple[str, ...]) -> str:
-    if not files:
-        return ""
+    if len(files) <= 1:
+        return files[0] if files else ""
     shown = ", ".join(files[:2])
     more = len(files) - 2
-    return f"{len(files)}: {shown}" + (f" and {more} more" if more > 0 else "")
+    return f"{len(files)} files: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 class PastImportsDialog(QDialog):

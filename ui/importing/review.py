@@ -43,6 +43,7 @@ from app.importers.merge_review import (
     open_reviews,
     undo_decision,
 )
+from app.patients.validation import display_phone
 from app.store.changes import Changes
 from ui.bus import DataBus
 from ui.forms.base import question_box
@@ -61,8 +62,10 @@ ROWS = (
 _DECISION_WORDS = {"merged": "Merged", "kept-apart": "Kept apart", "open": "Open"}
 
 
-def person_value(person: ReviewPerson, attribute: str) -> str:
+def person_value(person: ReviewPerson, attribute: str, region: str = "US") -> str:
     value = getattr(person, attribute)
+    if attribute == "phone" and value:
+        return display_phone(str(value), region)
     if attribute == "identifiers":
         return "; ".join(value) if value else ""
     if attribute == "visits":
@@ -142,7 +145,7 @@ class MergeReviewDialog(QDialog):
         self.open_list.currentRowChanged.connect(self._show_current)
         self.compare = QTableWidget(len(ROWS), 3)
         self.compare.setAccessibleName("The two records side by side")
-        self.compare.setHorizontalHeaderLabels(["From the import", "Already in Frontdesk", ""])
+        self.compare.setHorizontalHeaderLabels(["From the import", "Already in Frontdesk", "Match"])
         self.compare.setVerticalHeaderLabels([label for label, _ in ROWS])
         self.compare.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.compare.setTabKeyNavigation(False)
@@ -151,7 +154,11 @@ class MergeReviewDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.compare.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        rows = self.compare.verticalHeader()
+        rows.setMinimumSectionSize(self.fontMetrics().height() * 2)
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.compare.setSizeAdjustPolicy(QTableWidget.SizeAdjustPolicy.AdjustToContents)
+        self.compare.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.reason = ToneLabel(tone="info", bold=True)
         self.reason.setAccessibleName("Why they look alike")
         self.reason.setWordWrap(True)
@@ -172,8 +179,9 @@ class MergeReviewDialog(QDialog):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.reason)
-        right_layout.addWidget(self.compare, 1)
+        right_layout.addWidget(self.compare)
         right_layout.addLayout(buttons)
+        right_layout.addStretch(1)
         self.open_split = QSplitter()
         self.open_split.addWidget(self.open_list)
         self.open_split.addWidget(right)
@@ -260,8 +268,9 @@ class MergeReviewDialog(QDialog):
             return
         self.reason.setText(f"Why they look alike: {item.reason}")
         for row, (_label, attribute) in enumerate(ROWS):
-            first = person_value(item.imported, attribute)
-            second = person_value(item.existing, attribute)
+            region = self.clinic.settings.region
+            first = person_value(item.imported, attribute, region)
+            second = person_value(item.existing, attribute, region)
             same = _same(first, second) if attribute != "visits" else ""
             for column, text in enumerate((first or "—", second or "—", same)):
                 cell = QTableWidgetItem(text)
