@@ -16,6 +16,7 @@ from app.errors import FrontdeskError
 
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from app.clinic import Clinic
+    from app.importers.session import ImportResult
     from app.store.lifecycle import OpenDatabase
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -61,6 +62,28 @@ def _parser() -> argparse.ArgumentParser:
         help="unlock with the recovery key and set a new passphrase (forgotten passphrase)",
     )
     unlock.add_argument("--recovery-key", action="store_true", required=True)
+    imp = sub.add_parser(
+        "import",
+        help="import EMR exports: FHIR (.json, .ndjson, .zip, folders) and CSV files",
+    )
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    imp.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="the column mapping for CSV files: a saved mapping's name, a Synthea table "
+        "name, or a mapping .json file",
+    )
+    imp.add_argument(
+        "--dates",
+        choices=["iso", "us", "eu", "eu-dot"],
+        help="how the CSV dates are written when they could be read either way",
+    )
+    imp.add_argument("--dry-run", action="store_true", help="check everything, save nothing")
+    imp.add_argument("--json", action="store_true", help="print one JSON object")
+    imports = sub.add_parser("imports", help="list past imports (newest first)")
+    imports.add_argument("--json", action="store_true")
+    undo = sub.add_parser("undo-import", help="take back an import (see `imports` for its id)")
+    undo.add_argument("batch_id")
     kit = sub.add_parser(
         "new-recovery-key",
         help="replace a lost Emergency Kit: make a new recovery key (the old one stops working)",
@@ -179,6 +202,111 @@ def _cmd_search(args: argparse.Namespace) -> int:
             f"{r.display_name}{flags}  born {r.birth_date or '?'} (age {age})  "
             f"{r.phone or ''}  next: {r.next_appointment or '-'}"
         )
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from app.importers.csv.dates import DateFormat
+    from app.importers.profile_store import find_profile
+    from app.importers.session import plan_import, run_import
+
+    dates = {"iso": DateFormat.ISO, "us": DateFormat.US, "eu": DateFormat.EU}
+    dates["eu-dot"] = DateFormat.EU_DOT
+    with _open_headless() as clinic:
+        plan = plan_import(clinic, args.paths)
+        for item in plan.files:
+            if item.csv is None or item.problem is not None:
+                continue
+            if args.profile:
+                plan.csv_profiles[item.path] = find_profile(clinic, args.profile)
+            if args.dates:
+                plan.csv_date_formats[item.path] = dates[args.dates]
+        waiting = plan.needs_choices
+        if waiting:
+            for item in waiting:
+                need = (
+                    "a mapping (--profile)"
+                    if item.csv and item.csv.needs_mapping
+                    else ("the date order (--dates us or --dates eu)")
+                )
+                print(f"{item.name}: needs {need}", file=sys.stderr)
+            return EXIT_USAGE
+        result = run_import(clinic, plan, dry_run=args.dry_run, progress=_terminal_progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_import(result)
+    return EXIT_OK
+
+
+def _terminal_progress(done: int, total: int, what: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{what}".ljust(70), end="", file=sys.stderr, flush=True)
+
+
+def _print_import(result: ImportResult) -> None:
+    title = "Dry run (nothing was saved)" if result.dry_run else "Import finished"
+    print(f"{title}: {result.files} files in {result.seconds:.1f} s")
+    print(f"{'':18}{'created':>9}{'updated':>9}{'unchanged':>11}{'skipped':>9}{'failed':>8}")
+    for kind, counts in result.counts.items():
+        c = counts.as_dict()
+        if any(c.values()):
+            print(
+                f"{kind:18}{c['created']:>9,}{c['updated']:>9,}{c['unchanged']:>11,}"
+                f"{c['skipped']:>9,}{c['failed']:>8,}"
+            )
+    if result.skipped_types:
+        others = ", ".join(f"{k} {v:,}" for k, v in sorted(result.skipped_types.items()))
+        print(f"Not imported (types Frontdesk does not keep): {others}")
+    for name, why in result.skipped_files.items():
+        print(f"Not imported: {name} ({why})")
+    if result.reviews:
+        print(
+            f"{result.reviews} imported patients look like patients already here: "
+            "review them in Frontdesk (Patients > Review possible duplicates)."
+        )
+    if result.problems:
+        print(f"{len(result.problems)} problems:")
+        for problem in result.problems:
+            left = "" if problem.dropped else " (imported without it)"
+            print(f"  {problem.location}: {problem.reason}{left}")
+    if result.batch_id:
+        print(f"Import id (to undo it): {result.batch_id}")
+
+
+def _cmd_imports(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from app.importers.batches import list_batches
+
+    with _open_headless() as clinic:
+        batches = list_batches(clinic)
+    if args.json:
+        print(json.dumps([asdict(b) for b in batches], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not batches:
+        print("No imports yet.")
+    for b in batches:
+        created = sum(c.get("created", 0) for c in b.counts.values())
+        print(f"{b.id}  {b.started_at}  {b.status:7} {len(b.files)} files, {created:,} created")
+    return EXIT_OK
+
+
+def _cmd_undo_import(args: argparse.Namespace) -> int:
+    from app.errors import UndoBlockedError
+    from app.importers.batches import undo_batch
+
+    with _open_headless() as clinic:
+        try:
+            undo_batch(clinic, args.batch_id)
+        except UndoBlockedError as exc:
+            print(exc, file=sys.stderr)
+            for reason in exc.reasons:
+                print(f"  {reason}", file=sys.stderr)
+            return EXIT_ERROR
+    print("The import was undone.")
     return EXIT_OK
 
 
@@ -305,6 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "passphrase": _cmd_passphrase,
         "unlock": _cmd_unlock,
         "new-recovery-key": _cmd_new_recovery_key,
+        "import": _cmd_import,
+        "imports": _cmd_imports,
+        "undo-import": _cmd_undo_import,
     }
     if args.command is None:
         from ui.application import run_gui

@@ -4,7 +4,8 @@ The import never merges by itself: a wrong merge mixes two people's records, whi
 is worse than a duplicate. A person compares the two side by side and decides.
 Merging keeps the existing patient and moves everything of the imported one onto
 it (visits, calls, phones, identifiers, where the import found it), so nothing is
-lost; the imported record stays, marked as merged, and the merge can be undone:
+lost; the imported record stays, marked as merged (search lists it last, flagged),
+and the merge can be undone:
 the rows it moved are listed on the review and move back.
 """
 

@@ -150,6 +150,7 @@ class ImportResult:
     reviews: int
     files: int
     seconds: float = 0.0
+    skipped_files: dict[str, str] = field(default_factory=dict)  # name → why not imported
 
     def totals(self) -> KindCounts:
         total = KindCounts()
@@ -165,6 +166,7 @@ class ImportResult:
             "files": self.files,
             "counts": {k: c.as_dict() for k, c in self.counts.items() if any(c.as_dict().values())},
             "skipped_types": dict(sorted(self.skipped_types.items())),
+            "skipped_files": self.skipped_files,
             "reviews": self.reviews,
             "problems": [dataclasses.asdict(p) for p in self.problems],
             "seconds": round(self.seconds, 3),
@@ -359,6 +361,7 @@ class _Run:
         self.progress = progress
         self.cancel = cancel
         self.skipped_types: Counter[str] = Counter()
+        self.skipped_files: dict[str, str] = {}
         self.records = 0
         self.file_number = 0
         self.file_total = 0
@@ -445,6 +448,7 @@ def run_import(
                 problems=writer.problems,
                 reviews=writer.reviews,
                 files=len(plan.files),
+                skipped_files=run.skipped_files,
             )
             if dry_run:
                 raise _DryRunFinishedError
@@ -557,12 +561,7 @@ def _import_csv(run: _Run, plan: ImportPlan, files: list[ImportFile], context: _
         run.next_file()
         assert item.csv is not None
         if item.csv.skipped:
-            run.problem(
-                item.name,
-                "file",
-                f"holds Synthea {item.csv.table}, which Frontdesk does not import; skipped",
-                dropped=False,
-            )
+            run.skipped_files[item.name] = f"Synthea {item.csv.table}: not kept by Frontdesk"
             continue
         try:
             stream = _csv_stream(item, plan, context)

@@ -46,7 +46,7 @@ from app.importers.targets import (
 from app.patients.duplicates import similar_patients
 from app.patients.model import PatientDraft, PhoneDraft
 from app.patients.records import bump_version
-from app.patients.search_index import name_tokens
+from app.patients.validation import fold_text
 from app.store.writer import Tx, new_id, utc_now
 
 __all__ = ["CHUNK", "KindCounts", "RecordWriter"]
@@ -59,6 +59,11 @@ _TRANSIENT_PREFIX = "@"
 
 # Tables a link may point at, and how many of their keys stay in memory for a batch.
 _LINKED_TABLES = ("organization", "location", "provider", "patient")
+
+# The identifiers a front desk needs: record numbers that find the chart in the EMR.
+# Government numbers (social security, driver's licence, passport, tax) are left in
+# the EMR: Frontdesk never uses them, and a copy is one more place they could leak.
+KEPT_IDENTIFIER_KINDS = frozenset({"", "MR", "MRN", "PI", "PT", "MB", "AN", "PN"})
 
 _PATIENT_FIELDS = {
     "family_name": "family name",
@@ -141,6 +146,8 @@ class RecordWriter:
         self._known: dict[tuple[str, Key], _Found] = {}
         self._created_patients: set[str] = set()
         self._batch_people: dict[tuple[str, str, str], str] = {}  # folded names + birth → id
+        self._reviews: list[dict[str, Any]] = []  # written with the chunk that found them
+        self._reviewed: set[tuple[str, str]] = set()
         self._empty = {t: self._table_is_new(t) for t in TABLES.values()}
 
     # --- intake ---------------------------------------------------------------
@@ -231,6 +238,7 @@ class RecordWriter:
             self._empty[table] = False  # later chunks must see what this one stored
         if new_patients:
             self._write_patient_parts(new_patients)
+        self._write_reviews()
 
     @staticmethod
     def _refresh_sources(sources: list[dict[str, Any]], row_id: str, digest: str) -> None:
@@ -500,6 +508,8 @@ class RecordWriter:
     def _identifier_rows(self, patient_id: str, record: PatientIn) -> list[dict[str, Any]]:
         rows = []
         for ident in dict.fromkeys(record.identifiers):
+            if ident.kind.upper() not in KEPT_IDENTIFIER_KINDS:
+                continue
             owner = self._identifier_owner(ident.system, ident.value)
             if owner is None:
                 self._ids[("identifier", (ident.system, ident.value))] = patient_id
@@ -572,8 +582,8 @@ class RecordWriter:
 
     def _review_if_alike(self, patient_id: str, record: PatientIn) -> None:
         person = (
-            " ".join(name_tokens(record.family_name)),
-            " ".join(name_tokens(record.given_names)),
+            fold_text(record.family_name),
+            fold_text(record.given_names),
             record.birth_date or "",
         )
         if person[2] and (person[0] or person[1]):
@@ -592,17 +602,26 @@ class RecordWriter:
                 self._queue_review(patient_id, candidate.patient_id, candidate.reason)
 
     def _queue_review(self, patient_id: str, candidate_id: str, reason: str) -> None:
-        self.tx.insert(
-            "merge_review",
+        pair = (patient_id, candidate_id)
+        if pair in self._reviewed:
+            return
+        self._reviewed.add(pair)
+        self._reviews.append(
             {
+                "id": new_id(),
                 "patient_id": patient_id,
                 "candidate_id": candidate_id,
                 "reason": reason,
                 "batch_id": self.batch_id,
+                "status": "open",
                 "created_at": self._now,
-            },
+            }
         )
         self.reviews += 1
+
+    def _write_reviews(self) -> None:
+        reviews, self._reviews = self._reviews, []
+        self._insert_rows("merge_review", reviews)
 
 
 # --- plain helpers -----------------------------------------------------------------

@@ -80,10 +80,10 @@ def _reindex_chunk(conn: Connection, ids: list[str]) -> None:
     conn.executemany("DELETE FROM patient_search_doc WHERE doc = ?", old)
     patients = conn.execute(
         "SELECT id, family_name, given_names, preferred_name, birth_date FROM patient "
-        f"WHERE id IN ({marks}) AND merged_into IS NULL",
+        f"WHERE id IN ({marks})",
         ids,
     ).fetchall()
-    if not patients:  # all deleted or merged away: their entries went with them
+    if not patients:  # all deleted: their entries went with them
         return
     phones: dict[str, list[str]] = {}
     emails: dict[str, list[str]] = {}

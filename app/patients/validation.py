@@ -403,6 +403,8 @@ def fold_text(text: str) -> str:
     imports and caller ID each spelt its own way. Folding twice gives the same result,
     which the index relies on when it folds stored names and typed queries alike.
     """
+    if text.isascii():  # most names: nothing to decompose or map, ten times faster
+        return " ".join(text.lower().split())
     folded = _strip_marks(_strip_marks(text).casefold()).translate(_LETTER_MAP)
     return " ".join(folded.split())
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from app.importers.csv import CsvPatient, RecordStream, RowProblem, plan_file
 from tests.bench._report import Emit, log
 
-ROWS = 100_000
+ROWS = int(os.environ.get("BENCH_CSV_ROWS", "100000"))
 SEED = 6
 ROUNDS = int(os.environ.get("BENCH_CSV_ROUNDS", "3"))  # best of
 TODAY = datetime.date(2025, 1, 15)
