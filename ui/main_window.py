@@ -8,6 +8,7 @@ from functools import partial
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.clinic import Clinic
 from app.errors import FrontdeskError
+from app.importers.merge_review import count_open
 from app.store.changes import Changes
 from app.store.folder_health import check_folder
 from app.users import act_as_default_user, add_user, get_user
@@ -143,6 +145,7 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self._build_menus()
+        self._show_reviews()
         self._folder_timer = QTimer(self)
         self._folder_timer.timeout.connect(self.check_data_folder)
         self._folder_timer.start(FOLDER_CHECK_MS)
@@ -171,6 +174,11 @@ class MainWindow(QMainWindow):
         self._show_user()
         bar.addPermanentWidget(self.folder_label)
         bar.addPermanentWidget(self.tray)
+        # Imported look-alikes wait for a person's decision: say so until they are decided.
+        self.reviews_button = QPushButton()
+        self.reviews_button.setFlat(True)
+        self.reviews_button.clicked.connect(self.review_duplicates)
+        bar.addPermanentWidget(self.reviews_button)
 
     def _action(
         self, menu_title: str, text: str, name: str | None, handler: Callable[[], object]
@@ -187,6 +195,11 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         self._menus = {title: bar.addMenu(title) for title in ("&File", "&Go", "&Patient", "&Help")}
         self._action("&File", "New patient…", "new_patient", lambda: self.new_patient(""))
+        self._menus["&File"].addSeparator()
+        self._action("&File", "Import from your EMR…", None, self.import_from_emr)
+        self._action("&File", "Past imports…", None, self.past_imports)
+        self.reviews_action = self._action("&File", "", None, self.review_duplicates)
+        self._menus["&File"].addSeparator()
         quit_action = self._action("&File", "Quit", None, self.close)
         quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
         self.find_action = self._action("&Go", "Find a patient", "find", self.focus_finder)
@@ -271,6 +284,38 @@ class MainWindow(QMainWindow):
             self.finder.field.clear()
             self.open_patient(chosen)
 
+    def import_from_emr(self) -> None:
+        from ui.importing.wizard import ImportWizard
+
+        self._open_dialog(ImportWizard(self.clinic, self.bus, self))
+
+    def past_imports(self) -> None:
+        from ui.importing.history import PastImportsDialog
+
+        self._open_dialog(PastImportsDialog(self.clinic, self.bus, self))
+
+    def review_duplicates(self) -> None:
+        from ui.importing.review import MergeReviewDialog
+
+        self._open_dialog(MergeReviewDialog(self.clinic, self.bus, self))
+
+    def _open_dialog(self, dialog: QDialog) -> None:
+        """Window-modal: an import holds the clinic's write lock while it runs, so the
+        desk waits for it rather than freezing on a save."""
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.import_dialog = dialog
+        dialog.open()
+
+    def _show_reviews(self) -> None:
+        waiting = count_open(self.clinic)
+        words = f"{waiting} possible duplicate{'s' if waiting != 1 else ''} to review"
+        self.reviews_action.setText(
+            f"Review possible duplicates ({waiting})…" if waiting else "Review possible duplicates…"
+        )
+        self.reviews_button.setText(words)
+        self.reviews_button.setAccessibleName(words)
+        self.reviews_button.setVisible(waiting > 0)
+
     def show_shortcuts(self) -> None:
         from ui.help_dialogs import ShortcutsDialog
 
@@ -288,6 +333,8 @@ class MainWindow(QMainWindow):
             self.clinic.reload_settings()
             how = _UNLOCKED_BY.get(self.clinic.opened.unlocked_by, "unlocked")
             self.clinic_label.setText(f"{self.clinic.settings.name}  ·  {how}")
+        if changes.touches("merge_review", "patient"):
+            self._show_reviews()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

@@ -193,3 +193,37 @@ def test_the_summary_links_to_the_review_of_the_pairs_it_queued(
     assert dialog.isVisible()
     assert len(dialog.open_items) == 1
     dialog.close()
+
+
+def test_the_main_window_says_when_pairs_wait_and_opens_the_import_screens(
+    qtbot: QtBot, clinic: Clinic, queued: tuple[str, str]
+) -> None:
+    from ui.importing.history import PastImportsDialog
+    from ui.importing.wizard import ImportWizard
+    from ui.main_window import MainWindow
+
+    window = MainWindow(clinic)
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    assert window.reviews_button.isVisible()
+    assert window.reviews_button.text() == "1 possible duplicate to review"
+    assert window.reviews_action.text() == "Review possible duplicates (1)…"
+    texts = [a.text() for a in window._menus["&File"].actions()]
+    assert "Import from your EMR…" in texts and "Past imports…" in texts
+
+    qtbot.mouseClick(window.reviews_button, Qt.MouseButton.LeftButton)
+    dialog = window.import_dialog
+    assert isinstance(dialog, MergeReviewDialog) and dialog.isVisible()
+    dialog.keep_apart_current()  # published on the window's bus: the hint goes away
+    assert not window.reviews_button.isVisible()
+    assert window.reviews_action.text() == "Review possible duplicates…"
+    dialog.close()
+
+    window.past_imports()
+    assert isinstance(window.import_dialog, PastImportsDialog)
+    window.import_dialog.close()
+    next(a for a in window._menus["&File"].actions() if a.text().startswith("Import")).trigger()
+    assert isinstance(window.import_dialog, ImportWizard)
+    assert window.import_dialog.isVisible()
+    window.import_dialog.reject()
