@@ -100,7 +100,7 @@ class PastImportsDialog(QDialog):
         for column in (0, 1, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(2, 220)
+        header.resizeSection(2, self.fontMetrics().averageCharWidth() * 32)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.empty = QLabel("No imports yet. File ▸ Import from your EMR… brings patients in.")

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from PySide6.QtCore import QStandardPaths, Qt, Signal
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -226,6 +227,21 @@ def _short(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class _FieldCombo(QComboBox):
+    """A combo in a scrolled list: the wheel scrolls the list unless the combo has focus,
+    so scrolling past a column never changes what it holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
 class FileMapping(QWidget):
     """The mapping of one CSV file: kind, source name, a field per column, date format."""
 
@@ -292,7 +308,7 @@ class FileMapping(QWidget):
             shown = ", ".join(_short(v) for v in examples) or "(empty)"
             example_label = ToneLabel(shown, tone="muted")
             example_label.setAccessibleName(f"First values of {column}")
-            combo = QComboBox()
+            combo = _FieldCombo()
             combo.setAccessibleName(f"What the column {column} holds")
             combo.setAccessibleDescription(f"First values: {shown}")
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)

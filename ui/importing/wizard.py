@@ -233,8 +233,9 @@ class ChoosePage(QWizardPage):
         header = self.list.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        header.resizeSection(0, 320)
-        header.resizeSection(1, 260)
+        chars = self.fontMetrics().averageCharWidth()  # widths follow the text size
+        header.resizeSection(0, chars * 36)
+        header.resizeSection(1, chars * 38)
         self.add_files_button = QPushButton("Add &files…")
         self.add_files_button.setAccessibleName("Add files")
         self.add_files_button.clicked.connect(self.choose_files)
@@ -456,7 +457,7 @@ class PreviewPage(QWizardPage):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(1, 220)
+        header.resizeSection(1, self.fontMetrics().averageCharWidth() * 30)
         header.setStretchLastSection(True)
         self.status = QLabel()
         self.status.setAccessibleName("Preview status")
@@ -681,7 +682,7 @@ class SummaryPage(QWizardPage):
         self.problems = _table("Problems found", ("Where", "What", "Problem", "Left out"))
         problem_header = self.problems.horizontalHeader()
         problem_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        problem_header.resizeSection(0, 260)
+        problem_header.resizeSection(0, self.fontMetrics().averageCharWidth() * 36)
         problem_header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         problem_header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         problem_header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
@@ -713,7 +714,9 @@ class SummaryPage(QWizardPage):
         layout.addLayout(problems_row)
         layout.addWidget(self.problems, 1)
         layout.addWidget(self.report_status)
+        layout.addStretch(0)  # takes the room when there is no problem table to fill it
         layout.addLayout(actions)
+        self._layout = layout
         self.review_dialog: QWidget | None = None
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
@@ -763,6 +766,7 @@ class SummaryPage(QWizardPage):
             self.problems.setItem(row, 2, _cell(problem.reason))
             self.problems.setItem(row, 3, _cell("yes" if problem.dropped else "no"))
         self.problems.setVisible(bool(problems))
+        self._layout.setStretch(self._layout.count() - 2, 0 if problems else 1)
         self.report_button.setVisible(bool(problems))
         self.report_status.setText("")
         reviews = 0 if result.dry_run else result.reviews
