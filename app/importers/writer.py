@@ -417,7 +417,7 @@ class RecordWriter:
                 "start_at": record.start_at,
                 "end_at": record.end_at,
                 "kind": record.kind,
-                "reason": record.reason,
+                "reason": " · ".join(t for t in (record.reason, record.note) if t),
                 "status": record.status,
                 "created_at": self._now,
             }
