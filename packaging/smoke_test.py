@@ -89,6 +89,7 @@ def main() -> int:
         if not json.loads(found_text):
             raise SystemExit("package-test: the packaged search found nobody in the demo clinic")
         upgraded = _upgrade_oldest_stored_clinic(cli, env, Path(tmp))
+        imported = _import_a_bundle(cli, demo_env, Path(tmp), args.dist)
 
     size_mb = _disk_bytes(args.dist) / 1_000_000
     build = args.build_seconds.read_text().strip() if args.build_seconds.is_file() else "?"
@@ -102,6 +103,7 @@ def main() -> int:
     )
     print(f"package-test: demo 50 + info --json + search packaged {headless_s:.2f} s")
     print(f"package-test: {upgraded}")
+    print(f"package-test: {imported}")
     internal = args.dist / "_internal"
     if internal.is_dir():
         parts = sorted(((_disk_bytes(p), p.name) for p in internal.iterdir()), reverse=True)
@@ -114,6 +116,46 @@ def main() -> int:
         raise SystemExit(f"package-test: the program is {size_mb:.0f} MB, over {SIZE_TARGET_MB}")
     print("package-test: passed")
     return 0
+
+
+_BUNDLE = {
+    "resourceType": "Bundle",
+    "type": "collection",
+    "entry": [
+        {
+            "fullUrl": "urn:uuid:7f1c2a6e-0000-4000-8000-000000000001",
+            "resource": {
+                "resourceType": "Patient",
+                "id": "7f1c2a6e-0000-4000-8000-000000000001",
+                "name": [{"family": "Packaged", "given": ["Petra"]}],
+                "birthDate": "1974-12",
+            },
+        },
+        {
+            "resource": {
+                "resourceType": "Encounter",
+                "id": "7f1c2a6e-0000-4000-8000-000000000002",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": "urn:uuid:7f1c2a6e-0000-4000-8000-000000000001"},
+                "period": {"start": "2024-03-04T09:00:00-05:00"},
+            }
+        },
+    ],
+}
+
+
+def _import_a_bundle(cli: Path, env: dict[str, str], tmp: Path, dist: Path) -> str:
+    """The packaged importer reads FHIR with orjson (bundled) and writes one batch."""
+    if not any(dist.rglob("orjson*")):
+        raise SystemExit("package-test: orjson (the importer's JSON parser) is not bundled")
+    bundle = tmp / "bundle.json"
+    bundle.write_text(json.dumps(_BUNDLE), "utf-8")
+    _, text = _run([str(cli), "import", str(bundle), "--json"], env, "import --json")
+    counts = json.loads(text)["counts"]
+    if counts.get("patients", {}).get("created") != 1 or counts["visits"]["created"] != 1:
+        raise SystemExit(f"package-test: the packaged import made {counts}")
+    return "import of a FHIR bundle: 1 patient and 1 visit created"
 
 
 def _upgrade_oldest_stored_clinic(cli: Path, env: dict[str, str], tmp: Path) -> str:
