@@ -120,3 +120,14 @@ def write_not_an_export(folder: Path) -> Path:
     path = folder / "scan.pdf"
     path.write_bytes(b"%PDF-1.4 not an export")
     return path
+
+
+def write_synthea_devices(folder: Path) -> Path:
+    """A Synthea table Frontdesk does not keep: listed, then left out without a fuss."""
+    path = folder / "devices.csv"
+    path.write_text(
+        "START,STOP,PATIENT,ENCOUNTER,CODE,DESCRIPTION,UDI\n"
+        "2020-01-01T10:00:00Z,,aaaa0001-0000-0000-0000-000000000001,e1,123,Pump,(01)1\n",
+        encoding="utf-8",
+    )
+    return path

@@ -16,12 +16,14 @@ from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic
 from app.importers.csv.dates import DateFormat
-from app.importers.csv.profiles import Kind, Profile
+from app.importers.csv.profiles import Kind
+from app.importers.profile_store import saved_profiles
 from app.patients.search import PatientSearch
 from tests.ui.import_files import (
     write_bundle,
     write_generic_csv,
     write_not_an_export,
+    write_synthea_devices,
     write_synthea_patients,
 )
 from tests.ui.test_accessibility import unnamed_controls
@@ -102,14 +104,20 @@ def test_fhir_and_synthea_files_import_and_the_summary_counts_them(
     add_and_wait(
         qtbot,
         wizard,
-        [write_bundle(exports), write_synthea_patients(exports), write_not_an_export(exports)],
+        [
+            write_bundle(exports),
+            write_synthea_patients(exports),
+            write_not_an_export(exports),
+            write_synthea_devices(exports),
+        ],
     )
     listed = wizard.choose_page.list
-    rows = {listed.topLevelItem(i).text(0): listed.topLevelItem(i) for i in range(3)}
+    rows = {listed.topLevelItem(i).text(0): listed.topLevelItem(i) for i in range(4)}
     assert rows["patients.csv"].text(1) == "Synthea patients (CSV)"
     assert "FHIR" in rows["bundle.json"].text(1)
     assert rows["scan.pdf"].text(2).startswith("Left out: ")  # refused, with its reason, not fatal
-    assert "2 files to import; 1 left out" in wizard.choose_page.status.text()
+    assert rows["devices.csv"].text(1) == "Synthea devices (not imported)"
+    assert "3 files to import; 1 left out" in wizard.choose_page.status.text()
 
     press_next(qtbot, wizard)  # nothing to map: straight to the preview
     wait_preview(qtbot, wizard)
@@ -128,6 +136,7 @@ def test_fhir_and_synthea_files_import_and_the_summary_counts_them(
     assert counts["Patients"][0] == "4"  # new
     assert counts["Visits"][0] == "1"
     assert "Observation (1)" in wizard.summary_page.skipped.text()
+    assert "Files not imported: devices.csv" in wizard.summary_page.skipped.text()
     assert published  # open views were told to refresh
 
     report = tmp_path / "problems.csv"
@@ -177,12 +186,13 @@ def test_a_csv_nobody_knows_is_mapped_by_keyboard_and_its_dates_read_day_first(
     assert mapping.problem() is None
     assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()
 
-    saved = tmp_path / "my-emr.json"
-    mapping.save_mapping_to(saved)
-    profile = Profile.load(saved)
+    assert mapping.save_mapping_named("My EMR patients")
+    (profile,) = saved_profiles(clinic)  # kept in the clinic, for the next import
+    assert profile.name == "My EMR patients"
     assert profile.kind is Kind.PATIENT
     assert profile.columns["source_id"] == ("Chart No",)
     assert profile.date_format is DateFormat.EU
+    assert profile.source_system == "csv:clinic-export"  # ids keyed by where they come from
 
     press_next(qtbot, wizard)
     wait_preview(qtbot, wizard)
@@ -200,31 +210,48 @@ def test_a_csv_nobody_knows_is_mapped_by_keyboard_and_its_dates_read_day_first(
 def test_a_saved_mapping_fills_the_mapping_step_of_the_next_import(
     qtbot: QtBot, clinic: Clinic, exports: Path, tmp_path: Path
 ) -> None:
-    wizard, _bus = open_wizard(qtbot, clinic)
+    wizard, bus = open_wizard(qtbot, clinic)
+    published: list[object] = []
+    bus.changed.connect(published.append)
     add_and_wait(qtbot, wizard, [write_generic_csv(exports)])
     press_next(qtbot, wizard)
     first = wizard.mapping_page.step.mappings[0]
     first.set_column_field("Chart No", "source_id")
-    first.set_column_field("Given Name", "first")
     first.set_date_format(DateFormat.US)
     first.source_edit.setText("Lakeside EMR")
-    saved = tmp_path / "lakeside.json"
-    first.save_mapping_to(saved)
-    assert wizard.plan is not None
+    assert first.save_mapping_named("Lakeside EMR patients")
+    assert published  # the settings changed: views that show them hear of it
 
-    fresh = FileMapping(wizard.mapping_files[0], day_first=False)
-    qtbot.addWidget(fresh)
-    assert fresh.problem() is not None
-    fresh.load_mapping_from(saved)
-    assert fresh.choices() == first.choices()
-    assert fresh.date_format() is DateFormat.US
-    assert fresh.source_edit.text() == "Lakeside EMR"
-    assert fresh.problem() is None
+    # Next month's export of the same EMR: the mapping step starts filled in.
+    again = FileMapping(wizard.mapping_files[0], clinic)
+    qtbot.addWidget(again)
+    assert again.choices() == first.choices()
+    assert again.date_format() is DateFormat.US
+    assert again.source_edit.text() == "Lakeside EMR"
+    assert "Lakeside EMR patients" in again.note.text()
+    assert again.problem() is None
+    assert again.profile().source_system == first.profile().source_system == "csv:Lakeside EMR"
+
+    # Chosen from the button's menu, by keyboard-reachable actions.
+    again.set_column_field("Chart No", "mrn")
+    again._fill_load_menu()
+    names = [a.text() for a in again.load_menu.actions() if a.text()]
+    assert names == ["Lakeside EMR patients", "From a file…"]
+    again.load_menu.actions()[0].trigger()
+    assert again.choices() == first.choices()
+
+    exported = tmp_path / "lakeside.json"
+    first.profile().save(exported)
+    from_file = FileMapping(wizard.mapping_files[0], clinic)
+    qtbot.addWidget(from_file)
+    from_file.set_column_field("Chart No", "mrn")
+    from_file.load_mapping_from(exported)
+    assert from_file.choices() == first.choices()
 
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
-    fresh.load_mapping_from(broken)
-    assert "damaged" in fresh.problem_label.text()
+    from_file.load_mapping_from(broken)
+    assert "damaged" in from_file.problem_label.text()
 
 
 def test_a_dry_run_shows_the_summary_and_saves_nothing(

@@ -11,7 +11,9 @@ the same name on the next import is what lets Frontdesk recognise the same patie
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 
@@ -24,10 +26,12 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -37,11 +41,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.clinic import Clinic
 from app.errors import FrontdeskError, InvalidInputError
 from app.importers.csv.dates import DateFormat, detect_date_format, parse_date
 from app.importers.csv.plan import DATE_FIELDS
 from app.importers.csv.profiles import FIELDS, REQUIRED_FIELDS, Kind, Profile
+from app.importers.profile_store import save_profile, saved_profiles
 from app.importers.session import ImportFile, ImportPlan
+from app.store.changes import Changes
 from ui.ops import show_error
 from ui.theme import ToneLabel, error_line
 
@@ -247,15 +254,28 @@ class FileMapping(QWidget):
 
     changed = Signal()
 
-    def __init__(self, item: ImportFile, *, day_first: bool, parent: QWidget | None = None):
+    def __init__(
+        self,
+        item: ImportFile,
+        clinic: Clinic,
+        *,
+        on_saved: Callable[[Changes], None] | None = None,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         assert item.csv is not None
         self.item = item
+        self.clinic = clinic
         self.header = item.csv.sniffed.header
-        self._day_first = day_first
+        self._on_saved = on_saved or (lambda _changes: None)
+        self._day_first = clinic.settings.day_first
         self._date_chosen = False  # once the person picks a format, detection keeps off
         self._filling = False
-        base = item.csv.profile
+        # The profile the choices started from (detected, or saved): its name and, for
+        # Synthea, its id system are kept while the person leaves them as they were.
+        self.base: Profile | None = item.csv.profile or self._saved_match()
+        self.saved_name = ""  # the name the mapping was last saved or loaded under
+        base = self.base
 
         title = QLabel(f"<b>{_escape(item.name)}</b>  ·  {_escape(self._read_as())}")
         title.setAccessibleName(f"File {item.name}")
@@ -265,7 +285,7 @@ class FileMapping(QWidget):
         self.kind_combo.setAccessibleName("What this file holds")
         for kind, words in KIND_WORDS.items():
             self.kind_combo.addItem(words, kind.value)
-        self.source_edit = QLineEdit(base.name if base is not None else Path(item.name).stem)
+        self.source_edit = QLineEdit(source_of(base) if base is not None else Path(item.name).stem)
         self.source_edit.setAccessibleName("Where this file comes from")
         self.source_edit.setAccessibleDescription(
             "Use the same name each time you import from this system, so patients "
@@ -355,12 +375,18 @@ class FileMapping(QWidget):
         self.problem_label.setAccessibleName("What is still missing")
         self.problem_label.setWordWrap(True)
 
-        self.load_button = QPushButton("Use a saved &mapping…")
+        self.load_button = QPushButton("Use a saved &mapping")
         self.load_button.setAccessibleName("Use a saved mapping")
-        self.load_button.clicked.connect(self.load_mapping)
+        self.load_menu = QMenu(self.load_button)
+        self.load_menu.aboutToShow.connect(self._fill_load_menu)
+        self.load_button.setMenu(self.load_menu)
         self.save_button = QPushButton("&Save this mapping as…")
         self.save_button.setAccessibleName("Save this mapping as")
+        self.save_button.setToolTip("Kept in Frontdesk for the next import of this kind of file")
         self.save_button.clicked.connect(self.save_mapping)
+        self.note = ToneLabel(tone="info")
+        self.note.setAccessibleName("Where the choices come from")
+        self.note.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.problem_label, 1)
         buttons.addWidget(self.load_button)
@@ -369,6 +395,7 @@ class FileMapping(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(title)
+        layout.addWidget(self.note)
         layout.addLayout(top)
         layout.addWidget(scroll, 1)
         layout.addLayout(dates)
@@ -378,8 +405,11 @@ class FileMapping(QWidget):
         self.source_edit.textChanged.connect(self._edited)
         if base is not None:
             self.apply_profile(base)
+            if item.csv.profile is None:
+                self.note.setText(f"Filled in from your saved mapping “{base.name}”. Check it.")
         else:
             self._kind_changed()
+        self.note.setVisible(bool(self.note.text()))
 
     def _read_as(self) -> str:
         assert self.item.csv is not None
@@ -452,17 +482,24 @@ class FileMapping(QWidget):
         if problem is not None:
             raise InvalidInputError(problem)
         kind = self.kind()
-        name = self.source_edit.text().strip()
-        base = self.item.csv.profile if self.item.csv is not None else None
-        same_base = base is not None and base.kind is kind and base.name == name
+        source = self.source_edit.text().strip()
+        base = self.base
+        same_base = base is not None and base.kind is kind and source_of(base) == source
+        # Every file of one EMR shares its id system, so a visits file finds the
+        # patients of the patients file; the profile's own name only tells mappings apart.
+        system = f"csv:{source}"
+        if same_base and base is not None and base.source_system:
+            system = base.source_system
         return Profile(
-            name=name,
+            name=self.saved_name
+            or (base.name if same_base and base is not None else "")
+            or f"{source} {kind.value}s",
             kind=kind,
             columns=MappingProxyType({f: (c,) for f, c in self.choices().items()}),
             date_format=self.date_format() if self.needs_dates() else DateFormat.ISO,
             code_system=base.code_system if same_base and base is not None else "",
-            source_system=base.source_system if same_base and base is not None else "",
-            description=f"{KIND_WORDS[kind]} exported from {name}",
+            source_system=system,
+            description=f"{KIND_WORDS[kind]} exported from {source}",
         )
 
     def apply_profile(self, profile: Profile) -> None:
@@ -471,7 +508,7 @@ class FileMapping(QWidget):
         try:
             self.kind_combo.setCurrentIndex(self.kind_combo.findData(profile.kind.value))
             self._fill_fields(profile.kind)
-            self.source_edit.setText(profile.name)
+            self.source_edit.setText(source_of(profile))
             by_key = {column.strip().casefold(): column for column in self.header}
             for name, columns in profile.columns.items():
                 for wanted in columns:
@@ -490,33 +527,55 @@ class FileMapping(QWidget):
     # --- saving and loading a mapping -----------------------------------------------
 
     def save_mapping(self) -> None:
+        """Ask for a name and keep the mapping in the clinic (every workstation sees it)."""
         try:
             profile = self.profile()
         except InvalidInputError as exc:
             self.problem_label.setText(str(exc))
             return
-        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-        path, _ = QFileDialog.getSaveFileName(
+        name, ok = QInputDialog.getText(
             self,
             "Save this mapping as",
-            str(Path(folder) / f"{profile.name}.json"),
-            "Frontdesk mapping (*.json)",
+            "Name of the mapping (for example “Lakeside EMR patients”):",
+            text=profile.name,
         )
-        if path:
-            self.save_mapping_to(Path(path))
+        if ok:
+            self.save_mapping_named(name)
 
-    def save_mapping_to(self, path: Path) -> None:
+    def save_mapping_named(self, name: str) -> bool:
         try:
-            self.profile().save(path)
-        except OSError:
-            self.problem_label.setText(f"The mapping could not be saved as {path.name}.")
+            profile = replace(self.profile(), name=name.strip())
+            changes = save_profile(self.clinic, profile)
         except FrontdeskError as exc:
             self.problem_label.setText(str(exc))
+            return False
+        self.saved_name = profile.name
+        self.note.setText(f"Saved as “{profile.name}”; the next import offers it.")
+        self.note.show()
+        self._on_saved(changes)
+        return True
+
+    def _fill_load_menu(self) -> None:
+        self.load_menu.clear()
+        for profile in saved_profiles(self.clinic):
+            action = self.load_menu.addAction(profile.name)
+            action.triggered.connect(partial(self.use_profile, profile))
+        if not self.load_menu.isEmpty():
+            self.load_menu.addSeparator()
+        self.load_menu.addAction("From a file…").triggered.connect(self.load_mapping)
+
+    def use_profile(self, profile: Profile) -> None:
+        """Fill the choices from a saved mapping."""
+        self.saved_name = profile.name
+        self.base = profile
+        self.apply_profile(profile)
+        self.note.setText(f"Filled in from the mapping “{profile.name}”. Check it.")
+        self.note.show()
 
     def load_mapping(self) -> None:
         folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
         path, _ = QFileDialog.getOpenFileName(
-            self, "Use a saved mapping", folder, "Frontdesk mapping (*.json)"
+            self, "Use a mapping file", folder, "Frontdesk mapping (*.json)"
         )
         if path:
             self.load_mapping_from(Path(path))
@@ -530,7 +589,18 @@ class FileMapping(QWidget):
         except Exception as exc:  # noqa: BLE001 - shown plainly, never a traceback
             show_error(self, "Use a saved mapping", exc)
             return
-        self.apply_profile(profile)
+        self.use_profile(profile)
+
+    def _saved_match(self) -> Profile | None:
+        """The clinic's saved mapping that names every one of its columns in this file."""
+        columns = {c.strip().casefold() for c in self.header}
+        best: tuple[int, Profile] | None = None
+        for profile in saved_profiles(self.clinic):
+            wanted = [names for names in profile.columns.values() if names]
+            fits = all(any(n.strip().casefold() in columns for n in names) for names in wanted)
+            if wanted and fits and (best is None or len(wanted) > best[0]):
+                best = (len(wanted), profile)
+        return best[1] if best else None
 
     # --- reacting -------------------------------------------------------------------
 
@@ -631,6 +701,13 @@ class FileMapping(QWidget):
             self.date_hint.hide()
 
 
+def source_of(profile: Profile) -> str:
+    """The "where it comes from" name a profile was built with."""
+    if profile.source_system.startswith("csv:"):
+        return profile.source_system[4:]
+    return profile.name
+
+
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
@@ -663,7 +740,12 @@ class MappingStep(QWidget):
         layout.addWidget(splitter)
         self.mappings: list[FileMapping] = []
 
-    def load(self, items: list[ImportFile], *, day_first: bool) -> None:
+    def load(
+        self,
+        items: list[ImportFile],
+        clinic: Clinic,
+        on_saved: Callable[[Changes], None] | None = None,
+    ) -> None:
         """Show these files (those of the plan that still need choices)."""
         self.files.clear()
         for mapping in self.mappings:
@@ -671,7 +753,7 @@ class MappingStep(QWidget):
             mapping.deleteLater()
         self.mappings = []
         for item in items:
-            mapping = FileMapping(item, day_first=day_first)
+            mapping = FileMapping(item, clinic, on_saved=on_saved)
             mapping.changed.connect(self._changed)
             self.mappings.append(mapping)
             self.stack.addWidget(mapping)

@@ -419,7 +419,7 @@ class MappingPage(QWizardPage):
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         if self._shown_for is not self.wiz.plan:  # keep the choices when coming back
             self._shown_for = self.wiz.plan
-            self.step.load(self.wiz.mapping_files, day_first=self.wiz.clinic.settings.day_first)
+            self.step.load(self.wiz.mapping_files, self.wiz.clinic, self.wiz.bus.publish)
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt's name
         return self.step.complete()
@@ -740,15 +740,18 @@ class SummaryPage(QWizardPage):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.counts.setItem(row, column, item)
         _fit_rows(self.counts)
+        lines = []
         if result.skipped_types:
             listed = ", ".join(
                 f"{name} ({count:,})"
                 for name, count in sorted(result.skipped_types.items(), key=lambda p: -p[1])
             )
-            self.skipped.setText(f"Not imported (Frontdesk does not keep these): {listed}.")
-        else:
-            self.skipped.setText("")
-        self.skipped.setVisible(bool(result.skipped_types))
+            lines.append(f"Not imported (Frontdesk does not keep these): {listed}.")
+        if result.skipped_files:
+            files = "; ".join(f"{name} ({why})" for name, why in result.skipped_files.items())
+            lines.append(f"Files not imported: {files}.")
+        self.skipped.setText("\n".join(lines))
+        self.skipped.setVisible(bool(lines))
         problems = result.problems
         self.problems_label.setText(
             "No problems."
