@@ -68,7 +68,7 @@ def list_batches(clinic: Clinic, limit: int = 50) -> list[BatchInfo]:
     rows = conn.execute(
         "SELECT b.id, b.started_at, b.finished_at, b.status, coalesce(u.name, ''), b.summary, "
         "b.undone_at FROM import_batch b LEFT JOIN app_user u ON u.id = b.created_by "
-        "ORDER BY b.started_at DESC LIMIT ?",
+        "ORDER BY b.started_at DESC, b.rowid DESC LIMIT ?",
         (limit,),
     ).fetchall()
     result = []

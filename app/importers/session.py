@@ -176,15 +176,27 @@ class ImportResult:
 # --- planning ------------------------------------------------------------------------
 
 
-def plan_import(clinic: Clinic, paths: Sequence[str | Path]) -> ImportPlan:
+def plan_import(
+    clinic: Clinic,
+    paths: Sequence[str | Path],
+    *,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> ImportPlan:
     """Look at every file under `paths` and say what each one is.
 
     A file that cannot be imported is listed with its reason rather than stopping the
-    plan; the import takes the others.
+    plan; the import takes the others. CSV files are read through once here (to be
+    sure of their encoding), so a folder of big exports takes a moment: Cancel works
+    between files (OperationCancelledError).
     """
     files: list[ImportFile] = []
     seen: set[Path] = set()
-    for source in discover(list(paths)):
+    sources = discover(list(paths))
+    for number, source in enumerate(sources, start=1):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        progress(number - 1, len(sources), f"Looking at file {number} of {len(sources)}")
         resolved = source.path.resolve()
         if resolved in seen:
             continue
@@ -310,7 +322,7 @@ def _fhir_preview_targets(
 def _fields(target: Target, context: _Context) -> tuple[tuple[str, str], ...]:
     shown: list[tuple[str, str]] = []
     for name in target.__slots__:
-        if name in ("location", "keys"):
+        if name in ("location", "keys", "counted_as"):
             continue
         value = getattr(target, name)
         text = _field_text(name, value, context)
@@ -323,7 +335,7 @@ def _field_text(name: str, value: Any, context: _Context) -> str:
     if value is None or value == "" or value == ():
         return ""
     if isinstance(value, Link):
-        return value.display or ("linked" if value.key else "")
+        return value.display  # who it links to is known only once the import runs
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, tuple):
@@ -428,6 +440,7 @@ def run_import(
     try:
         with clinic.store.write() as tx:
             first_seq = _last_seq(clinic) + 1
+            _open_batch(clinic, batch_id, started_at, first_seq)
             writer = RecordWriter(clinic, tx, batch_id, existing_patients=bool(existing))
             run = _Run(writer, progress, cancel)
             for refused in plan.files:
@@ -452,7 +465,7 @@ def run_import(
             )
             if dry_run:
                 raise _DryRunFinishedError
-            _record_batch(clinic, result, batch_id, started_at, first_seq, files, checksums)
+            _record_batch(clinic, result, batch_id, first_seq, files, checksums)
     except _DryRunFinishedError:
         pass
     assert result is not None  # set before the transaction ended without an exception
@@ -480,11 +493,19 @@ def _checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _open_batch(clinic: Clinic, batch_id: str, started_at: str, first_seq: int) -> None:
+    """The batch row comes first: what the import changes is kept for undo under it."""
+    clinic.conn.execute(
+        "INSERT INTO import_batch (id, started_at, status, created_by, first_seq) "
+        "VALUES (?, ?, 'done', ?, ?)",
+        (batch_id, started_at, clinic.acting_user_id or "", first_seq),
+    )
+
+
 def _record_batch(
     clinic: Clinic,
     result: ImportResult,
     batch_id: str,
-    started_at: str,
     first_seq: int,
     files: Iterable[ImportFile],
     checksums: dict[Path, str],
@@ -493,16 +514,12 @@ def _record_batch(
     last_seq = _last_seq(clinic)
     summary = {k: c.as_dict() for k, c in result.counts.items() if any(c.as_dict().values())}
     conn.execute(
-        "INSERT INTO import_batch (id, started_at, finished_at, status, created_by, "
-        "first_seq, last_seq, summary) VALUES (?, ?, ?, 'done', ?, ?, ?, ?)",
+        "UPDATE import_batch SET finished_at = ?, last_seq = ?, summary = ? WHERE id = ?",
         (
-            batch_id,
-            started_at,
             utc_now(),
-            clinic.acting_user_id or "",
-            first_seq,
             last_seq if last_seq >= first_seq else None,
             json.dumps({"counts": summary, "skipped_types": result.skipped_types}),
+            batch_id,
         ),
     )
     conn.executemany(

@@ -89,6 +89,18 @@ class ProviderIn:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleIn:
+    """A practitioner's role (FHIR PractitionerRole): not a row of its own. It fills in
+    the practitioner's specialty when theirs is empty, and its keys become more keys
+    of the practitioner, so a visit that names the role finds the person."""
+
+    location: str
+    keys: tuple[Key, ...]
+    provider: Link
+    specialty: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LocationIn:
     location: str
     keys: tuple[Key, ...]
@@ -183,6 +195,7 @@ class CoverageIn:
 Target: TypeAlias = (
     PatientIn
     | ProviderIn
+    | RoleIn
     | LocationIn
     | OrganizationIn
     | VisitIn
@@ -197,6 +210,7 @@ KIND_NAMES: dict[type[Target], str] = {
     OrganizationIn: "organizations",
     LocationIn: "locations",
     ProviderIn: "practitioners",
+    RoleIn: "practitioner roles",
     PatientIn: "patients",
     CoverageIn: "coverages",
     VisitIn: "visits",
@@ -208,6 +222,7 @@ TABLES: dict[type[Target], str] = {
     OrganizationIn: "organization",
     LocationIn: "location",
     ProviderIn: "provider",
+    RoleIn: "provider",
     PatientIn: "patient",
     CoverageIn: "coverage",
     VisitIn: "appointment",

@@ -40,6 +40,7 @@ from app.importers.targets import (
     OrganizationIn,
     PatientIn,
     ProviderIn,
+    RoleIn,
     Target,
     VisitIn,
 )
@@ -144,6 +145,7 @@ class RecordWriter:
         # What this batch wrote to the linked tables, by key: they are looked up far
         # more often than they are written, and are few (patients, not their visits).
         self._known: dict[tuple[str, Key], _Found] = {}
+        self._settled: set[str] = set()  # rows a record of this batch already decided
         self._created_patients: set[str] = set()
         self._batch_people: dict[tuple[str, str, str], str] = {}  # folded names + birth → id
         self._reviews: list[dict[str, Any]] = []  # written with the chunk that found them
@@ -165,7 +167,15 @@ class RecordWriter:
             queue = self._pending[kind]
             if queue:
                 self._pending[kind] = []
-                self._write_kind(kind, queue)
+                self._write_any(kind, queue)
+
+    def _write_any(
+        self, kind: type[Target], records: list[Target], *, last_try: bool = False
+    ) -> None:
+        if kind is RoleIn:
+            self._write_roles([r for r in records if isinstance(r, RoleIn)], last_try=last_try)
+        else:
+            self._write_kind(kind, records, last_try=last_try)
 
     def finish(self) -> None:
         """Write what is left, then the records whose link targets came later."""
@@ -174,7 +184,7 @@ class RecordWriter:
         for kind in KIND_NAMES:
             records = [r for r in waiting if type(r) is kind]
             if records:
-                self._write_kind(kind, records, last_try=True)
+                self._write_any(kind, records, last_try=True)
 
     def count(self, kind: str) -> KindCounts:
         return self.counts.setdefault(kind, KindCounts())
@@ -204,6 +214,7 @@ class RecordWriter:
             if match is None:
                 row_id = new_id()
                 new_rows[row_id] = {"id": row_id, **row}
+                self._settled.add(row_id)
                 entry = _Found(row_id, digest, set(keys))
                 self._remember(table, record.keys, entry)
                 for key in keys:
@@ -220,14 +231,23 @@ class RecordWriter:
                     sources.append(self._source_row(table, key, match.row_id, digest))
                     match.known_keys.add(key)
             if match.fingerprint == digest:
+                self._settled.add(match.row_id)
                 self.count(name).unchanged += 1
-            elif match.row_id in new_rows:
-                # The same record twice in one import, the copies differing: the later wins.
-                new_rows[match.row_id].update(row)
-                self._refresh_sources(sources, match.row_id, digest)
-                match.fingerprint = digest
-                self.count(name).updated += 1
+            elif match.row_id in self._settled or match.row_id in new_rows:
+                # Two records of one import claim the same identity with different details
+                # (an example file and a bundle holding "Patient/example"): the first one
+                # read wins, so importing the same files again changes nothing.
+                self.count(name).skipped += 1
+                self.problems.append(
+                    ImportProblem(
+                        record.location,
+                        name,
+                        "another record in this import has the same identity but different "
+                        "details; the first one was kept",
+                    )
+                )
             else:
+                self._settled.add(match.row_id)
                 self._update(table, match.row_id, row, record)
                 self._set_fingerprint(table, match.row_id, digest)
                 match.fingerprint = digest
@@ -240,11 +260,43 @@ class RecordWriter:
             self._write_patient_parts(new_patients)
         self._write_reviews()
 
-    @staticmethod
-    def _refresh_sources(sources: list[dict[str, Any]], row_id: str, digest: str) -> None:
-        for source in sources:
-            if source["row_id"] == row_id:
-                source["fingerprint"] = digest
+    def _write_roles(self, roles: list[RoleIn], *, last_try: bool) -> None:
+        """A role's keys become the practitioner's; its specialty fills an empty one."""
+        sources: list[dict[str, Any]] = []
+        for role in roles:
+            provider_id = self.resolve(role.provider)
+            if provider_id is None:
+                if not last_try and role.provider.key is not None:
+                    self._deferred.append(role)
+                else:
+                    self.fail(
+                        role.location,
+                        "practitioner roles",
+                        "its practitioner is not in this import",
+                    )
+                continue
+            entry = self._known.get(("provider", role.provider.key)) if role.provider.key else None
+            for key in _stored_keys(role.keys):
+                known = (
+                    self._ids.get(("provider", key)) == provider_id
+                    or self.resolve(Link("provider", key)) == provider_id
+                )
+                if not known:
+                    sources.append(
+                        self._source_row(
+                            "provider", key, provider_id, entry.fingerprint if entry else ""
+                        )
+                    )
+            for key in role.keys:
+                self._ids[("provider", key)] = provider_id
+            current = self.tx.current("provider", provider_id, ["specialty"])
+            if role.specialty and current is not None and not current["specialty"]:
+                self._keep_for_undo("provider", provider_id, current)
+                self.tx.update("provider", provider_id, {"specialty": role.specialty})
+                self.count("practitioner roles").updated += 1
+            else:
+                self.count("practitioner roles").unchanged += 1
+        self._insert_sources(sources)
 
     def _set_fingerprint(self, table: str, row_id: str, digest: str) -> None:
         """Store the new digest (through the writer, so sync sees it; undo restores it)."""
@@ -368,6 +420,8 @@ class RecordWriter:
 
     def _row(self, record: Target, *, last_try: bool) -> dict[str, Any] | None:
         """The stored columns of a record (without id), or None when it must wait or fail."""
+        if isinstance(record, RoleIn):
+            raise TypeError("practitioner roles are written by _write_roles")
         if isinstance(record, PatientIn):
             return _patient_row(record, self._now)
         if isinstance(record, ProviderIn):

@@ -36,6 +36,7 @@ from app.importers.targets import (
     PatientIn,
     PhoneIn,
     ProviderIn,
+    RoleIn,
     Target,
     VisitIn,
 )
@@ -331,14 +332,28 @@ def test_practitioner_without_a_family_name_is_left_out() -> None:
     ]
 
 
-def test_practitioner_role_is_not_stored_and_not_a_problem() -> None:
+def test_practitioner_role_names_its_practitioner_and_specialty() -> None:
     role = {
         "resourceType": "PractitionerRole",
         "id": "r1",
         "practitioner": {"reference": "Practitioner/dr1"},
         "specialty": [{"text": "Cardiology"}],
     }
-    assert convert(role, PRACTITIONER) == (None, [])
+    target, problems = convert(role, PRACTITIONER)
+    assert problems == []
+    assert target == RoleIn(
+        location=target.location if target else "",
+        keys=(("fhir:PractitionerRole", "r1"),),
+        provider=Link("provider", ("fhir:Practitioner", "dr1"), ""),
+        specialty="Cardiology",
+    )
+
+
+def test_practitioner_role_without_practitioner_is_reported() -> None:
+    role = {"resourceType": "PractitionerRole", "id": "r2", "specialty": [{"text": "ENT"}]}
+    target, problems = convert(role, PRACTITIONER)
+    assert target is None
+    assert [(p.kind, p.dropped) for p in problems] == [("practitioner roles", True)]
 
 
 @pytest.mark.parametrize(

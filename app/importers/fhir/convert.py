@@ -33,6 +33,7 @@ from app.importers.fhir.model import (
     ImportedOrganization,
     ImportedPatient,
     ImportedPractitioner,
+    ImportedPractitionerRole,
     Period,
     PersonName,
     PostalAddress,
@@ -54,6 +55,7 @@ from app.importers.targets import (
     PatientIn,
     PhoneIn,
     ProviderIn,
+    RoleIn,
     Target,
     VisitIn,
 )
@@ -227,7 +229,7 @@ def fhir_target(
         return _allergy(c, record)
     if isinstance(record, ImportedCoverage):
         return _coverage(c, record)
-    return None, []  # a PractitionerRole
+    return _role(c, record)
 
 
 class _Context:
@@ -389,6 +391,17 @@ def _location(c: _Context, r: ImportedLocation) -> Result:
 
 
 # --- visits ------------------------------------------------------------------------
+
+
+def _role(c: _Context, r: ImportedPractitionerRole) -> Result:
+    if r.practitioner is None:
+        return c.drop(RoleIn, "does not say which practitioner it belongs to")
+    return RoleIn(
+        location=r.location,
+        keys=(resource_key_of(r.key),),
+        provider=link_to("provider", r.practitioner),
+        specialty=", ".join(r.specialties[:2]) or ", ".join(r.roles[:1]),
+    ), c.problems
 
 
 def _appointment(c: _Context, r: ImportedAppointment) -> Result:
@@ -577,8 +590,18 @@ def _organization_kind(kinds: Iterable[str]) -> str:
 
 
 def _provider_link(refs: Iterable[Ref]) -> Link | None:
-    ref = next((r for r in refs if r.target_type == "Practitioner"), None)
-    return link_to("provider", ref) if ref is not None else None
+    # The person first; else a role, which stands for its practitioner (the writer
+    # knows a role's key as theirs); found ones before ones known only by name.
+    order = [
+        (kind, found) for found in (True, False) for kind in ("Practitioner", "PractitionerRole")
+    ]
+    for kind, found in order:
+        ref = next(
+            (r for r in refs if r.target_type == kind and (r.key is not None) == found), None
+        )
+        if ref is not None:
+            return link_to("provider", ref)
+    return None
 
 
 def _requested(periods: Iterable[Period]) -> str:
