@@ -1,0 +1,518 @@
+"""Identity, re-import, undo, merge review, dry run and cancel, through the real database.
+
+Each test writes a small export to a temp folder, imports it with the session exactly
+as the wizard does, and checks what the clinic's database (and its search, timeline and
+change journal) holds afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.clinic import Clinic
+from app.errors import UndoBlockedError
+from app.importers.batches import list_batches, undo_batch, undo_blockers
+from app.importers.merge_review import merge, open_reviews, undo_decision
+from app.importers.session import ImportResult, plan_import, run_import
+from app.interactions.log import log_interaction
+from app.ops import CancelToken, OperationCancelledError
+from app.patients.model import PatientDraft, PhoneDraft
+from app.patients.records import create_patient
+from app.patients.search import PatientSearch
+from app.patients.timeline import timeline
+
+SYNTHEA = "https://github.com/synthetichealth/synthea"
+MRN = "http://emr.example.org/mrn"
+UPDATED_NOTE = "Details updated by an import"
+# Tables that record the import itself rather than the clinic's data.
+BATCH_TABLES = {"import_batch", "import_file", "import_undo"}
+# The search index's own storage: its pages do not shrink back row for row; what it
+# finds is checked through PatientSearch instead.
+FTS_SHADOWS = ("_data", "_idx", "_docsize", "_config", "_content")
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    """The folder an EMR export is saved to (tmp_path itself holds the clinic)."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    return folder
+
+
+def _import(clinic: Clinic, *paths: Path, **options: Any) -> ImportResult:
+    return run_import(clinic, plan_import(clinic, list(paths)), **options)
+
+
+def _patient(
+    family: str = "Lindqvist",
+    *,
+    pid: str = "p1",
+    phones: tuple[str, ...] = ("(312) 555-0142",),
+    birth: str = "1961-04-09",
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": pid,
+        "identifier": [
+            {"system": MRN, "value": f"MRN-{pid}", "type": {"coding": [{"code": "MR"}]}}
+        ],
+        "name": [{"family": family, "given": ["Maren"]}],
+        "birthDate": birth,
+        "telecom": [{"system": "phone", "value": p} for p in phones],
+    }
+
+
+def _encounter(eid: str, day: str, pid: str = "p1") -> dict[str, Any]:
+    return {
+        "resourceType": "Encounter",
+        "id": eid,
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "subject": {"reference": f"Patient/{pid}"},
+        "period": {"start": f"{day}T09:30:00-05:00", "end": f"{day}T10:00:00-05:00"},
+    }
+
+
+def _export(folder: Path, *resources: dict[str, Any], name: str = "export.json") -> Path:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+    }
+    path = folder / name
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    return path
+
+
+def _first_export(folder: Path) -> Path:
+    return _export(
+        folder,
+        _patient(),
+        _encounter("e1", "2023-03-14"),
+        _encounter("e2", "2024-01-09"),
+    )
+
+
+def _newer_export(folder: Path) -> Path:
+    return _export(
+        folder,
+        _patient("Lindqvist-Berg", phones=("(312) 555-0142", "(773) 555-0199")),
+        _encounter("e1", "2023-03-14"),
+        _encounter("e2", "2024-01-09"),
+        _encounter("e3", "2025-02-20"),
+    )
+
+
+def _tables(clinic: Clinic) -> dict[str, int]:
+    names = [
+        r[0]
+        for r in clinic.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+    ]
+    return {
+        n: clinic.conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0]
+        for n in names
+        if n not in BATCH_TABLES and not n.endswith(FTS_SHADOWS)
+    }
+
+
+def _imported_id(clinic: Clinic, pid: str = "p1") -> str:
+    row = clinic.conn.execute(
+        "SELECT row_id FROM source_record WHERE tbl = 'patient' AND system = 'fhir:Patient' "
+        "AND value = ?",
+        (pid,),
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _count(clinic: Clinic, sql: str, *params: Any) -> int:
+    return int(clinic.conn.execute(sql, params).fetchone()[0])
+
+
+def _search(clinic: Clinic, text: str) -> list[str]:
+    """Who a receptionist can pick: merged-away records are listed flagged, and last."""
+    return [r.patient_id for r in PatientSearch(clinic.conn).search(text) if not r.merged]
+
+
+def _merged_in_search(clinic: Clinic, text: str) -> list[str]:
+    return [r.patient_id for r in PatientSearch(clinic.conn).search(text) if r.merged]
+
+
+# --- identity and re-import -------------------------------------------------------------
+
+
+def test_the_same_file_twice_changes_nothing(clinic: Clinic, export: Path) -> None:
+    path = _first_export(export)
+    first = _import(clinic, path)
+    assert (first.counts["patients"].created, first.counts["visits"].created) == (1, 2)
+    before = _tables(clinic)
+
+    again = _import(clinic, path)
+
+    assert again.counts["patients"].as_dict() == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 1,
+        "skipped": 0,
+        "failed": 0,
+    }
+    assert again.counts["visits"].unchanged == 2
+    assert again.totals().created == again.totals().updated == 0
+    assert _tables(clinic) == before  # includes the change journal
+    assert len(list_batches(clinic)) == 2
+
+
+def test_a_renamed_copy_of_the_file_is_the_same_patient(clinic: Clinic, export: Path) -> None:
+    path = _first_export(export)
+    _import(clinic, path)
+    copy = export / "copy of export.json"
+    copy.write_bytes(path.read_bytes())
+    again = _import(clinic, copy)
+    assert again.totals().created == 0
+    assert _count(clinic, "SELECT count(*) FROM patient") == 1
+
+
+def test_the_record_number_finds_a_patient_whose_resource_id_changed(
+    clinic: Clinic, export: Path
+) -> None:
+    _import(clinic, _first_export(export))
+    moved = _patient(pid="p1")
+    moved["id"] = "new-server-id"
+    moved["identifier"][0]["value"] = "MRN-p1"
+    result = _import(clinic, _export(export, moved, name="moved.json"))
+    assert result.counts["patients"].created == 0
+    assert _count(clinic, "SELECT count(*) FROM patient") == 1
+
+
+def test_a_newer_export_updates_the_patient_adds_the_visit_and_notes_it(
+    clinic: Clinic, export: Path
+) -> None:
+    _import(clinic, _first_export(export))
+    patient_id = _imported_id(clinic)
+
+    newer = _import(clinic, _newer_export(export))
+
+    assert newer.counts["patients"].updated == 1
+    assert newer.counts["visits"].created == 1
+    assert newer.counts["visits"].unchanged == 2
+    family = clinic.conn.execute(
+        "SELECT family_name FROM patient WHERE id = ?", (patient_id,)
+    ).fetchone()[0]
+    assert family == "Lindqvist-Berg"
+    phones = {
+        r[0]
+        for r in clinic.conn.execute(
+            "SELECT value FROM contact_point WHERE patient_id = ? AND kind = 'phone'",
+            (patient_id,),
+        )
+    }
+    assert phones == {"+13125550142", "+17735550199"}
+    notes = [e for e in timeline(clinic, patient_id, kinds={"note"}) if e.detail == UPDATED_NOTE]
+    assert len(notes) == 1
+    body = clinic.conn.execute(
+        "SELECT body FROM interaction WHERE id = ?", (notes[0].record_id,)
+    ).fetchone()[0]
+    assert "family name" in body and "phone" in body
+    assert "Lindqvist" not in body and "555" not in body  # field names, never values
+
+
+def test_undo_of_the_newer_export_restores_the_name_and_removes_its_visit_and_note(
+    clinic: Clinic, export: Path
+) -> None:
+    _import(clinic, _first_export(export))
+    patient_id = _imported_id(clinic)
+    before = _tables(clinic)
+    second = _import(clinic, _newer_export(export))
+    assert second.batch_id is not None
+
+    undo_batch(clinic, second.batch_id)
+
+    row = clinic.conn.execute(
+        "SELECT family_name FROM patient WHERE id = ?", (patient_id,)
+    ).fetchone()
+    assert row[0] == "Lindqvist"
+    assert _count(clinic, "SELECT count(*) FROM appointment") == 2
+    assert _count(clinic, "SELECT count(*) FROM interaction WHERE subject = ?", UPDATED_NOTE) == 0
+    assert {k: v for k, v in _tables(clinic).items() if k != "change"} == {
+        k: v for k, v in before.items() if k != "change"
+    }
+    # And the same newer export imports again as an update, not as "unchanged".
+    again = _import(clinic, _newer_export(export))
+    assert again.counts["patients"].updated == 1
+
+
+def test_undo_of_the_first_import_removes_everything_it_created(
+    clinic: Clinic, export: Path
+) -> None:
+    empty = _tables(clinic)
+    result = _import(clinic, _first_export(export))
+    assert result.batch_id is not None
+    assert _search(clinic, "Lindqvist") == [_imported_id(clinic)]
+    assert undo_blockers(clinic, result.batch_id) == []
+
+    undo_batch(clinic, result.batch_id)
+
+    for table in ("patient", "appointment", "source_record", "contact_point", "patient_identifier"):
+        assert _count(clinic, f"SELECT count(*) FROM {table}") == 0, table
+    assert {k: v for k, v in _tables(clinic).items() if k != "change"} == {
+        k: v for k, v in empty.items() if k != "change"
+    }
+    assert _search(clinic, "Lindqvist") == []
+    assert _search(clinic, "Maren") == []
+    assert _search(clinic, "312 555 0142") == []
+    (batch,) = list_batches(clinic)
+    assert (batch.id, batch.status) == (result.batch_id, "undone")
+    assert undo_blockers(clinic, result.batch_id) == ["This import has already been undone."]
+
+
+def test_the_same_file_imports_again_after_its_undo(clinic: Clinic, export: Path) -> None:
+    path = _first_export(export)
+    first = _import(clinic, path)
+    assert first.batch_id is not None
+    undo_batch(clinic, first.batch_id)
+    again = _import(clinic, path)
+    assert again.counts["patients"].created == 1
+    assert again.counts["visits"].created == 2
+    assert _search(clinic, "Lindqvist") == [_imported_id(clinic)]
+
+
+def test_undo_is_refused_when_a_call_was_logged_on_an_imported_patient(
+    clinic: Clinic, export: Path
+) -> None:
+    result = _import(clinic, _first_export(export))
+    assert result.batch_id is not None
+    patient_id = _imported_id(clinic)
+    log_interaction(clinic, patient_id, "call", direction="in", subject="Asked about a refill")
+    before = _tables(clinic)
+
+    with pytest.raises(UndoBlockedError) as refused:
+        undo_batch(clinic, result.batch_id)
+
+    reasons = refused.value.reasons
+    assert reasons == undo_blockers(clinic, result.batch_id)
+    assert any("call" in r and "Lindqvist" in r for r in reasons), reasons
+    assert _tables(clinic) == before
+    assert list_batches(clinic)[0].status == "done"
+
+
+def test_undo_is_refused_when_an_imported_patient_was_edited_since(
+    clinic: Clinic, export: Path
+) -> None:
+    from app.patients.records import update_patient
+
+    result = _import(clinic, _first_export(export))
+    assert result.batch_id is not None
+    update_patient(clinic, _imported_id(clinic), {"preferred_name": "Mare"})
+    reasons = undo_blockers(clinic, result.batch_id)
+    assert reasons and any("changed since" in r for r in reasons), reasons
+    with pytest.raises(UndoBlockedError):
+        undo_batch(clinic, result.batch_id)
+    assert _count(clinic, "SELECT count(*) FROM patient") == 1
+
+
+# --- merge review ---------------------------------------------------------------------------
+
+
+def _hand_entered(clinic: Clinic) -> str:
+    draft = PatientDraft(
+        family_name="Lindqvist",
+        given_names="Maren",
+        birth_date="1961-04-09",
+        phones=(PhoneDraft("(312) 555-0100"),),
+    )
+    return create_patient(clinic, draft).id
+
+
+def test_a_look_alike_of_a_hand_entered_patient_goes_to_review(
+    clinic: Clinic, export: Path
+) -> None:
+    existing = _hand_entered(clinic)
+    result = _import(clinic, _first_export(export))
+    imported = _imported_id(clinic)
+    assert imported != existing
+    assert result.reviews == 1
+    (review,) = open_reviews(clinic)
+    assert (review.imported.patient_id, review.existing.patient_id) == (imported, existing)
+    assert review.imported.visits == 2 and review.existing.visits == 0
+    assert sorted(_search(clinic, "Lindqvist")) == sorted([existing, imported])
+
+
+def test_merge_moves_the_visits_hides_the_duplicate_and_undo_restores_both(
+    clinic: Clinic, export: Path
+) -> None:
+    existing = _hand_entered(clinic)
+    path = _first_export(export)
+    _import(clinic, path)
+    imported = _imported_id(clinic)
+    (review,) = open_reviews(clinic)
+
+    merge(clinic, review.id)
+
+    assert _count(clinic, "SELECT count(*) FROM appointment WHERE patient_id = ?", existing) == 2
+    assert _count(clinic, "SELECT count(*) FROM appointment WHERE patient_id = ?", imported) == 0
+    assert _search(clinic, "Lindqvist") == [existing]
+    assert _merged_in_search(clinic, "Lindqvist") == [imported]
+    found = PatientSearch(clinic.conn).search("Lindqvist")
+    assert [r.patient_id for r in found] == [existing, imported]  # the merged one last
+    assert open_reviews(clinic) == []
+    # Re-importing the same export now finds the kept patient: nothing new.
+    again = _import(clinic, path)
+    assert again.totals().created == 0
+    assert _count(clinic, "SELECT count(*) FROM patient WHERE merged_into IS NULL") == 1
+
+    undo_decision(clinic, review.id)
+
+    assert _count(clinic, "SELECT count(*) FROM appointment WHERE patient_id = ?", imported) == 2
+    assert _count(clinic, "SELECT count(*) FROM appointment WHERE patient_id = ?", existing) == 0
+    assert sorted(_search(clinic, "Lindqvist")) == sorted([existing, imported])
+    assert _merged_in_search(clinic, "Lindqvist") == []
+    assert [r.id for r in open_reviews(clinic)] == [review.id]
+    merged = clinic.conn.execute(
+        "SELECT merged_into FROM patient WHERE id = ?", (imported,)
+    ).fetchone()[0]
+    assert merged is None
+
+
+def test_a_newer_export_after_a_merge_updates_the_kept_patient(
+    clinic: Clinic, export: Path
+) -> None:
+    existing = _hand_entered(clinic)
+    _import(clinic, _first_export(export))
+    imported = _imported_id(clinic)
+    (review,) = open_reviews(clinic)
+    merge(clinic, review.id)
+
+    newer = _import(clinic, _newer_export(export))
+
+    assert newer.counts["patients"].created == 0
+    assert newer.counts["visits"].created == 1
+    assert _count(clinic, "SELECT count(*) FROM appointment WHERE patient_id = ?", existing) == 3
+    assert _count(clinic, "SELECT count(*) FROM appointment WHERE patient_id = ?", imported) == 0
+    assert (
+        _count(
+            clinic,
+            "SELECT count(*) FROM contact_point WHERE patient_id = ? AND value = ?",
+            existing,
+            "+17735550199",
+        )
+        == 1
+    )
+
+
+# --- dry run and cancel ---------------------------------------------------------------------
+
+
+def test_a_dry_run_counts_like_the_real_run_and_writes_nothing(
+    clinic: Clinic, export: Path
+) -> None:
+    _hand_entered(clinic)
+    path = _first_export(export)
+    before = _tables(clinic)
+
+    trial = _import(clinic, path, dry_run=True)
+
+    assert trial.batch_id is None and trial.dry_run
+    assert _tables(clinic) == before
+    assert list_batches(clinic) == []
+    real = _import(clinic, path)
+    assert {k: c.as_dict() for k, c in trial.counts.items()} == {
+        k: c.as_dict() for k, c in real.counts.items()
+    }
+    assert (trial.reviews, len(trial.problems)) == (real.reviews, len(real.problems)) == (1, 0)
+
+
+def test_a_dry_run_of_a_newer_export_counts_the_update(clinic: Clinic, export: Path) -> None:
+    _import(clinic, _first_export(export))
+    before = _tables(clinic)
+    trial = _import(clinic, _newer_export(export), dry_run=True)
+    assert trial.counts["patients"].updated == 1
+    assert trial.counts["visits"].created == 1
+    assert _tables(clinic) == before
+
+
+def test_cancel_from_the_progress_report_leaves_nothing(clinic: Clinic, export: Path) -> None:
+    for number in range(3):
+        _export(
+            export,
+            _patient(f"Family{number}", pid=f"p{number}"),
+            _encounter(f"e{number}", "2023-03-14", pid=f"p{number}"),
+            name=f"part{number}.json",
+        )
+    before = _tables(clinic)
+    token = CancelToken()
+    reports: list[tuple[int, int, str]] = []
+
+    def progress(done: int, total: int, what: str) -> None:
+        reports.append((done, total, what))
+        token.cancel()
+
+    with pytest.raises(OperationCancelledError):
+        _import(clinic, export, progress=progress, cancel=token)
+
+    assert len(reports) == 1
+    assert _tables(clinic) == before
+    assert list_batches(clinic) == []
+    assert _search(clinic, "Family0") == []
+
+
+# --- CSV and FHIR of one Synthea patient -------------------------------------------------
+
+CSV_HEADER = (
+    "Id,BIRTHDATE,DEATHDATE,SSN,DRIVERS,PASSPORT,PREFIX,FIRST,LAST,SUFFIX,MAIDEN,MARITAL,"
+    "RACE,ETHNICITY,GENDER,BIRTHPLACE,ADDRESS,CITY,STATE,COUNTY,ZIP,LAT,LON,"
+    "HEALTHCARE_EXPENSES,HEALTHCARE_COVERAGE"
+)
+SYNTHEA_ID = "3edac2e3-d223-6fae-d515-daf96ef6bc76"
+
+
+def test_synthea_csv_and_fhir_of_the_same_patient_are_one_patient(
+    clinic: Clinic, export: Path
+) -> None:
+    (export / "patients.csv").write_text(
+        f"{CSV_HEADER}\n{SYNTHEA_ID},2014-10-06,,999-17-5017,,,,Maynard46,Mosciski958,,,,"
+        "white,nonhispanic,M,Boston  Massachusetts  US,784 Stamm Lock Unit 46,Somerville,"
+        "Massachusetts,Middlesex County,02155,42.36,-71.15,227761.06,2546.04\n",
+        encoding="utf-8",
+    )
+    fhir = {
+        "resourceType": "Patient",
+        "id": SYNTHEA_ID,
+        "identifier": [
+            {"system": SYNTHEA, "value": SYNTHEA_ID},
+            {
+                "system": "http://hl7.org/fhir/sid/us-ssn",
+                "value": "999-17-5017",
+                "type": {"coding": [{"code": "SS"}]},
+            },
+        ],
+        "name": [{"use": "official", "family": "Mosciski958", "given": ["Maynard46"]}],
+        "gender": "male",
+        "birthDate": "2014-10-06",
+    }
+    _export(
+        export,
+        fhir,
+        _encounter("e1", "2023-01-27", pid=SYNTHEA_ID),
+        name="Maynard46_Mosciski958.json",
+    )
+
+    result = _import(clinic, export)
+
+    assert _count(clinic, "SELECT count(*) FROM patient") == 1
+    assert result.counts["patients"].created == 1
+    assert result.reviews == 0
+    patient_id = clinic.conn.execute("SELECT id FROM patient").fetchone()[0]
+    assert _count(clinic, "SELECT count(*) FROM appointment WHERE patient_id = ?", patient_id) == 1
+    # Importing the FHIR file alone later still finds that one patient.
+    _import(clinic, export / "Maynard46_Mosciski958.json")
+    assert _count(clinic, "SELECT count(*) FROM patient") == 1
