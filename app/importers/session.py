@@ -37,7 +37,7 @@ from app.importers.fhir.convert import fhir_target
 from app.importers.fhir.mapping import MappedItem, map_item
 from app.importers.fhir.model import ImportedAppointment, MappingProblem
 from app.importers.fhir.references import ReferenceIndex
-from app.importers.fhir.sources import SourceFile, discover, read_source
+from app.importers.fhir.sources import SourceFile, discover, read_source, refusal
 from app.importers.targets import KIND_NAMES, ImportProblem, Link, Target, VisitIn
 from app.importers.writer import KindCounts, RecordWriter
 from app.ops import CancelToken, Progress, no_progress
@@ -208,7 +208,7 @@ def plan_import(
 def _plan_file(clinic: Clinic, source: SourceFile) -> ImportFile:
     path, name = source.path, source.name
     try:
-        size = path.stat().st_size
+        path.stat()
     except OSError:
         return ImportFile(path, name, "unknown", "Not found", problem="could not be opened")
     if source.kind in ("json", "ndjson", "zip"):
@@ -217,8 +217,7 @@ def _plan_file(clinic: Clinic, source: SourceFile) -> ImportFile:
             "ndjson": "FHIR bulk data (NDJSON)",
             "zip": "Zip archive of FHIR files",
         }[source.kind]
-        problem = "is empty" if size == 0 else None
-        return ImportFile(path, name, "fhir", description, problem=problem)
+        return ImportFile(path, name, "fhir", description, problem=refusal(source))
     if path.suffix.lower() in CSV_SUFFIXES:
         try:
             planned = plan_file(path, day_first=clinic.settings.day_first)
@@ -226,6 +225,15 @@ def _plan_file(clinic: Clinic, source: SourceFile) -> ImportFile:
             return ImportFile(path, name, "csv", "CSV", problem="has no rows to import")
         except CsvFileError as exc:
             return ImportFile(path, name, "csv", "CSV", problem=_file_reason(str(exc), path.name))
+        if len(planned.sniffed.header) < 2:
+            # Every kind of record needs at least an id and a name: this is not a table.
+            return ImportFile(
+                path,
+                name,
+                "csv",
+                "Text",
+                problem="has only one column: it is not a table to import",
+            )
         return ImportFile(path, name, "csv", _csv_description(planned), csv=planned)
     return ImportFile(
         path,

@@ -238,7 +238,6 @@ class Tx:
         self._journal([(table, row_id, DELETE_COLUMN, None)])
         self._note(table, before, row_id)
 
-
     def delete_many(self, table: str, row_ids: Sequence[str]) -> None:
         """Delete many rows of one table (undoing an import), each with its tombstone.
 

@@ -153,6 +153,20 @@ def test_a_json_file_past_the_size_limit_is_refused_unread(clinic: Clinic, expor
     assert _families(clinic) == ["Goodwin"]
 
 
+def test_a_2_gb_json_file_is_refused_when_planning(clinic: Clinic, export: Path) -> None:
+    # Sparse again: 2 GB on paper. The plan already says why, so the import neither
+    # checksums nor reads it (a receptionist should not wait to be told no).
+    with (export / "huge.json").open("wb") as stream:
+        stream.truncate(2048 * MiB)
+    plan = plan_import(clinic, [export])
+    huge = next(f for f in plan.files if f.name == "export/huge.json")
+    assert huge.problem is not None and "2.0 GB" in huge.problem and "NDJSON" in huge.problem
+    result = run_import(clinic, plan)
+    (problem,) = _about(result, "export/huge.json")
+    assert problem.dropped and "too large" in problem.reason
+    assert _families(clinic) == ["Goodwin"]
+
+
 def test_a_zip_bomb_member_is_refused_and_the_rest_of_the_zip_read(
     clinic: Clinic, export: Path
 ) -> None:
@@ -267,7 +281,7 @@ _JUNK = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),  # JSON has neither
     st.text(max_size=20),
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),

@@ -520,12 +520,6 @@ def test_encounter_file_before_patient_file_links_across_files(
     assert _visit_patients(clinic) == [_patient_id(clinic, "p1")] * 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fhir/references.py _resolve_text returns key None for a literal Patient/p1 "
-    "that is not in this import, so the writer never looks in source_record for a patient "
-    "an earlier import stored; the visit fails as 'does not say which patient'",
-)
 def test_references_to_a_patient_of_an_earlier_import(clinic: Clinic, export: Path) -> None:
     _write(export / "p.json", _patient())
     _import(clinic, export / "p.json")

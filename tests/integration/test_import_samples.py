@@ -210,20 +210,20 @@ def test_the_counting_script_sees_what_the_readme_lists() -> None:
 
 def test_all_samples_in_one_import_match_the_independent_count(clinic: Clinic) -> None:
     plan = plan_import(clinic, [ROOT])
-    # The license texts beside the data are .txt, so they are offered as CSV to map;
-    # README and MANIFEST are refused by name. The person leaves the license texts out.
-    waiting = {f.name for f in plan.needs_choices}
-    assert waiting == {"emr-samples/LICENSES/Apache-2.0.txt", "emr-samples/LICENSES/CC0-1.0.txt"}
-    plan.files = [f for f in plan.files if f.name not in waiting]
-    refused = {f.name for f in plan.files if f.problem}
-    assert refused == {"emr-samples/README.md", "emr-samples/MANIFEST.sha256"}
+    # README and MANIFEST are refused by name; the license texts beside the data are
+    # .txt, read as CSV, and refused as prose (one column is no table). Nothing waits.
+    assert plan.needs_choices == []
+    refused = {f.name: f.problem for f in plan.files if f.problem}
+    licenses = {"emr-samples/LICENSES/Apache-2.0.txt", "emr-samples/LICENSES/CC0-1.0.txt"}
+    assert set(refused) == {"emr-samples/README.md", "emr-samples/MANIFEST.sha256"} | licenses
+    assert all("not a table" in str(refused[name]) for name in licenses)
 
     result = run_import(clinic, plan)
 
     _assert_matches(clinic, result, _count(DATA))
     assert result.batch_id is not None
     file_problems = {p.location for p in result.problems if p.kind == "file"}
-    assert refused <= file_problems
+    assert set(refused) <= file_problems
     _problems_name_their_file(result)
     assert result.skipped_types["Observation"] > 0
 

@@ -516,10 +516,11 @@ def test_appointment_without_patient_links_to_nobody() -> None:
     assert (visit.provider, visit.place, visit.start_at) == (None, None, None)
 
 
-def test_reference_to_a_patient_outside_the_import_keeps_only_its_display() -> None:
+def test_reference_to_a_patient_outside_the_import_keeps_its_key_and_display() -> None:
+    # An earlier import may hold them: the writer looks them up by these keys.
     visit = target_of(VisitIn, appointment(start="2025-07-01T09:00:00Z"))
-    assert visit.patient == Link("patient", None, "Ana")
-    assert visit.provider == Link("provider", None, "Dr Careful")
+    assert visit.patient == Link("patient", ("fhir:Patient", "p1"), "Ana")
+    assert visit.provider == Link("provider", ("fhir:Practitioner", "dr1"), "Dr Careful")
 
 
 def test_conditional_reference_by_npi_links_to_the_practitioner() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.importers.fhir.mapping import map_resource
-from app.importers.fhir.references import ReferenceIndex
+from app.importers.fhir.references import ReferenceIndex, ResourceKey
 from tests.support.emr_samples import MISSING_REASON, PRESENT, samples
 
 SAMPLES = samples("fhir")
@@ -209,9 +209,19 @@ def test_huge_name_is_reported_and_the_patient_kept(field: str, size: int) -> No
     assert any("longer than" in p.reason for p in mapped.problems)
 
 
-def test_broken_reference_keeps_the_record_with_an_unresolved_ref() -> None:
+def test_reference_outside_the_import_keeps_the_record_and_its_key() -> None:
+    # The key is kept: an earlier import may have stored that patient (the writer looks).
     encounter = copy.deepcopy(BASES[5])
     encounter["subject"] = {"reference": "Patient/not-here", "display": "Someone"}
+    [record] = _map(encounter).records
+    assert record.patient is not None
+    assert record.patient.key == ResourceKey("Patient", "not-here")
+    assert record.patient.problem and record.patient.display == "Someone"
+
+
+def test_unfollowable_reference_keeps_the_record_with_an_unresolved_ref() -> None:
+    encounter = copy.deepcopy(BASES[5])
+    encounter["subject"] = {"reference": "urn:uuid:0000-not-here", "display": "Someone"}
     [record] = _map(encounter).records
     assert record.patient is not None and record.patient.key is None
     assert record.patient.problem and record.patient.display == "Someone"

@@ -209,7 +209,9 @@ class ReferenceIndex:
         key = ResourceKey(resource_type, rid)
         if key in self._keys:
             return resource_type, key, None
-        return resource_type, None, f"points at a {resource_type} that is not in this import"
+        # Kept with its key: an earlier import may have brought that resource in, and
+        # the writer looks for it there (a visits-only export after a patients export).
+        return resource_type, key, f"points at a {resource_type} that is not in this import"
 
     def _conditional(
         self, resource_type: str, query: str

@@ -149,6 +149,34 @@ def read_bytes(name: str, data: bytes, limits: ReadLimits | None = None) -> Iter
 Opener = Callable[[], IO[bytes]]
 
 
+def refusal(source: SourceFile, limits: ReadLimits | None = None) -> str | None:
+    """Why the whole file will be refused, when that is plain without reading it all
+    (empty, or one JSON document over the size limit); None otherwise.
+
+    The import plan asks first, so a 2 GB file is refused in an instant instead of
+    being checksummed and read twice only to be turned away.
+    """
+    limits = limits or ReadLimits()
+    try:
+        size = source.path.stat().st_size
+    except OSError as exc:
+        return f"could not be read ({exc.strerror or type(exc).__name__})"
+    if size == 0:
+        return "is empty"
+    if source.kind != "json" or size <= limits.max_json_bytes:
+        return None
+    if _first_line_is_resource(lambda: source.path.open("rb"), limits):
+        return None
+    return _too_large(size, limits)
+
+
+def _too_large(size: int, limits: ReadLimits) -> str:
+    return (
+        f"is {_size(size)}, too large to read as one JSON document (the limit is "
+        f"{_size(limits.max_json_bytes)}); export it as NDJSON, one resource per line"
+    )
+
+
 def _read_stream(
     opener: Opener, name: str, size: int, kind: str, limits: ReadLimits
 ) -> Iterator[SourceItem]:
@@ -162,11 +190,7 @@ def _read_stream(
         if _first_line_is_resource(opener, limits):
             yield from _read_ndjson(opener, name, size, limits)
         else:
-            yield _problem(
-                name,
-                f"is {_size(size)}, too large to read as one JSON document (the limit is "
-                f"{_size(limits.max_json_bytes)}); export it as NDJSON, one resource per line",
-            )
+            yield _problem(name, _too_large(size, limits))
         return
     with opener() as stream:
         raw = stream.read()
@@ -201,17 +225,33 @@ def _looks_like_ndjson(raw: bytes) -> bool:
 
 
 def _first_line_is_resource(opener: Opener, limits: ReadLimits) -> bool:
-    """True when the file starts with a one-line resource followed by more lines (NDJSON)."""
+    """True when the file starts with a one-line resource followed by more lines (NDJSON).
+
+    Reads at most one line's worth: a huge file without newlines is answered after
+    `max_line_bytes`, not after reading all of it.
+    """
     with opener() as stream:
-        lines = _lines(stream, limits.max_line_bytes)
-        first = next(lines, None)
-        if first is None or first[1] is None or next(lines, None) is None:
+        head = stream.read(4)
+        encoding, skip = sniff_encoding(head)
+        buffered = io.BufferedReader(_Prefixed(head[skip:], stream), buffer_size=1024 * 1024)
+        readline: Callable[[int], Any] = buffered.readline
+        if encoding != "utf-8":
+            readline = io.TextIOWrapper(buffered, encoding=encoding, errors="replace").readline
+        first: Any = b""
+        for _ in range(_BLANK_LINES_BEFORE_GIVING_UP):
+            first = readline(limits.max_line_bytes + 1)
+            if not first or first.strip():
+                break
+        if not first or len(first) > limits.max_line_bytes or not readline(1):
             return False
         try:
-            value = parse_json(first[1]).value
+            value = parse_json(first).value
         except JsonTextError:
             return False
         return isinstance(value, dict) and "resourceType" in value
+
+
+_BLANK_LINES_BEFORE_GIVING_UP = 1000
 
 
 def _read_ndjson(opener: Opener, name: str, size: int, limits: ReadLimits) -> Iterator[SourceItem]:
