@@ -248,10 +248,13 @@ class RecordWriter:
                 )
             else:
                 self._settled.add(match.row_id)
-                self._update(table, match.row_id, row, record)
+                changed = self._update(table, match.row_id, row, record)
                 self._set_fingerprint(table, match.row_id, digest)
                 match.fingerprint = digest
-                self.count(name).updated += 1
+                if changed:
+                    self.count(name).updated += 1
+                else:
+                    self.count(name).unchanged += 1
         self._insert_rows(table, list(new_rows.values()))
         self._insert_sources(sources)
         if sources and table not in _LINKED_TABLES:
@@ -511,13 +514,14 @@ class RecordWriter:
             "end_on": record.end_on,
         }
 
-    def _update(self, table: str, row_id: str, row: Mapping[str, Any], record: Target) -> None:
+    def _update(self, table: str, row_id: str, row: Mapping[str, Any], record: Target) -> bool:
         """Apply a changed record, keeping the old values for undo; a patient's timeline
-        says what changed (field names only, never the values)."""
+        says what changed (field names only, never the values). False when the stored
+        row already holds it all (the source changed only in what Frontdesk keeps not)."""
         values = {c: v for c, v in row.items() if c not in ("created_at", "updated_at")}
         current = self.tx.current(table, row_id, list(values))
         if current is None:  # the row was deleted since: leave it deleted
-            return
+            return False
         before = {c: v for c, v in current.items() if v != values[c]}
         changed_words = [_PATIENT_FIELDS.get(c, c) for c in before]
         if isinstance(record, PatientIn):
@@ -543,6 +547,7 @@ class RecordWriter:
                     "recorded_by": self._user,
                 },
             )
+        return bool(before) or bool(changed_words)
 
     # --- a patient's phones, emails, addresses and identifiers ------------------
 
