@@ -179,6 +179,18 @@ def test_a_zip_bomb_member_is_refused_and_the_rest_of_the_zip_read(
     assert _families(clinic) == ["Goodwin", "Zipped"]
 
 
+def test_a_csv_inside_a_zip_asks_to_unzip_and_the_json_beside_it_imports(
+    clinic: Clinic, export: Path
+) -> None:
+    with zipfile.ZipFile(export / "export.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("patients.csv", "Id,FIRST,LAST,BIRTHDATE\np9,Ann,Zipcsv,1970-01-01\n")
+        archive.writestr("Patient.ndjson", _patient_line("z2", "Zipjson") + "\n")
+    result = _import(clinic, export)
+    (problem,) = _about(result, "export/export.zip/patients.csv")
+    assert "unzip" in problem.reason
+    assert _families(clinic) == ["Goodwin", "Zipjson"]
+
+
 def test_a_csv_with_a_ragged_row_names_its_line_and_keeps_the_others(
     clinic: Clinic, export: Path
 ) -> None:
