@@ -209,17 +209,20 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from app.importers.csv.dates import DateFormat
     from app.importers.profile_store import find_profile
     from app.importers.session import plan_import, run_import
+    from app.users import act_as_default_user
 
     dates = {"iso": DateFormat.ISO, "us": DateFormat.US, "eu": DateFormat.EU}
     dates["eu-dot"] = DateFormat.EU_DOT
     with _open_headless() as clinic:
+        act_as_default_user(clinic)  # the batch and its timeline notes say who
         plan = plan_import(clinic, args.paths)
         for item in plan.files:
             if item.csv is None or item.problem is not None:
                 continue
-            if args.profile:
+            # Only for the files that need them: a recognised Synthea table keeps its own.
+            if args.profile and item.csv.needs_mapping:
                 plan.csv_profiles[item.path] = find_profile(clinic, args.profile)
-            if args.dates:
+            if args.dates and (item.path in plan.csv_profiles or item.csv.needs_date_choice):
                 plan.csv_date_formats[item.path] = dates[args.dates]
         waiting = plan.needs_choices
         if waiting:
@@ -248,7 +251,9 @@ def _terminal_progress(done: int, total: int, what: str) -> None:
 
 def _print_import(result: ImportResult) -> None:
     title = "Dry run (nothing was saved)" if result.dry_run else "Import finished"
-    print(f"{title}: {result.files} files in {result.seconds:.1f} s")
+    left = f", {result.files_refused} left out" if result.files_refused else ""
+    read = result.files - result.files_refused
+    print(f"{title}: {read} files read in {result.seconds:.1f} s{left}")
     print(f"{'':18}{'created':>9}{'updated':>9}{'unchanged':>11}{'skipped':>9}{'failed':>8}")
     for kind, counts in result.counts.items():
         c = counts.as_dict()
@@ -265,13 +270,12 @@ def _print_import(result: ImportResult) -> None:
     if result.reviews:
         print(
             f"{result.reviews} imported patients look like patients already here: "
-            "review them in Frontdesk (Patients > Review possible duplicates)."
+            "review them in Frontdesk (File > Review possible duplicates)."
         )
     if result.problems:
         print(f"{len(result.problems)} problems:")
         for problem in result.problems:
-            left = "" if problem.dropped else " (imported without it)"
-            print(f"  {problem.location}: {problem.reason}{left}")
+            print(f"  {problem.location}: {problem.reason}")
     if result.batch_id:
         print(f"Import id (to undo it): {result.batch_id}")
 
@@ -297,8 +301,10 @@ def _cmd_imports(args: argparse.Namespace) -> int:
 def _cmd_undo_import(args: argparse.Namespace) -> int:
     from app.errors import UndoBlockedError
     from app.importers.batches import undo_batch
+    from app.users import act_as_default_user
 
     with _open_headless() as clinic:
+        act_as_default_user(clinic)
         try:
             undo_batch(clinic, args.batch_id)
         except UndoBlockedError as exc:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from app.clinic import Clinic
-from app.errors import RecordNotFoundError, UndoBlockedError
+from app.errors import InvalidInputError, RecordNotFoundError, UndoBlockedError
 from app.ops import Progress, no_progress
 from app.patients.model import display_name
 from app.store.changes import Changes
@@ -132,9 +132,11 @@ def undo_blockers(clinic: Clinic, batch_id: str) -> list[str]:
         "JOIN change c ON c.tbl = u.tbl AND c.row_id = u.row_id WHERE c.seq > ?",
         (after,),
     ).fetchall():
-        found.append(
-            (f"{_words(table)} from this import was changed since", _owner(conn, table, row_id))
-        )
+        if table == "source_record":
+            what = "A later import updated a record this import brought in"
+        else:
+            what = f"{_words(table)} from this import was changed since"
+        found.append((what, _owner(conn, table, row_id)))
         if len(found) > _MAX_REASONS:
             break
     schema = clinic.store.schema
@@ -208,6 +210,8 @@ def undo_batch(clinic: Clinic, batch_id: str, progress: Progress = no_progress) 
 
     Raises UndoBlockedError (with the reasons) when newer work depends on it.
     """
+    if _batch(clinic.conn, batch_id)[0] == "undone":
+        raise InvalidInputError("This import has already been undone.")
     reasons = undo_blockers(clinic, batch_id)
     if reasons:
         raise UndoBlockedError(

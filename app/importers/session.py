@@ -148,8 +148,9 @@ class ImportResult:
     skipped_types: dict[str, int]
     problems: list[ImportProblem]
     reviews: int
-    files: int
+    files: int  # every file given, the refused ones included
     seconds: float = 0.0
+    files_refused: int = 0
     skipped_files: dict[str, str] = field(default_factory=dict)  # name → why not imported
 
     def totals(self) -> KindCounts:
@@ -164,6 +165,7 @@ class ImportResult:
             "batch_id": self.batch_id,
             "dry_run": self.dry_run,
             "files": self.files,
+            "files_refused": self.files_refused,
             "counts": {k: c.as_dict() for k, c in self.counts.items() if any(c.as_dict().values())},
             "skipped_types": dict(sorted(self.skipped_types.items())),
             "skipped_files": self.skipped_files,
@@ -470,6 +472,7 @@ def run_import(
                 reviews=writer.reviews,
                 files=len(plan.files),
                 skipped_files=run.skipped_files,
+                files_refused=len(plan.files) - len(files),
             )
             if dry_run:
                 raise _DryRunFinishedError

@@ -226,10 +226,26 @@ class RecordWriter:
                     new_patients.append((row_id, record))
                 continue
             self._remember(table, record.keys, match)
+            claimed = False
             for key in keys:
-                if key not in match.known_keys:
-                    sources.append(self._source_row(table, key, match.row_id, digest))
-                    match.known_keys.add(key)
+                if key in match.known_keys:
+                    continue
+                other = found.get(key)
+                if other is not None and other.row_id != match.row_id:
+                    claimed = True  # that identifier already names another record
+                    continue
+                sources.append(self._source_row(table, key, match.row_id, digest))
+                match.known_keys.add(key)
+            if claimed:
+                self.problems.append(
+                    ImportProblem(
+                        record.location,
+                        name,
+                        "its identifiers point at two different records already in Frontdesk; "
+                        "it was matched by the first one",
+                        dropped=False,
+                    )
+                )
             if match.fingerprint == digest:
                 self._settled.add(match.row_id)
                 self.count(name).unchanged += 1
@@ -280,11 +296,10 @@ class RecordWriter:
                 continue
             entry = self._known.get(("provider", role.provider.key)) if role.provider.key else None
             for key in _stored_keys(role.keys):
-                known = (
-                    self._ids.get(("provider", key)) == provider_id
-                    or self.resolve(Link("provider", key)) == provider_id
-                )
-                if not known:
+                # A key already naming someone (this practitioner or another) is left.
+                if self._ids.get(("provider", key)) is None and (
+                    self.resolve(Link("provider", key)) is None
+                ):
                     sources.append(
                         self._source_row(
                             "provider", key, provider_id, entry.fingerprint if entry else ""

@@ -184,3 +184,69 @@ def test_init_refuses_an_empty_administrator_name_before_creating_anything(
     assert "Type a name" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (home / "clinic.db").exists()
+
+
+# --- import -----------------------------------------------------------------------------
+
+_PATIENT_CSV = (
+    "Chart No;Surname;Given Name;DOB;E-mail\n"
+    "A-17;Marsh;Helen;03/04/1975;helen@example.com\n"
+    "A-18;Whitaker;Tom;13/06/1980;\n"
+)
+_MAPPING = {
+    "name": "Clinic EMR patients",
+    "kind": "patient",
+    "columns": {
+        "source_id": ["Chart No"],
+        "last": ["Surname"],
+        "first": ["Given Name"],
+        "birth_date": ["DOB"],
+        "email": ["E-mail"],
+    },
+    "date_format": None,
+    "code_system": "",
+    "source_system": "csv:clinic-emr",
+    "description": "",
+}
+
+
+def test_import_dry_run_then_real_then_undo_from_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "clinic"
+    assert _run(home, "init", "--clinic", "CLI import", "--admin", "Dana Reyes").returncode == 0
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "patients.csv").write_text(_PATIENT_CSV, encoding="utf-8")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps(_MAPPING), encoding="utf-8")
+
+    waiting = _run(home, "import", str(export))
+    assert waiting.returncode == 2 and "needs a mapping (--profile)" in waiting.stderr
+
+    args = ["import", str(export), "--profile", str(mapping), "--dates", "eu"]
+    dry = json.loads(_run(home, *args, "--dry-run", "--json").stdout)
+    assert dry["dry_run"] is True and dry["batch_id"] is None
+    assert dry["counts"]["patients"]["created"] == 2
+    assert json.loads(_run(home, "info", "--json").stdout)["patients"] == 0
+
+    real = _run(home, *args)
+    assert real.returncode == 0, real.stderr
+    assert "Import finished: 1 files read" in real.stdout
+    assert "patients" in real.stdout and "Import id (to undo it):" in real.stdout
+    again = json.loads(_run(home, *args, "--json").stdout)
+    assert again["counts"]["patients"] == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 2,
+        "skipped": 0,
+        "failed": 0,
+    }
+
+    batches = json.loads(_run(home, "imports", "--json").stdout)
+    assert [b["status"] for b in batches] == ["done", "done"]
+    assert batches[0]["created_by"] == "Dana Reyes"  # who, for the record
+    # The second import changed nothing, so nothing depends on the first one.
+    undone = _run(home, "undo-import", batches[1]["id"])
+    assert undone.returncode == 0 and "undone" in undone.stdout
+    assert json.loads(_run(home, "info", "--json").stdout)["patients"] == 0
+    twice = _run(home, "undo-import", batches[1]["id"])
+    assert twice.returncode == 1 and "already been undone" in twice.stderr

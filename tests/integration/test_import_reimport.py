@@ -305,6 +305,23 @@ def test_undo_is_refused_when_a_call_was_logged_on_an_imported_patient(
     assert list_batches(clinic)[0].status == "done"
 
 
+def test_undo_of_an_import_a_later_import_updated_is_refused_in_plain_words(
+    clinic: Clinic, export: Path
+) -> None:
+    first = _import(clinic, _first_export(export))
+    _import(clinic, _newer_export(export))
+    assert first.batch_id is not None
+
+    reasons = undo_blockers(clinic, first.batch_id)
+
+    assert any(
+        r.startswith("A later import updated a record this import brought in") for r in reasons
+    )
+    assert any("patient from this import was changed since" in r for r in reasons)
+    with pytest.raises(UndoBlockedError):
+        undo_batch(clinic, first.batch_id)
+
+
 def test_undo_is_refused_when_an_imported_patient_was_edited_since(
     clinic: Clinic, export: Path
 ) -> None:
@@ -516,3 +533,43 @@ def test_synthea_csv_and_fhir_of_the_same_patient_are_one_patient(
     # Importing the FHIR file alone later still finds that one patient.
     _import(clinic, export / "Maynard46_Mosciski958.json")
     assert _count(clinic, "SELECT count(*) FROM patient") == 1
+
+
+# --- conflicting identities --------------------------------------------------------
+
+
+def _practitioner(rid: str, family: str, npi: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Practitioner",
+        "id": rid,
+        "name": [{"family": family, "given": ["Ife"]}],
+        "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": npi}],
+    }
+
+
+def test_identifiers_naming_two_stored_records_match_the_first_and_save(
+    clinic: Clinic, export: Path
+) -> None:
+    # Two practitioners already in Frontdesk; then a record whose resource id is the
+    # first's and whose NPI is the second's (an EMR merged them, say). The import
+    # must neither crash on the unique identity nor move the NPI between them.
+    (export / "a.json").write_text(json.dumps(_practitioner("dr-a", "Okoye", "1234567893")))
+    (export / "b.json").write_text(json.dumps(_practitioner("dr-b", "Adeyemi", "1245319599")))
+    _import(clinic, export)
+    for old in export.iterdir():
+        old.unlink()
+    (export / "c.json").write_text(json.dumps(_practitioner("dr-a", "Okoye-Bello", "1245319599")))
+
+    result = _import(clinic, export)
+
+    assert result.counts["practitioners"].updated == 1
+    [problem] = result.problems
+    assert "two different records" in problem.reason and not problem.dropped
+    families = sorted(r[0] for r in clinic.conn.execute("SELECT family_name FROM provider"))
+    assert families == ["Adeyemi", "Okoye-Bello"]
+    # The NPI still finds the practitioner it named first, and only that one.
+    owner = clinic.conn.execute(
+        "SELECT p.family_name FROM source_record s JOIN provider p ON p.id = s.row_id "
+        "WHERE s.value = '1245319599'"
+    ).fetchall()
+    assert owner == [("Adeyemi",)]

@@ -436,3 +436,14 @@ def test_every_page_names_its_controls_and_screenshots(
         assert image.save(str(out / name))
     for name in shots:
         assert (out / name).stat().st_size > 10_000
+
+
+def test_the_mapping_step_offers_no_government_numbers() -> None:
+    from app.importers.csv.profiles import Kind
+    from ui.importing.mapping import NOT_IMPORTED, guess_field, offered_fields
+
+    offered = offered_fields(Kind.PATIENT)
+    assert {"source_id", "last", "birth_date"} <= set(offered)
+    assert not {"ssn", "drivers", "passport"} & set(offered)
+    assert guess_field("SSN", Kind.PATIENT) == NOT_IMPORTED
+    assert guess_field("Passport", Kind.PATIENT) == NOT_IMPORTED

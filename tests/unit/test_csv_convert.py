@@ -120,11 +120,7 @@ def test_synthea_patient_fields_keys_and_identifiers(tmp_path: Path) -> None:
                 "784 Stamm Lock Unit 46", "", "Somerville", "Massachusetts", "02155", "", "home"
             ),
         ),
-        identifiers=(
-            IdentifierIn(SYNTHEA_SYSTEM + "/ss", "999-17-5017", "SS"),
-            IdentifierIn(SYNTHEA_SYSTEM + "/dl", "S9991", "DL"),
-            IdentifierIn(SYNTHEA_SYSTEM + "/ppn", "X123", "PPN"),
-        ),
+        identifiers=(),  # SSN, licence and passport stay in the EMR
     )
     assert second.location == "patients.csv, line 3"
     assert (second.family_name, second.given_names, second.sex) == ("Mejía", "Víctor493", "female")

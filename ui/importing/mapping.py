@@ -199,12 +199,22 @@ def _squeeze(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.casefold())
 
 
+# Government numbers are not offered: the import leaves them in the EMR (a front
+# desk never needs them), so a column of them stays "not imported".
+_LEFT_IN_EMR = frozenset({"ssn", "drivers", "passport"})
+
+
+def offered_fields(kind: Kind) -> list[str]:
+    """The fields the mapping step lets a column hold, for one kind of file."""
+    return [name for name in FIELDS[kind] if name not in _LEFT_IN_EMR]
+
+
 def guess_field(column: str, kind: Kind) -> str:
     """Our field a column's name most likely means, or NOT_IMPORTED."""
     squeezed = _squeeze(column)
     if squeezed in _ID_NAMES.get(kind, ()) and "source_id" in FIELDS[kind]:
         return "source_id"
-    for name in FIELDS[kind]:
+    for name in offered_fields(kind):
         if squeezed == _squeeze(name) or squeezed in _SYNONYMS.get(name, ()):
             return name
     return NOT_IMPORTED
@@ -609,7 +619,7 @@ class FileMapping(QWidget):
             combo.blockSignals(True)
             combo.clear()
             combo.addItem("(not imported)", NOT_IMPORTED)
-            for name in FIELDS[kind]:
+            for name in offered_fields(kind):
                 combo.addItem(field_words(kind, name), name)
             combo.blockSignals(False)
 

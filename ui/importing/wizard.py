@@ -729,7 +729,9 @@ class SummaryPage(QWizardPage):
         else:
             self.setTitle("Import finished")
             took = f" in {result.seconds:,.0f} s" if result.seconds >= 1 else ""
-            self.setSubTitle(f"{result.files} file{'s' if result.files != 1 else ''} read{took}.")
+            read = result.files - result.files_refused
+            left = f", {result.files_refused} left out" if result.files_refused else ""
+            self.setSubTitle(f"{read} file{'s' if read != 1 else ''} read{took}{left}.")
         kinds = [(k, c) for k, c in result.counts.items() if any(c.as_dict().values())]
         self.counts.setRowCount(len(kinds))
         for row, (kind, counts) in enumerate(kinds):

@@ -136,7 +136,11 @@ def _patient(r: CsvPatient, system: str, where: str) -> PatientIn:
         phones=tuple(PhoneIn(p.number, p.use) for p in r.phones),
         emails=r.emails,
         addresses=(address,) if address else (),
-        identifiers=tuple(dict.fromkeys(_identifier(system, i) for i in r.identifiers)),
+        # Record numbers only: social security, licence and passport numbers stay in
+        # the EMR (a front desk never needs them; each copy is one more leak).
+        identifiers=tuple(
+            dict.fromkeys(_identifier(system, i) for i in r.identifiers if i.kind == "MR")
+        ),
     )
 
 

@@ -78,9 +78,9 @@ NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 SNOMED_SYSTEM = "http://snomed.info/sct"
 _ICD10_PREFIXES = ("http://hl7.org/fhir/sid/icd-10", "urn:oid:2.16.840.1.113883.6.90")
 
-# Identifier types (HL7 v2-0203) that are government or financial numbers: stored on
-# the patient, never used as identity keys (a typo'd SSN must not merge two people,
-# and keys end up in source_record, which is read far more widely than identifiers).
+# Identifier types (HL7 v2-0203) that are government or financial numbers. Frontdesk
+# keeps none of them: a front desk never needs a social security or passport number,
+# and every copy is one more place it could leak (they stay in the EMR).
 _SENSITIVE_TYPES = frozenset(
     {
         "SS",
@@ -164,7 +164,7 @@ def link_to(table: str, ref: Ref | None) -> Link:
 
 
 def is_sensitive(identifier: SourceIdentifier) -> bool:
-    """A government or financial number: kept on the patient, never an identity key."""
+    """A government or financial number: left in the EMR, neither stored nor a key."""
     kind = (identifier.type_code or "").strip()
     if kind.upper() in _SENSITIVE_TYPES:
         return True
@@ -329,7 +329,7 @@ def _patient(c: _Context, r: ImportedPatient) -> Result:
             dict.fromkeys(
                 IdentifierIn(i.system, i.value, i.type_code or "")
                 for i in r.identifiers
-                if i.system and i.value
+                if i.system and i.value and not is_sensitive(i)
             )
         ),
     ), c.problems

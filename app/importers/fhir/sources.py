@@ -473,7 +473,7 @@ def _read_member(
     if kind == "zip":
         yield _problem(member, "is a zip inside the zip; unzip the outer one first")
         return
-    if kind == "other" and info.filename.lower().endswith((".csv", ".tsv", ".txt")):
+    if kind == "other" and info.filename.lower().endswith((".csv", ".tsv")):
         # The CSV reader works on files (it sniffs, then streams); unpacking patient
         # data to a temporary file is what Frontdesk never does, so the person unzips.
         yield _problem(member, "is a CSV file inside a zip; unzip it and import the folder")
