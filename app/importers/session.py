@@ -38,7 +38,15 @@ from app.importers.fhir.mapping import MappedItem, map_item
 from app.importers.fhir.model import ImportedAppointment, MappingProblem
 from app.importers.fhir.references import ReferenceIndex
 from app.importers.fhir.sources import SourceFile, discover, read_source, refusal
-from app.importers.targets import KIND_NAMES, ImportProblem, Link, Target, VisitIn
+from app.importers.targets import (
+    KIND_NAMES,
+    IdentifierIn,
+    ImportProblem,
+    Link,
+    PhoneIn,
+    Target,
+    VisitIn,
+)
 from app.importers.writer import KindCounts, RecordWriter
 from app.ops import CancelToken, Progress, no_progress
 from app.store.writer import new_id, utc_now
@@ -351,6 +359,10 @@ def _field_text(name: str, value: Any, context: _Context) -> str:
     if isinstance(value, tuple):
         parts = [_field_text(name, v, context) for v in value]
         return "; ".join(p for p in parts if p)
+    if isinstance(value, IdentifierIn):  # the number as people read it, not its URI
+        return f"{value.kind} {value.value}".strip()
+    if isinstance(value, PhoneIn):
+        return value.number
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         parts = [str(v) for v in dataclasses.astuple(value) if v not in ("", None)]
         return ", ".join(parts)

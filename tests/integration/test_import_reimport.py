@@ -573,3 +573,27 @@ def test_identifiers_naming_two_stored_records_match_the_first_and_save(
         "WHERE s.value = '1245319599'"
     ).fetchall()
     assert owner == [("Adeyemi",)]
+
+
+# --- preview ----------------------------------------------------------------------------
+
+
+def test_preview_shows_the_first_records_as_stored_and_writes_nothing(
+    clinic: Clinic, export: Path
+) -> None:
+    from app.importers.session import preview
+
+    _first_export(export)
+    changes_before = clinic.conn.execute("SELECT count(*) FROM change").fetchone()[0]
+
+    rows = preview(clinic, plan_import(clinic, [export]), limit=5)
+
+    assert rows and len(rows) <= 5
+    patient = next(r for r in rows if r.kind == "patients")
+    fields = dict(patient.fields)
+    assert fields["Family name"] == "Lindqvist"
+    assert fields["Birth date"] == "1961-04-09"
+    assert fields["Identifiers"] == "MR MRN-p1"  # as people read it, not the system's URI
+    assert all(label != "Counted as" for r in rows for label, _ in r.fields)
+    after = clinic.conn.execute("SELECT count(*) FROM change").fetchone()[0]
+    assert after == changes_before
