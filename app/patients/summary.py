@@ -33,6 +33,7 @@ class PatientSummary:
     last_visit: str | None  # UTC ISO of the last fulfilled visit
     badges: tuple[ConsentBadge, ...]
     open_tasks: int
+    insurance: tuple[str, ...] = ()  # payers of the coverages in force, from an import
 
     @property
     def reachable(self) -> bool:
@@ -51,6 +52,23 @@ def _last_visit(clinic: Clinic, patient_id: str, now: str) -> str | None:
         {"p": patient_id, "now": now},
     ).fetchone()
     return str(row[0]) if row and row[0] else None
+
+
+def _insurance(clinic: Clinic, patient_id: str, day: date) -> tuple[str, ...]:
+    """Who pays, as the desk asks at check-in: coverages not ended or cancelled."""
+    rows = clinic.conn.execute(
+        "SELECT coalesce(o.name, ''), c.payer_name, c.plan FROM coverage c "
+        "LEFT JOIN organization o ON o.id = c.payer_id "
+        "WHERE c.patient_id = ? AND c.status NOT IN ('cancelled', 'entered-in-error') "
+        "AND (c.end_on IS NULL OR c.end_on >= ?) ORDER BY c.start_on DESC",
+        (patient_id, day.isoformat()),
+    ).fetchall()
+    names = []
+    for linked, given, plan in rows:
+        payer = linked or given
+        if payer:
+            names.append(f"{payer} ({plan})" if plan and plan != payer else payer)
+    return tuple(dict.fromkeys(names))
 
 
 def _badges(clinic: Clinic, patient: Patient) -> tuple[ConsentBadge, ...]:
@@ -89,4 +107,5 @@ def patient_summary(clinic: Clinic, patient_id: str, today: date | None = None) 
         last_visit=_last_visit(clinic, patient_id, now),
         badges=_badges(clinic, patient),
         open_tasks=int(open_tasks),
+        insurance=_insurance(clinic, patient_id, day),
     )

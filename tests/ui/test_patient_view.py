@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex
@@ -10,6 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from app.billing import ledger
 from app.clinic import Clinic
+from app.importers.session import plan_import, run_import
 from app.interactions.log import log_interaction
 from app.patients import records
 from app.patients.model import PatientDraft, PhoneDraft
@@ -168,3 +171,56 @@ def test_thousands_of_entries_load_a_page_at_a_time(qtbot: QtBot, clinic: Clinic
     assert model.rowCount() == 2_500
     assert len({e.record_id for e in model.entries}) == 2_500
     view.timeline.list.scrollToBottom()
+
+
+def test_header_shows_the_insurance_an_import_brought_in(
+    qtbot: QtBot, clinic: Clinic, tmp_path: Path
+) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": {"resourceType": "Organization", "id": "bc", "name": "Blue Lake Health"}},
+            {
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "p1",
+                    "name": [{"family": "Insured", "given": ["Ina"]}],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Coverage",
+                    "id": "c1",
+                    "status": "active",
+                    "beneficiary": {"reference": "Patient/p1"},
+                    "payor": [{"reference": "Organization/bc"}],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Coverage",
+                    "id": "c2",
+                    "status": "cancelled",
+                    "beneficiary": {"reference": "Patient/p1"},
+                    "payor": [{"display": "Old Mutual Care"}],
+                }
+            },
+        ],
+    }
+    (tmp_path / "bundle.json").write_text(json.dumps(bundle), encoding="utf-8")
+    run_import(clinic, plan_import(clinic, [tmp_path / "bundle.json"]))
+    patient = clinic.conn.execute("SELECT id FROM patient WHERE family_name = 'Insured'")
+    view = make_view(qtbot, clinic)
+    view.show_patient(str(patient.fetchone()[0]))
+    assert view.header.insurance.isVisible()
+    assert view.header.insurance.text() == "Insurance: Blue Lake Health"  # not the cancelled one
+
+
+def test_header_says_nothing_about_insurance_when_none_was_imported(
+    qtbot: QtBot, clinic: Clinic
+) -> None:
+    patient = records.create_patient(clinic, PatientDraft("Plain", "Pat")).id
+    view = make_view(qtbot, clinic)
+    view.show_patient(patient)
+    assert not view.header.insurance.isVisible()

@@ -148,6 +148,8 @@ class HeaderCard(QFrame):
         self.last_visit.setAccessibleName("Last visit")
         self.source = QLabel()
         self.source.setAccessibleName("How they found us")
+        self.insurance = QLabel()
+        self.insurance.setAccessibleName("Insurance")
 
         who = QVBoxLayout()
         who.addWidget(self.name)
@@ -156,7 +158,14 @@ class HeaderCard(QFrame):
         who.addWidget(self.tags)
         who.addStretch(1)
         standing = QVBoxLayout()
-        for label in (self.balance, self.next_visit, self.last_visit, self.source):
+        standing_labels = (
+            self.balance,
+            self.next_visit,
+            self.last_visit,
+            self.insurance,
+            self.source,
+        )
+        for label in standing_labels:
             label.setWordWrap(True)
             standing.addWidget(label)
         standing.addStretch(1)
@@ -238,6 +247,9 @@ class HeaderCard(QFrame):
             if summary.last_visit
             else "No visit yet"
         )
+        # Only when an import brought coverage in: an empty line would say nothing.
+        self.insurance.setText("Insurance: " + "; ".join(summary.insurance))
+        self.insurance.setVisible(bool(summary.insurance))
         self.source.setText(
             f"Found us through: {patient.acquisition_source}"
             if patient.acquisition_source
