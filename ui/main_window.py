@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
         self._menus = {title: bar.addMenu(title) for title in ("&File", "&Go", "&Patient", "&Help")}
         self._action("&File", "New patient…", "new_patient", lambda: self.new_patient(""))
         self._menus["&File"].addSeparator()
-        self._action("&File", "Import from your EMR…", None, self.import_from_emr)
+        self._action("&File", "Import from your EMR…", "import", self.import_from_emr)
         self._action("&File", "Past imports…", None, self.past_imports)
         self.reviews_action = self._action("&File", "", None, self.review_duplicates)
         self._menus["&File"].addSeparator()

@@ -29,6 +29,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("reports", "Ctrl+6", "Go to Reports", "Anywhere"),
     Shortcut("settings", "Ctrl+,", "Open Settings", "Anywhere"),
     Shortcut("new_patient", "Ctrl+Shift+N", "Add a new patient", "Anywhere"),
+    Shortcut("import", "Ctrl+I", "Import patients from your EMR", "Anywhere"),
     Shortcut("help_shortcuts", "F1", "Show this list of shortcuts", "Anywhere"),
     Shortcut("log_call", "Ctrl+L", "Log a call", "Patient"),
     Shortcut("add_note", "Ctrl+N", "Add a note", "Patient"),

@@ -64,6 +64,17 @@ def test_find_a_patient_by_keyboard_only_and_open_them(qtbot: QtBot, demo_clinic
     assert window.patient_view.timeline.model.rowCount() > 0
 
 
+def test_ctrl_i_opens_the_import_window(qtbot: QtBot, clinic: Clinic) -> None:
+    from ui.importing.wizard import ImportWizard
+
+    window = open_window(qtbot, clinic)
+    qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: isinstance(window.import_dialog, ImportWizard))
+    dialog = window.import_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.reject()
+
+
 def test_ctrl_number_keys_switch_areas_and_ctrl_w_returns(
     qtbot: QtBot, demo_clinic: Clinic
 ) -> None:
