@@ -235,7 +235,7 @@ class ChoosePage(QWizardPage):
         header.setStretchLastSection(True)
         chars = self.fontMetrics().averageCharWidth()  # widths follow the text size
         header.resizeSection(0, chars * 36)
-        header.resizeSection(1, chars * 38)
+        header.resizeSection(1, chars * 44)  # "CSV: choose what each column holds" whole
         self.add_files_button = QPushButton("Add &files…")
         self.add_files_button.setAccessibleName("Add files")
         self.add_files_button.clicked.connect(self.choose_files)
