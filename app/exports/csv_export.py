@@ -22,7 +22,9 @@ import contextlib
 import csv
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from app.clinic import Clinic
 from app.errors import FrontdeskError
@@ -90,25 +92,37 @@ def export_patient_list(
     listing = PatientList(clinic, query)
     progress(0, 0, "Counting patients")
     total = listing.count()
-    folder = path.parent
+    written = 0
+    with atomic_csv(path) as writer:
+        writer.writerow(HEADER)
+        for batch in listing.batches(_BATCH):
+            cancel.raise_if_cancelled()
+            writer.writerows(_cells(row) for row in batch)
+            written += len(batch)
+            progress(written, total, f"Exporting patients: {written:,} of {total:,}")
+        cancel.raise_if_cancelled()
+    return written
+
+
+@contextlib.contextmanager
+def atomic_csv(path: Path) -> Iterator[Any]:
+    """A csv writer whose file appears under `path` only once complete (see above).
+
+    Callers pass every cell through `safe_cell` when it may hold typed or imported text.
+    Raises ExportError, in plain words, when the folder cannot take the file.
+    """
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=".frontdesk-export-", suffix=".tmp", dir=folder)
+        handle, temp_name = tempfile.mkstemp(
+            prefix=".frontdesk-export-", suffix=".tmp", dir=path.parent
+        )
     except OSError as exc:
         raise ExportError(
             "The file could not be created there. Choose a folder you can save to."
         ) from exc
     temp = Path(temp_name)
-    written = 0
     try:
         with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(HEADER)
-            for batch in listing.batches(_BATCH):
-                cancel.raise_if_cancelled()
-                writer.writerows(_cells(row) for row in batch)
-                written += len(batch)
-                progress(written, total, f"Exporting patients: {written:,} of {total:,}")
-            cancel.raise_if_cancelled()
+            yield csv.writer(out)
             out.flush()
             os.fsync(out.fileno())
         temp.replace(path)
@@ -123,7 +137,6 @@ def export_patient_list(
         raise
     with contextlib.suppress(OSError):  # Windows keeps its own ACLs; the mode is best effort
         path.chmod(0o600)
-    return written
 
 
 def _remove(temp: Path) -> None:

@@ -11,7 +11,6 @@ names its files after the patients in them.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import json
@@ -27,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError
+from app.exports.csv_export import atomic_csv, safe_cell
 from app.importers.csv.convert import csv_target
 from app.importers.csv.dates import DateFormat
 from app.importers.csv.plan import CsvFilePlan, RecordStream, plan_file
@@ -697,14 +697,19 @@ def write_error_report(result: ImportResult, path: Path) -> None:
     """Every problem of an import as a CSV a spreadsheet opens: where, what, why.
 
     The reasons never quote the files' content; the locations name the files, which is
-    why the report is written only where the person chooses to save it.
+    why the report is written only where the person chooses to save it (0600, whole or
+    not at all, cells that can never run as formulas: a file may be named "=cmd|...").
     """
-    with path.open("w", newline="", encoding="utf-8-sig") as stream:
-        writer = csv.writer(stream)
+    with atomic_csv(path) as writer:
         writer.writerow(["Where", "Kind", "Problem", "Record left out"])
         for problem in result.problems:
             writer.writerow(
-                [problem.location, problem.kind, problem.reason, "yes" if problem.dropped else "no"]
+                [
+                    safe_cell(problem.location),
+                    safe_cell(problem.kind),
+                    safe_cell(problem.reason),
+                    "yes" if problem.dropped else "no",
+                ]
             )
 
 

@@ -9,6 +9,7 @@ also holds a known good patient.
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 import re
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 
 from app.clinic import Clinic
 from app.importers.fhir.sources import ReadLimits
-from app.importers.session import ImportResult, plan_import, run_import
+from app.importers.session import ImportResult, plan_import, run_import, write_error_report
 from app.importers.targets import ImportProblem
 
 MiB = 1024 * 1024
@@ -397,3 +398,23 @@ def _assert_stored_sanely(clinic: Clinic) -> None:
         "WHERE p.id IS NULL"
     ).fetchone()[0]
     assert orphans == 0
+
+
+def test_the_error_report_never_runs_a_file_name_as_a_formula(
+    clinic: Clinic, export: Path, tmp_path: Path
+) -> None:
+    # A file name is chosen by whoever made the export; in a spreadsheet it must stay text.
+    (export / "=HYPERLINK(1).json").write_text("{not json", encoding="utf-8")
+    result = _import(clinic, export)
+    report = tmp_path / "report.csv"
+
+    write_error_report(result, report)
+
+    with report.open(encoding="utf-8-sig", newline="") as stream:
+        rows = list(csv.reader(stream))
+    assert rows[0] == ["Where", "Kind", "Problem", "Record left out"]
+    bad = [row for row in rows[1:] if "HYPERLINK" in row[0]]
+    assert bad and all(row[0].startswith("'") or not row[0].startswith("=") for row in bad)
+    assert bad[0][0].startswith("export/=") and bad[0][3] == "yes"
+    assert oct(report.stat().st_mode & 0o777) == "0o600"
+    assert _families(clinic) == ["Goodwin"]
