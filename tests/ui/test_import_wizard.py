@@ -148,6 +148,9 @@ def test_fhir_and_synthea_files_import_and_the_summary_counts_them(
     assert any(line[0] == "scan.pdf" for line in lines[1:])
     assert len(lines) - 1 == len(result.problems)
     assert wizard.summary_page.problems.rowCount() == len(result.problems)
+    # A folder that is not there: said in plain words beside the button, nothing written.
+    assert not wizard.summary_page.save_error_report_to(tmp_path / "gone" / "problems.csv")
+    assert "could not be created there" in wizard.summary_page.report_status.text()
 
 
 def test_a_csv_nobody_knows_is_mapped_by_keyboard_and_its_dates_read_day_first(

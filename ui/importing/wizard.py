@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.clinic import Clinic
 from app.errors import FrontdeskError
+from app.exports.csv_export import ExportError
 from app.importers.session import (
     ImportFile,
     ImportPlan,
@@ -812,10 +813,8 @@ class SummaryPage(QWizardPage):
             return False
         try:
             write_error_report(result, path)
-        except OSError:
-            self.report_status.setText(
-                f"The report could not be saved as {path.name}; choose another folder."
-            )
+        except ExportError as exc:  # says why in plain words; nothing half-written remains
+            self.report_status.setText(str(exc))
             return False
         self.report_status.setText(f"The error report was saved as {path}.")
         return True
