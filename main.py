@@ -273,9 +273,12 @@ def _print_import(result: ImportResult) -> None:
             "review them in Frontdesk (File > Review possible duplicates)."
         )
     if result.problems:
-        print(f"{len(result.problems)} problems:")
+        total = len(result.problems) + result.problems_not_listed
+        print(f"{total:,} problems:")
         for problem in result.problems:
             print(f"  {problem.location}: {problem.reason}")
+    if result.problems_not_listed:
+        print(f"  …and {result.problems_not_listed:,} more, not listed one by one")
     if result.batch_id:
         print(f"Import id (to undo it): {result.batch_id}")
 
@@ -451,6 +454,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands[args.command](args)
     except FrontdeskError as exc:
         print(exc, file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for a command
+        # A traceback may quote patient data (a file name, a value): like the window,
+        # the command line prints none, and saves a report without it for support.
+        from app.crash_report import write_crash_report
+
+        report = write_crash_report(type(exc), exc, exc.__traceback__)
+        print(
+            f"Something went wrong that Frontdesk did not expect ({type(exc).__name__}). "
+            f"A report without any patient information was saved as {report}.",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -160,6 +160,7 @@ class ImportResult:
     seconds: float = 0.0
     files_refused: int = 0
     skipped_files: dict[str, str] = field(default_factory=dict)  # name → why not imported
+    problems_not_listed: int = 0  # past the writer's MAX_PROBLEMS
 
     def totals(self) -> KindCounts:
         total = KindCounts()
@@ -179,6 +180,7 @@ class ImportResult:
             "skipped_files": self.skipped_files,
             "reviews": self.reviews,
             "problems": [dataclasses.asdict(p) for p in self.problems],
+            "problems_not_listed": self.problems_not_listed,
             "seconds": round(self.seconds, 3),
         }
 
@@ -427,7 +429,7 @@ class _Run:
         self.report()
 
     def problem(self, location: str, kind: str, reason: str, *, dropped: bool = True) -> None:
-        self.writer.problems.append(ImportProblem(location, kind, reason, dropped))
+        self.writer.note(ImportProblem(location, kind, reason, dropped))
         if dropped and kind != "file":
             self.writer.count(kind).failed += 1
 
@@ -455,8 +457,7 @@ def run_import(
     context = _Context.of(clinic)
     batch_id = new_id()
     started_at = utc_now()
-    files = plan.usable
-    checksums = {f.path: _checksum(f.path) for f in files}
+    files, checksums, unreadable = _checked_files(plan.usable)
     existing = clinic.conn.execute("SELECT EXISTS (SELECT 1 FROM patient)").fetchone()[0]
     result: ImportResult | None = None
     try:
@@ -468,6 +469,8 @@ def run_import(
             for refused in plan.files:
                 if refused.problem is not None:
                     run.problem(refused.name, "file", refused.problem)
+            for name, reason in unreadable:
+                run.problem(name, "file", reason)
             csv_files = [f for f in files if f.format == "csv"]
             fhir_files = [f for f in files if f.format == "fhir"]
             run.file_total = len(csv_files) + 2 * len(fhir_files)
@@ -485,6 +488,7 @@ def run_import(
                 files=len(plan.files),
                 skipped_files=run.skipped_files,
                 files_refused=len(plan.files) - len(files),
+                problems_not_listed=writer.problems_not_listed,
             )
             if dry_run:
                 raise _DryRunFinishedError
@@ -508,12 +512,31 @@ def _last_seq(clinic: Clinic) -> int:
     return int(clinic.conn.execute("SELECT coalesce(max(seq), 0) FROM change").fetchone()[0])
 
 
-def _checksum(path: Path) -> str:
+def _checksum(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
+    size = 0
     with path.open("rb") as stream:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _checked_files(
+    planned: list[ImportFile],
+) -> tuple[list[ImportFile], dict[Path, tuple[str, int]], list[tuple[str, str]]]:
+    """The files still readable since the plan, with their checksums and sizes; the
+    others (moved, deleted, locked by a sync tool) become problems, not a failure."""
+    files, checksums, unreadable = [], {}, []
+    for item in planned:
+        try:
+            checksums[item.path] = _checksum(item.path)
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+            unreadable.append((item.name, f"could not be read any more ({why}); it was skipped"))
+            continue
+        files.append(item)
+    return files, checksums, unreadable
 
 
 def _open_batch(clinic: Clinic, batch_id: str, started_at: str, first_seq: int) -> None:
@@ -531,7 +554,7 @@ def _record_batch(
     batch_id: str,
     first_seq: int,
     files: Iterable[ImportFile],
-    checksums: dict[Path, str],
+    checksums: dict[Path, tuple[str, int]],
 ) -> None:
     conn = clinic.conn
     last_seq = _last_seq(clinic)
@@ -548,10 +571,7 @@ def _record_batch(
     conn.executemany(
         "INSERT INTO import_file (id, batch_id, name, sha256, size, format) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (new_id(), batch_id, f.name, checksums[f.path], f.path.stat().st_size, f.format)
-            for f in files
-        ],
+        [(new_id(), batch_id, f.name, *checksums[f.path], f.format) for f in files],
     )
 
 
@@ -609,16 +629,29 @@ def _import_csv(run: _Run, plan: ImportPlan, files: list[ImportFile], context: _
             run.problem(item.name, "file", _file_reason(str(exc), item.path.name))
             continue
         kind = CSV_KINDS[stream.binding.profile.kind]
-        system = _csv_system(stream.binding.profile)
-        for entry in stream:
-            run.tick()
-            if isinstance(entry, RowProblem):
-                where = f"{item.name}, line {entry.line}"
-                reason = f"{entry.field}: {entry.reason}" if entry.field else entry.reason
-                run.problem(where, kind, reason, dropped=entry.severity == "error")
-                continue
-            target, problems = _convert_csv(entry, system, item, context)
-            _take(run, target, problems, kind)
+        try:
+            _take_csv(run, stream, item, kind, context)
+        except (CsvFileError, OSError) as exc:
+            # Changed on disk since the plan (another encoding further on, a sync tool):
+            # what was read stays in the batch, and the file says where it stopped.
+            why = exc.strerror if isinstance(exc, OSError) else None
+            reason = _file_reason(str(exc), item.path.name) if why is None else why
+            run.problem(item.name, "file", f"could not be read to its end: {reason}")
+
+
+def _take_csv(
+    run: _Run, stream: RecordStream, item: ImportFile, kind: str, context: _Context
+) -> None:
+    system = _csv_system(stream.binding.profile)
+    for entry in stream:
+        run.tick()
+        if isinstance(entry, RowProblem):
+            where = f"{item.name}, line {entry.line}"
+            reason = f"{entry.field}: {entry.reason}" if entry.field else entry.reason
+            run.problem(where, kind, reason, dropped=entry.severity == "error")
+            continue
+        target, problems = _convert_csv(entry, system, item, context)
+        _take(run, target, problems, kind)
 
 
 # --- FHIR ------------------------------------------------------------------------------

@@ -50,9 +50,10 @@ from app.patients.records import bump_version
 from app.patients.validation import fold_text
 from app.store.writer import Tx, new_id, utc_now
 
-__all__ = ["CHUNK", "KindCounts", "RecordWriter"]
+__all__ = ["CHUNK", "MAX_PROBLEMS", "KindCounts", "RecordWriter"]
 
 CHUNK = 2000  # records per bulk write: big enough to amortise, small enough for memory
+MAX_PROBLEMS = 10_000  # listed one by one; more are counted (a report nobody reads to the end)
 
 # Keys that only name a record within one reading (no id in the file): they link
 # records of this import but are never stored, since a later import cannot repeat them.
@@ -135,6 +136,7 @@ class RecordWriter:
         self.batch_id = batch_id
         self.counts: dict[str, KindCounts] = {name: KindCounts() for name in KIND_NAMES.values()}
         self.problems: list[ImportProblem] = []
+        self.problems_not_listed = 0  # past MAX_PROBLEMS: counted, not kept
         self.reviews = 0
         self._check_duplicates = existing_patients
         self._now = utc_now()
@@ -189,9 +191,17 @@ class RecordWriter:
     def count(self, kind: str) -> KindCounts:
         return self.counts.setdefault(kind, KindCounts())
 
+    def note(self, problem: ImportProblem) -> None:
+        """Keep a problem for the summary; past MAX_PROBLEMS only count it, so a file of a
+        million broken lines cannot fill the memory with their messages."""
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+        else:
+            self.problems_not_listed += 1
+
     def fail(self, location: str, kind: str, reason: str) -> None:
         self.count(kind).failed += 1
-        self.problems.append(ImportProblem(location, kind, reason))
+        self.note(ImportProblem(location, kind, reason))
 
     # --- one kind -------------------------------------------------------------
 
@@ -237,7 +247,7 @@ class RecordWriter:
                 sources.append(self._source_row(table, key, match.row_id, digest))
                 match.known_keys.add(key)
             if claimed:
-                self.problems.append(
+                self.note(
                     ImportProblem(
                         record.location,
                         name,
@@ -254,7 +264,7 @@ class RecordWriter:
                 # (an example file and a bundle holding "Patient/example"): the first one
                 # read wins, so importing the same files again changes nothing.
                 self.count(name).skipped += 1
-                self.problems.append(
+                self.note(
                     ImportProblem(
                         record.location,
                         name,
@@ -597,7 +607,7 @@ class RecordWriter:
                     }
                 )
             elif owner != patient_id:
-                self.problems.append(
+                self.note(
                     ImportProblem(
                         record.location,
                         "patients",

@@ -418,3 +418,66 @@ def test_the_error_report_never_runs_a_file_name_as_a_formula(
     assert bad[0][0].startswith("export/=") and bad[0][3] == "yes"
     assert oct(report.stat().st_mode & 0o777) == "0o600"
     assert _families(clinic) == ["Goodwin"]
+
+
+def test_deeply_nested_json_is_refused_by_name_and_the_rest_imports(
+    clinic: Clinic, export: Path
+) -> None:
+    patient = {"resourceType": "Patient", "id": "deep", "name": [{"family": "Deep"}]}
+    (export / "deep.json").write_text("[" * 1000 + json.dumps(patient) + "]" * 1000)
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": []}
+    inner = bundle
+    for _ in range(40):  # bundles in bundles, far deeper than any export
+        nested: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": []}
+        inner["entry"].append({"resource": nested})
+        inner = nested
+    (export / "nested-bundles.json").write_text(json.dumps(bundle))
+    result = _import(clinic, export)  # no RecursionError escapes
+    for name in ("export/deep.json", "export/nested-bundles.json"):
+        found = [p for p in result.problems if p.location.startswith(name)]
+        assert [p.reason for p in found] == [
+            "is nested too deeply to be a FHIR export; it was skipped"
+        ]
+    assert _families(clinic) == ["Goodwin"]
+
+
+def test_a_small_zip_of_many_compressible_members_is_refused_as_a_bomb(
+    clinic: Clinic, export: Path
+) -> None:
+    # Each member stays under the per-member floor; together they unpack thousands to one.
+    with zipfile.ZipFile(export / "small-bomb.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        for number in range(3):
+            archive.writestr(f"part{number}.json", "[" + "0," * (2 * MiB - 10) + "0]")
+    result = _import(clinic, export)
+    (problem,) = _about(result, "export/small-bomb.zip")
+    assert "zip bomb" in problem.reason
+    assert _families(clinic) == ["Goodwin"]
+
+
+def test_a_million_broken_lines_are_counted_not_kept_one_by_one(
+    clinic: Clinic, export: Path
+) -> None:
+    from app.importers.writer import MAX_PROBLEMS
+
+    lines = MAX_PROBLEMS + 2_500
+    (export / "broken.ndjson").write_text("1\n" * lines, encoding="utf-8")
+    result = _import(clinic, export)
+    assert len(result.problems) == MAX_PROBLEMS  # memory stays bounded
+    assert len(result.problems) + result.problems_not_listed == lines
+    assert result.as_json()["problems_not_listed"] == 2_500
+    assert _families(clinic) == ["Goodwin"]
+
+
+def test_a_file_gone_between_plan_and_run_is_a_problem_not_a_failure(
+    clinic: Clinic, export: Path
+) -> None:
+    (export / "Jane_Doe_1980.json").write_text(_patient_line("jd", "Doe"), encoding="utf-8")
+    plan = plan_import(clinic, [export])
+    (export / "Jane_Doe_1980.json").unlink()  # a sync tool moved it, say
+
+    result = run_import(clinic, plan)
+
+    (problem,) = _about(result, "export/Jane_Doe_1980.json")
+    assert "could not be read any more" in problem.reason
+    assert "Jane" not in problem.reason  # the name is the location's, never the reason's
+    assert _families(clinic) == ["Goodwin"]

@@ -756,12 +756,13 @@ class SummaryPage(QWizardPage):
         self.skipped.setText("\n".join(lines))
         self.skipped.setVisible(bool(lines))
         problems = result.problems
+        total = len(problems) + result.problems_not_listed
         self.problems_label.setText(
             "No problems."
-            if not problems
-            else f"{len(problems):,} problem"
-            + ("s" if len(problems) != 1 else "")
-            + (f" (the first {PROBLEMS_SHOWN} are shown)" if len(problems) > PROBLEMS_SHOWN else "")
+            if not total
+            else f"{total:,} problem"
+            + ("s" if total != 1 else "")
+            + (f" (the first {PROBLEMS_SHOWN} are shown)" if total > PROBLEMS_SHOWN else "")
             + ":"
         )
         shown = problems[:PROBLEMS_SHOWN]

@@ -132,6 +132,8 @@ def read_source(source: SourceFile, limits: ReadLimits | None = None) -> Iterato
             yield _problem(name, "is not a .json, .ndjson or .zip file; it was skipped")
     except OSError as exc:
         yield _problem(name, f"could not be read ({exc.strerror or type(exc).__name__})")
+    except RecursionError:  # a parser's own stack: damaged or hostile nesting
+        yield _problem(name, "is nested too deeply to be a FHIR export; it was skipped")
 
 
 def read_bytes(name: str, data: bytes, limits: ReadLimits | None = None) -> Iterator[SourceItem]:
@@ -357,21 +359,34 @@ class _Prefixed(io.RawIOBase):
 # --- documents and Bundles ------------------------------------------------------
 
 
-def _walk_document(value: Any, location: str, warning: str | None) -> Iterator[SourceItem]:
+# Bundles in bundles and arrays in arrays, as deep as a real export nests them (a
+# transaction of batches); deeper is damage or an attack on the reader's stack.
+MAX_NESTING = 16
+
+
+def _walk_document(
+    value: Any, location: str, warning: str | None, depth: int = 0
+) -> Iterator[SourceItem]:
+    if depth > MAX_NESTING:
+        yield _problem(location, "is nested too deeply to be a FHIR export; it was skipped")
+        return
     if isinstance(value, list):
         # Not FHIR, but some tools save a plain array of resources; read them all.
         for index, element in enumerate(value, start=1):
-            yield from _walk_document(element, f"{location} item {index}", warning)
+            yield from _walk_document(element, f"{location} item {index}", warning, depth + 1)
         return
     if isinstance(value, dict) and value.get("resourceType") == "Bundle":
-        yield from _walk_bundle(value, location, warning)
+        yield from _walk_bundle(value, location, warning, depth + 1)
         return
     yield _resource_item(value, location, warning, None)
 
 
 def _walk_bundle(
-    bundle: dict[str, Any], location: str, warning: str | None
+    bundle: dict[str, Any], location: str, warning: str | None, depth: int
 ) -> Iterator[SourceItem]:
+    if depth > MAX_NESTING:
+        yield _problem(location, "is nested too deeply to be a FHIR export; it was skipped")
+        return
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         yield _problem(location, "is a Bundle whose entries are not a list")
@@ -387,7 +402,7 @@ def _walk_bundle(
         if resource is None:
             yield _problem(here, _why_no_resource(entry))
         elif isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
-            yield from _walk_bundle(resource, here, warning)
+            yield from _walk_bundle(resource, here, warning, depth + 1)
         else:
             yield _resource_item(resource, here, warning, full_url)
 
@@ -443,6 +458,17 @@ def _read_zip(path: Path, name: str, limits: ReadLimits) -> Iterator[SourceItem]
             and not any(part.startswith(".") for part in info.filename.split("/"))
         ]
         total = sum(info.file_size for info in members)
+        # Each big member is checked on its own below; the small ones it lets through
+        # must not add up to a bomb together (a 12 KB zip of many 4 MB members).
+        small = sum(i.file_size for i in members if i.file_size <= limits.zip_ratio_floor_bytes)
+        packed = max(path.stat().st_size, 1)
+        if small > limits.zip_ratio_floor_bytes and small / packed > limits.max_zip_ratio:
+            yield _problem(
+                name,
+                f"unpacks to {small / packed:.0f} times its size, more than the "
+                f"{limits.max_zip_ratio:.0f} to 1 allowed; it was not read (it may be a zip bomb)",
+            )
+            return
         if total > limits.max_zip_total_bytes:
             yield _problem(
                 name,
