@@ -44,7 +44,7 @@ from app.importers.targets import (
     Target,
     VisitIn,
 )
-from app.patients.duplicates import similar_patients
+from app.patients.duplicates import SIMILAR_NAME, name_score, similar_patients
 from app.patients.model import PatientDraft, PhoneDraft
 from app.patients.records import bump_version
 from app.patients.validation import fold_text
@@ -101,9 +101,18 @@ class KindCounts:
 
 @dataclass
 class _Found:
+    """One stored (or just written) row and the keys known to name it, each with the
+    fingerprint its source had at its last import. One object per row per batch, so
+    every key found for a row agrees on what is already stored."""
+
     row_id: str
-    fingerprint: str
-    known_keys: set[Key] = field(default_factory=set)
+    digests: dict[Key, str] = field(default_factory=dict)
+
+    def stored_digest(self, own: Key | None, keys: list[Key]) -> str | None:
+        """What the record's own source last brought in; None when it never did."""
+        if own is not None:
+            return self.digests.get(own)
+        return next((self.digests[k] for k in keys if k in self.digests), None)
 
 
 def fingerprint(record: Target) -> str:
@@ -147,7 +156,10 @@ class RecordWriter:
         # What this batch wrote to the linked tables, by key: they are looked up far
         # more often than they are written, and are few (patients, not their visits).
         self._known: dict[tuple[str, Key], _Found] = {}
-        self._settled: set[str] = set()  # rows a record of this batch already decided
+        self._rows: dict[tuple[str, str], _Found] = {}  # (table, row id) → its one entry
+        # (row id, source system) a record of this batch already decided: a second
+        # record of the same source is a duplicate; another source's adds to the row.
+        self._settled: set[tuple[str, str]] = set()
         self._created_patients: set[str] = set()
         self._batch_people: dict[tuple[str, str, str], str] = {}  # folded names + birth → id
         self._reviews: list[dict[str, Any]] = []  # written with the chunk that found them
@@ -210,43 +222,30 @@ class RecordWriter:
     ) -> None:
         table = TABLES[kind]
         found = self._lookup(table, records)
-        new_rows: dict[str, dict[str, Any]] = {}
-        new_patients: list[tuple[str, PatientIn]] = []
-        sources: list[dict[str, Any]] = []
+        pending = _Pending()
         for record in records:
             row = self._row(record, last_try=last_try)
             if row is None:
                 continue
             digest = fingerprint(record)
             keys = _stored_keys(record.keys)
-            match = self._match(keys, found)
+            own = _own_key(record, keys)
             name = count_name(record)
+            match = self._match(keys, found)
+            shared_with = None
+            if match is not None and self._belongs_to_another(table, match, own, row):
+                # Matched only through an identifier of a row another record of the same
+                # source owns (two patients given one MRN): no proof they are one person.
+                shared_with, match = match.row_id, None
             if match is None:
-                row_id = new_id()
-                new_rows[row_id] = {"id": row_id, **row}
-                self._settled.add(row_id)
-                entry = _Found(row_id, digest, set(keys))
-                self._remember(table, record.keys, entry)
-                for key in keys:
-                    found[key] = entry
-                    sources.append(self._source_row(table, key, row_id, digest))
-                self.count(name).created += 1
-                if isinstance(record, PatientIn):
-                    self._created_patients.add(row_id)
-                    new_patients.append((row_id, record))
+                self._create(table, record, row, keys, digest, found, pending)
+                if shared_with is not None:
+                    self._shared_identifier(table, record, name, pending.last_id, shared_with)
                 continue
+            if match.row_id in pending.rows:  # another source's record of a row just made
+                self._flush_pending(table, pending)
             self._remember(table, record.keys, match)
-            claimed = False
-            for key in keys:
-                if key in match.known_keys:
-                    continue
-                other = found.get(key)
-                if other is not None and other.row_id != match.row_id:
-                    claimed = True  # that identifier already names another record
-                    continue
-                sources.append(self._source_row(table, key, match.row_id, digest))
-                match.known_keys.add(key)
-            if claimed:
+            if self._claim_keys(table, match, keys, digest, found, pending.sources):
                 self.note(
                     ImportProblem(
                         record.location,
@@ -256,38 +255,152 @@ class RecordWriter:
                         dropped=False,
                     )
                 )
-            if match.fingerprint == digest:
-                self._settled.add(match.row_id)
-                self.count(name).unchanged += 1
-            elif match.row_id in self._settled or match.row_id in new_rows:
-                # Two records of one import claim the same identity with different details
-                # (an example file and a bundle holding "Patient/example"): the first one
-                # read wins, so importing the same files again changes nothing.
-                self.count(name).skipped += 1
-                self.note(
-                    ImportProblem(
-                        record.location,
-                        name,
-                        "another record in this import has the same identity but different "
-                        "details; the first one was kept",
-                    )
-                )
-            else:
-                self._settled.add(match.row_id)
-                changed = self._update(table, match.row_id, row, record)
-                self._set_fingerprint(table, match.row_id, digest)
-                match.fingerprint = digest
-                if changed:
-                    self.count(name).updated += 1
-                else:
-                    self.count(name).unchanged += 1
-        self._insert_rows(table, list(new_rows.values()))
-        self._insert_sources(sources)
-        if sources and table not in _LINKED_TABLES:
-            self._empty[table] = False  # later chunks must see what this one stored
-        if new_patients:
-            self._write_patient_parts(new_patients)
+            self._apply(table, record, row, match, own, keys, digest, name)
+        self._flush_pending(table, pending)
         self._write_reviews()
+
+    def _create(
+        self,
+        table: str,
+        record: Target,
+        row: dict[str, Any],
+        keys: list[Key],
+        digest: str,
+        found: dict[Key, _Found],
+        pending: _Pending,
+    ) -> None:
+        row_id = new_id()
+        pending.rows[row_id] = {"id": row_id, **row}
+        pending.last_id = row_id
+        # Keys another row already owns stay with it (an MRN shared by two patients).
+        mine = [k for k in keys if k not in found]
+        entry = _Found(row_id, dict.fromkeys(mine, digest))
+        self._settled.add((row_id, _source_of(record, keys)))
+        self._remember(table, record.keys, entry, only=mine)
+        for key in mine:
+            found[key] = entry
+            pending.sources.append(self._source_row(table, key, row_id, digest))
+        self.count(count_name(record)).created += 1
+        if isinstance(record, PatientIn):
+            self._created_patients.add(row_id)
+            pending.patients.append((row_id, record))
+
+    def _claim_keys(
+        self,
+        table: str,
+        match: _Found,
+        keys: list[Key],
+        digest: str,
+        found: dict[Key, _Found],
+        sources: list[dict[str, Any]],
+    ) -> bool:
+        """Store the record's keys the row does not have yet; True when one of them
+        already names another row (it stays there)."""
+        claimed = False
+        for key in keys:
+            if key in match.digests:
+                continue
+            other = found.get(key)
+            if other is not None and other.row_id != match.row_id:
+                claimed = True
+                continue
+            sources.append(self._source_row(table, key, match.row_id, digest))
+            match.digests[key] = digest
+            found[key] = match
+        return claimed
+
+    def _apply(
+        self,
+        table: str,
+        record: Target,
+        row: dict[str, Any],
+        match: _Found,
+        own: Key | None,
+        keys: list[Key],
+        digest: str,
+        name: str,
+    ) -> None:
+        """A record of a stored row: unchanged, updated, or a second copy in this import."""
+        stored = match.stored_digest(own, keys)
+        settled = (match.row_id, _source_of(record, keys))
+        if stored == digest:
+            self._settled.add(settled)
+            self.count(name).unchanged += 1
+        elif settled in self._settled:
+            # Two records of one source in one import with one identity and different
+            # details (an example file and a bundle both holding "Patient/example"): the
+            # first read wins, so importing the same files again changes nothing.
+            self.count(name).skipped += 1
+            self.note(
+                ImportProblem(
+                    record.location,
+                    name,
+                    "another record in this import has the same identity but different "
+                    "details; the first one was kept",
+                )
+            )
+        else:
+            self._settled.add(settled)
+            changed = self._update(table, match.row_id, row, record)
+            self._set_fingerprint(table, match, keys, digest)
+            self.count(name).updated += 1 if changed else 0
+            self.count(name).unchanged += 0 if changed else 1
+
+    def _belongs_to_another(
+        self, table: str, match: _Found, own: Key | None, row: Mapping[str, Any]
+    ) -> bool:
+        """True when a patient was matched only through an identifier of a row that another
+        record of the same source owns, and the two do not look like one person: two
+        patients given one MRN. (The same person under a new resource id, after an EMR
+        moved servers, matches. For practitioners and places an NPI or id decides.)"""
+        if table != "patient" or own is None or own in match.digests:
+            return False
+        if self._same_person(match.row_id, row):
+            return False
+        if any(k[0] == own[0] and k != own for k in match.digests):
+            return True
+        if self._empty[table]:
+            return False
+        hit = self.conn.execute(
+            "SELECT 1 FROM source_record WHERE tbl = ? AND row_id = ? AND system = ? "
+            "AND value <> ? LIMIT 1",
+            (table, match.row_id, own[0], own[1]),
+        ).fetchone()
+        return hit is not None
+
+    def _same_person(self, row_id: str, row: Mapping[str, Any]) -> bool:
+        stored = self.tx.current("patient", row_id, ["family_name", "given_names", "birth_date"])
+        if stored is None or stored["birth_date"] != row["birth_date"]:
+            return False
+        score = name_score(
+            row["family_name"], row["given_names"], stored["family_name"], stored["given_names"]
+        )
+        return score >= SIMILAR_NAME
+
+    def _shared_identifier(
+        self, table: str, record: Target, name: str, row_id: str, other: str
+    ) -> None:
+        self.note(
+            ImportProblem(
+                record.location,
+                name,
+                "shares an identifier with another record; both were kept"
+                + (", and listed for merge review" if table == "patient" else ""),
+                dropped=False,
+            )
+        )
+        if table == "patient":
+            self._queue_review(row_id, other, "same identifier")
+
+    def _flush_pending(self, table: str, pending: _Pending) -> None:
+        """Write the rows made so far in this chunk (in bulk), with their keys and parts."""
+        self._insert_rows(table, list(pending.rows.values()))
+        self._insert_sources(pending.sources)
+        if pending.sources and table not in _LINKED_TABLES:
+            self._empty[table] = False  # later chunks must see what this one stored
+        if pending.patients:
+            self._write_patient_parts(pending.patients)
+        pending.rows, pending.sources, pending.patients = {}, [], []
 
     def _write_roles(self, roles: list[RoleIn], *, last_try: bool) -> None:
         """A role's keys become the practitioner's; its specialty fills an empty one."""
@@ -312,7 +425,10 @@ class RecordWriter:
                 ):
                     sources.append(
                         self._source_row(
-                            "provider", key, provider_id, entry.fingerprint if entry else ""
+                            "provider",
+                            key,
+                            provider_id,
+                            entry.stored_digest(role.provider.key, []) or "" if entry else "",
                         )
                     )
             for key in role.keys:
@@ -326,15 +442,21 @@ class RecordWriter:
                 self.count("practitioner roles").unchanged += 1
         self._insert_sources(sources)
 
-    def _set_fingerprint(self, table: str, row_id: str, digest: str) -> None:
-        """Store the new digest (through the writer, so sync sees it; undo restores it)."""
-        for source_id, before in self.conn.execute(
-            "SELECT id, fingerprint FROM source_record WHERE tbl = ? AND row_id = ?",
-            (table, row_id),
-        ).fetchall():
-            if before != digest:
-                self._keep_for_undo("source_record", source_id, {"fingerprint": before})
-                self.tx.update("source_record", source_id, {"fingerprint": digest})
+    def _set_fingerprint(self, table: str, match: _Found, keys: list[Key], digest: str) -> None:
+        """Store the new digest on the record's own keys (through the writer, so sync sees
+        it; undo restores it). Other sources' keys of the row keep their own digests."""
+        for key in keys:
+            if match.digests.get(key) == digest:
+                continue
+            match.digests[key] = digest
+            hit = self.conn.execute(
+                "SELECT id, fingerprint FROM source_record "
+                "WHERE tbl = ? AND system = ? AND value = ? AND row_id = ?",
+                (table, key[0], key[1], match.row_id),
+            ).fetchone()
+            if hit is not None and hit[1] != digest:
+                self._keep_for_undo("source_record", hit[0], {"fingerprint": hit[1]})
+                self.tx.update("source_record", hit[0], {"fingerprint": digest})
 
     def _keep_for_undo(self, table: str, row_id: str, before: Mapping[str, Any]) -> None:
         self.conn.execute(
@@ -374,7 +496,8 @@ class RecordWriter:
         return True
 
     def _lookup(self, table: str, records: list[Target]) -> dict[Key, _Found]:
-        """Stored rows for the keys of these records: one query per chunk, not per record."""
+        """Stored rows for the keys of these records: one query per chunk, not per record.
+        Every key of one row maps to the same _Found (the batch's own, when it has one)."""
         found: dict[Key, _Found] = {}
         keys = list(dict.fromkeys(k for r in records for k in _stored_keys(r.keys)))
         if table in _LINKED_TABLES:
@@ -394,9 +517,14 @@ class RecordWriter:
             (table,),
         ).fetchall()
         by_row: dict[str, _Found] = {}
+
+        def entry_for(row_id: str) -> _Found:
+            known = self._rows.get((table, row_id))
+            return known if known is not None else by_row.setdefault(row_id, _Found(row_id))
+
         for system, value, row_id, digest in rows:
-            entry = by_row.setdefault(row_id, _Found(row_id, digest))
-            entry.known_keys.add((system, value))
+            entry = entry_for(row_id)
+            entry.digests.setdefault((system, value), digest)
             found[(system, value)] = entry
         if table == "patient":
             # A record number typed at the desk, or stored by another import, is the
@@ -405,8 +533,7 @@ class RecordWriter:
                 "SELECT i.system, i.value, i.patient_id FROM temp.import_keys k "
                 "JOIN patient_identifier i ON i.system = k.system AND i.value = k.value"
             ).fetchall():
-                if (system, value) not in found:
-                    found[(system, value)] = by_row.setdefault(row_id, _Found(row_id, ""))
+                found.setdefault((system, value), entry_for(row_id))
         return found
 
     @staticmethod
@@ -417,11 +544,19 @@ class RecordWriter:
                 return match
         return None
 
-    def _remember(self, table: str, keys: Iterable[Key], entry: _Found) -> None:
-        if table in _LINKED_TABLES:
-            for key in keys:
-                self._ids[(table, key)] = entry.row_id
-                self._known[(table, key)] = entry
+    def _remember(
+        self, table: str, keys: Iterable[Key], entry: _Found, *, only: list[Key] | None = None
+    ) -> None:
+        """Links of this batch may name the row by any of the record's keys (transient
+        ones too); `only` leaves out the keys another row owns."""
+        if table not in _LINKED_TABLES:
+            return
+        self._rows[(table, entry.row_id)] = entry
+        for key in keys:
+            if only is not None and key not in only and not key[1].startswith(_TRANSIENT_PREFIX):
+                continue
+            self._ids[(table, key)] = entry.row_id
+            self._known[(table, key)] = entry
 
     def resolve(self, link: Link | None) -> str | None:
         """The row id a link points at: in this batch, or stored by an earlier import."""
@@ -786,6 +921,29 @@ def _missing_patient(link: Link) -> str:
     if link.key is None:
         return "it does not say which patient it belongs to"
     return "its patient is neither in this import nor already in Frontdesk"
+
+
+@dataclass
+class _Pending:
+    """Rows of one chunk not written yet (they go in bulk), with their keys and parts."""
+
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    patients: list[tuple[str, PatientIn]] = field(default_factory=list)
+    last_id: str = ""
+
+
+def _own_key(record: Target, keys: list[Key]) -> Key | None:
+    """The record's own key in its source (converters put it first), when it is stored:
+    a FHIR resource id, a CSV row's id. None for a record without an id of its own."""
+    if record.keys and keys and keys[0] == record.keys[0]:
+        return keys[0]
+    return None
+
+
+def _source_of(record: Target, keys: list[Key]) -> str:
+    own = _own_key(record, keys)
+    return own[0] if own is not None else ""
 
 
 def count_name(record: Target) -> str:
