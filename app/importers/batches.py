@@ -139,6 +139,17 @@ def undo_blockers(clinic: Clinic, batch_id: str) -> list[str]:
         found.append((what, _owner(conn, table, row_id)))
         if len(found) > _MAX_REASONS:
             break
+    # A later import may have named a record of this one by a key of its own (a
+    # practitioner role): deleting the record would leave that key pointing nowhere.
+    for table, row_id in conn.execute(
+        "SELECT s.tbl, s.row_id FROM source_record s "
+        "JOIN temp.undo_rows u ON u.made = 1 AND u.tbl = s.tbl AND u.row_id = s.row_id "
+        "WHERE NOT EXISTS (SELECT 1 FROM temp.undo_rows v "
+        "WHERE v.tbl = 'source_record' AND v.row_id = s.id) LIMIT ?",
+        (_MAX_REASONS + 1,),
+    ).fetchall():
+        what = "A later import linked to a record this import brought in"
+        found.append((what, row_id if table == "patient" else None))
     schema = clinic.store.schema
     for parent in ("patient", "provider", "location", "organization", "appointment"):
         for child, column in schema.referenced_by.get(parent, []):
@@ -212,13 +223,15 @@ def undo_batch(clinic: Clinic, batch_id: str, progress: Progress = no_progress) 
     """
     if _batch(clinic.conn, batch_id)[0] == "undone":
         raise InvalidInputError("This import has already been undone.")
-    reasons = undo_blockers(clinic, batch_id)
-    if reasons:
-        raise UndoBlockedError(
-            "This import cannot be undone, because newer work depends on it.", reasons
-        )
     conn = clinic.conn
     with clinic.store.write() as tx:
+        # Checked under the write lock: nothing can come to depend on the batch between
+        # the check and the undo (another workstation's save waits).
+        reasons = undo_blockers(clinic, batch_id)
+        if reasons:
+            raise UndoBlockedError(
+                "This import cannot be undone, because newer work depends on it.", reasons
+            )
         restores = conn.execute(
             "SELECT tbl, row_id, before FROM import_undo WHERE batch_id = ? ORDER BY seq DESC",
             (batch_id,),

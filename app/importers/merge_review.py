@@ -277,13 +277,26 @@ def _unmerge(tx: Tx, imported: str, existing: str, record: dict[str, object]) ->
     merged = conn.execute("SELECT merged_into FROM patient WHERE id = ?", (imported,)).fetchone()
     if merged is None or merged[0] != existing:
         raise MergeError("The imported record is no longer merged into this patient.")
+    kept = conn.execute("SELECT merged_into FROM patient WHERE id = ?", (existing,)).fetchone()
+    if kept is None or kept[0] is not None:
+        raise MergeError(
+            "The kept patient was merged into another one since; undo that merge first."
+        )
     moved = record.get("moved", [])
     assert isinstance(moved, list)
+    back = []
     for table, row_id in moved:
         column = "row_id" if table == "source_record" else "patient_id"
         current = tx.current(table, row_id, [column])
-        if current is not None and current[column] == existing:
-            tx.update(table, row_id, {column: imported})
+        if current is None:
+            continue  # deleted since (a call removed, say): nothing to move back
+        if current[column] != existing:
+            # Moved on by a later merge: taking this one back would split what that one
+            # joined. The later decision has to be undone first.
+            raise MergeError("Something of this merge was merged on since; undo that first.")
+        back.append((table, row_id, column))
+    for table, row_id, column in back:
+        tx.update(table, row_id, {column: imported})
     note = record.get("note")
     if isinstance(note, str):
         tx.delete("interaction", note)

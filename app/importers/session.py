@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -93,6 +94,8 @@ CSV_KINDS = {
 _CSV_ORDER = (Kind.ORGANIZATION, Kind.PAYER, Kind.PROVIDER, Kind.PATIENT)
 _FHIR_ORDER = ("Organization", "Location", "Practitioner", "PractitionerRole", "Patient")
 _CHECK_EVERY = 256  # records between looks at the Cancel button
+_TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
+_MAX_SKIPPED_TYPES = 200  # FHIR R4 has about 150 resource types
 
 
 class _DryRunFinishedError(Exception):
@@ -692,7 +695,14 @@ def _take_fhir(run: _Run, mapped: MappedItem, context: _Context) -> None:
         run.problem(mapped.location, "file", mapped.source_problem)
         return
     if mapped.skipped_type is not None:
-        run.skipped_types[mapped.skipped_type] += 1
+        # The name comes from the file: only a well-formed type name is kept (the batch's
+        # summary holds no file content), and only so many distinct ones.
+        kind = mapped.skipped_type
+        if not _TYPE_NAME.match(kind) or (
+            kind not in run.skipped_types and len(run.skipped_types) >= _MAX_SKIPPED_TYPES
+        ):
+            kind = "other types"
+        run.skipped_types[kind] += 1
         return
     kind = FHIR_KINDS.get(mapped.resource_type or "", "records")
     for problem in mapped.problems:

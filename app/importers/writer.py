@@ -228,7 +228,7 @@ class RecordWriter:
             if row is None:
                 continue
             digest = fingerprint(record)
-            keys = _stored_keys(record.keys)
+            keys = _stored_keys(record.keys) or [(f"content:{table}", digest)]
             own = _own_key(record, keys)
             name = count_name(record)
             match = self._match(keys, found)
@@ -499,7 +499,13 @@ class RecordWriter:
         """Stored rows for the keys of these records: one query per chunk, not per record.
         Every key of one row maps to the same _Found (the batch's own, when it has one)."""
         found: dict[Key, _Found] = {}
-        keys = list(dict.fromkeys(k for r in records for k in _stored_keys(r.keys)))
+        keys = list(
+            dict.fromkeys(
+                k
+                for r in records
+                for k in (_stored_keys(r.keys) or [(f"content:{table}", fingerprint(r))])
+            )
+        )
         if table in _LINKED_TABLES:
             for key in keys:
                 entry = self._known.get((table, key))
@@ -565,10 +571,15 @@ class RecordWriter:
         row_id = self._ids.get((link.table, link.key))
         if row_id is not None or link.key[1].startswith(_TRANSIENT_PREFIX):
             return row_id
-        hit = self.conn.execute(
-            "SELECT row_id FROM source_record WHERE tbl = ? AND system = ? AND value = ?",
-            (link.table, *link.key),
-        ).fetchone()
+        if link.table not in _LINKED_TABLES:
+            return None
+        # Joined with the row itself: a key left by an undone import names nothing.
+        sql = (
+            "SELECT s.row_id FROM source_record s "  # noqa: S608 - one of _LINKED_TABLES
+            f"JOIN {link.table} t ON t.id = s.row_id "
+            "WHERE s.tbl = ? AND s.system = ? AND s.value = ?"
+        )
+        hit = self.conn.execute(sql, (link.table, *link.key)).fetchone()
         if hit is None and link.table == "patient":
             hit = self.conn.execute(
                 "SELECT patient_id FROM patient_identifier WHERE system = ? AND value = ?",

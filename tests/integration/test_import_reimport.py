@@ -696,3 +696,81 @@ def test_csv_and_fhir_of_stored_patients_reimport_across_chunk_boundaries(
     assert result.counts["patients"].created == 3
     again = _import(clinic, export)
     assert again.counts["patients"].created == 0 and again.counts["patients"].updated == 0
+
+
+# --- from the review: undo and merge chains, records without ids, national numbers ---
+
+
+def test_undo_is_refused_while_a_later_import_names_its_records(
+    clinic: Clinic, export: Path
+) -> None:
+    first = _import(clinic, _export(export, _practitioner("p", "Okoye", "1234567893")))
+    # No specialty: the role changes nothing of the practitioner, it only names them.
+    role = {
+        "resourceType": "PractitionerRole",
+        "id": "r",
+        "practitioner": {"reference": "Practitioner/p"},
+    }
+    _import(clinic, _export(export, _practitioner("p", "Okoye", "1234567893"), role))
+    assert first.batch_id is not None
+
+    reasons = undo_blockers(clinic, first.batch_id)
+
+    assert reasons == ["A later import linked to a record this import brought in."]
+    with pytest.raises(UndoBlockedError):
+        undo_batch(clinic, first.batch_id)
+
+
+def test_a_merge_that_was_merged_on_cannot_be_undone_out_of_order(
+    clinic: Clinic, export: Path
+) -> None:
+    from app.errors import MergeError
+
+    _hand_entered(clinic)
+    _import(clinic, _export(export, _patient(pid="e"), name="e.json"))
+    _import(clinic, _export(export, _patient(pid="i"), name="i.json"))
+    by_pair = {(r.imported.patient_id, r.existing.patient_id): r.id for r in open_reviews(clinic)}
+    e, i = _imported_id(clinic, "e"), _imported_id(clinic, "i")
+    merge(clinic, by_pair[(i, e)])
+    [e_into_desk] = [rid for (a, _), rid in by_pair.items() if a == e]
+    merge(clinic, e_into_desk)
+
+    with pytest.raises(MergeError):
+        undo_decision(clinic, by_pair[(i, e)])
+    undo_decision(clinic, e_into_desk)  # in order it works
+    undo_decision(clinic, by_pair[(i, e)])
+    assert _count(clinic, "SELECT count(*) FROM patient WHERE merged_into IS NULL") == 3
+
+
+def test_resources_without_an_id_are_recognised_when_imported_again(
+    clinic: Clinic, export: Path
+) -> None:
+    visit = _encounter("x", "2024-05-06")
+    del visit["id"]
+    condition = {
+        "resourceType": "Condition",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
+    }
+    lines = [json.dumps(r) for r in (_patient(), visit, condition)]
+    (export / "bulk.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _import(clinic, export)
+
+    again = _import(clinic, export)
+
+    assert again.counts["visits"].created == 0 and again.counts["visits"].unchanged == 1
+    assert again.counts["conditions"].created == 0
+    assert _count(clinic, "SELECT count(*) FROM appointment") == 1
+
+
+def test_national_numbers_without_a_type_are_neither_stored_nor_keys(
+    clinic: Clinic, export: Path
+) -> None:
+    person = _patient(pid="nl")
+    person["identifier"].append({"system": "urn:oid:2.16.840.1.113883.2.4.6.3", "value": "1234"})
+    person["identifier"].append({"type": {"text": "BSN"}, "system": "urn:x:y", "value": "5678"})
+    _import(clinic, _export(export, person))
+    stored = {r[0] for r in clinic.conn.execute("SELECT value FROM patient_identifier")}
+    keys = {r[0] for r in clinic.conn.execute("SELECT value FROM source_record")}
+    assert stored == {"MRN-nl"}
+    assert not {"1234", "5678"} & keys

@@ -105,7 +105,17 @@ _SENSITIVE_TYPES = frozenset(
     }
 )
 # When a type is given only as text, or not at all, the system gives it away.
-_SENSITIVE_WORDS = ("social security", "driver", "passport", "licen", "tax", "medicare")
+_SENSITIVE_WORDS = (
+    "social security",
+    "driver",
+    "passport",
+    "licen",
+    "tax",
+    "medicare",
+    "national",
+    "citizen",
+    "bsn",
+)
 _SENSITIVE_SYSTEMS = (
     "http://hl7.org/fhir/sid/us-ssn",
     "http://hl7.org/fhir/sid/us-medicare",
@@ -113,6 +123,13 @@ _SENSITIVE_SYSTEMS = (
     "http://hl7.org/fhir/sid/passport",
     "urn:oid:2.16.840.1.113883.4.1",  # US SSN
     "urn:oid:2.16.840.1.113883.4.3.",  # US state driver's licences
+    "urn:oid:2.16.840.1.113883.2.4.6.3",  # Dutch citizen service number (BSN)
+    "http://fhir.nl/fhir/NamingSystem/bsn",
+    "urn:oid:2.16.578.1.12.4.1.4.1",  # Norwegian national identity number
+    "urn:oid:1.2.752.129.2.1.3.1",  # Swedish personal identity number
+    "https://fhir.kbv.de/NamingSystem/KBV_NS_Base_GKV_KVID",  # German insurance number
+    "http://ns.electronichealth.net.au/id/medicare-number",
+    "https://fhir.nhs.uk/Id/nhs-number",
 )
 
 _PHONE_USES = {"home": "home", "work": "work", "mobile": "mobile"}
