@@ -107,12 +107,20 @@ class _Found:
 
     row_id: str
     digests: dict[Key, str] = field(default_factory=dict)
+    imported: dict[Key, str] = field(default_factory=dict)  # key → the source's values (JSON)
 
     def stored_digest(self, own: Key | None, keys: list[Key]) -> str | None:
         """What the record's own source last brought in; None when it never did."""
         if own is not None:
             return self.digests.get(own)
         return next((self.digests[k] for k in keys if k in self.digests), None)
+
+    def last_values(self, own: Key | None, keys: list[Key]) -> dict[str, Any] | None:
+        """The columns as the record's source last gave them; None when not known (a
+        first import by this source, or one made before Frontdesk kept them)."""
+        candidates = [own] if own is not None else keys
+        text = next((self.imported[k] for k in candidates if self.imported.get(k)), "")
+        return dict(json.loads(text)) if text else None
 
 
 def fingerprint(record: Target) -> str:
@@ -245,7 +253,11 @@ class RecordWriter:
             if match.row_id in pending.rows:  # another source's record of a row just made
                 self._flush_pending(table, pending)
             self._remember(table, record.keys, match)
-            if self._claim_keys(table, match, keys, digest, found, pending.sources):
+            # What the source said before, read before its new keys are stored with it.
+            stored = match.stored_digest(own, keys)
+            last = match.last_values(own, keys)
+            values = _values_json(row)
+            if self._claim_keys(table, match, keys, (digest, values), found, pending.sources):
                 self.note(
                     ImportProblem(
                         record.location,
@@ -255,7 +267,7 @@ class RecordWriter:
                         dropped=False,
                     )
                 )
-            self._apply(table, record, row, match, own, keys, digest, name)
+            self._apply(table, record, row, match, keys, (stored, last, digest), name)
         self._flush_pending(table, pending)
         self._write_reviews()
 
@@ -274,12 +286,13 @@ class RecordWriter:
         pending.last_id = row_id
         # Keys another row already owns stay with it (an MRN shared by two patients).
         mine = [k for k in keys if k not in found]
-        entry = _Found(row_id, dict.fromkeys(mine, digest))
+        values = _values_json(row)
+        entry = _Found(row_id, dict.fromkeys(mine, digest), dict.fromkeys(mine, values))
         self._settled.add((row_id, _source_of(record, keys)))
         self._remember(table, record.keys, entry, only=mine)
         for key in mine:
             found[key] = entry
-            pending.sources.append(self._source_row(table, key, row_id, digest))
+            pending.sources.append(self._source_row(table, key, row_id, digest, values))
         self.count(count_name(record)).created += 1
         if isinstance(record, PatientIn):
             self._created_patients.add(row_id)
@@ -290,12 +303,13 @@ class RecordWriter:
         table: str,
         match: _Found,
         keys: list[Key],
-        digest: str,
+        record: tuple[str, str],
         found: dict[Key, _Found],
         sources: list[dict[str, Any]],
     ) -> bool:
-        """Store the record's keys the row does not have yet; True when one of them
-        already names another row (it stays there)."""
+        """Store the record's keys the row does not have yet, with its digest and values;
+        True when one of them already names another row (it stays there)."""
+        digest, values = record
         claimed = False
         for key in keys:
             if key in match.digests:
@@ -304,8 +318,9 @@ class RecordWriter:
             if other is not None and other.row_id != match.row_id:
                 claimed = True
                 continue
-            sources.append(self._source_row(table, key, match.row_id, digest))
+            sources.append(self._source_row(table, key, match.row_id, digest, values))
             match.digests[key] = digest
+            match.imported[key] = values
             found[key] = match
         return claimed
 
@@ -315,13 +330,13 @@ class RecordWriter:
         record: Target,
         row: dict[str, Any],
         match: _Found,
-        own: Key | None,
         keys: list[Key],
-        digest: str,
+        digests: tuple[str | None, dict[str, Any] | None, str],
         name: str,
     ) -> None:
-        """A record of a stored row: unchanged, updated, or a second copy in this import."""
-        stored = match.stored_digest(own, keys)
+        """A record of a stored row: unchanged, updated, or a second copy in this import.
+        `digests`: what its source brought last time (digest, values) and its digest now."""
+        stored, last, digest = digests
         settled = (match.row_id, _source_of(record, keys))
         if stored == digest:
             self._settled.add(settled)
@@ -341,8 +356,8 @@ class RecordWriter:
             )
         else:
             self._settled.add(settled)
-            changed = self._update(table, match.row_id, row, record)
-            self._set_fingerprint(table, match, keys, digest)
+            changed = self._update(table, match.row_id, row, record, last)
+            self._set_fingerprint(table, match, keys, digest, _values_json(row))
             self.count(name).updated += 1 if changed else 0
             self.count(name).unchanged += 0 if changed else 1
 
@@ -423,14 +438,8 @@ class RecordWriter:
                 if self._ids.get(("provider", key)) is None and (
                     self.resolve(Link("provider", key)) is None
                 ):
-                    sources.append(
-                        self._source_row(
-                            "provider",
-                            key,
-                            provider_id,
-                            entry.stored_digest(role.provider.key, []) or "" if entry else "",
-                        )
-                    )
+                    digest = entry.stored_digest(role.provider.key, []) or "" if entry else ""
+                    sources.append(self._source_row("provider", key, provider_id, digest, ""))
             for key in role.keys:
                 self._ids[("provider", key)] = provider_id
             current = self.tx.current("provider", provider_id, ["specialty"])
@@ -442,21 +451,26 @@ class RecordWriter:
                 self.count("practitioner roles").unchanged += 1
         self._insert_sources(sources)
 
-    def _set_fingerprint(self, table: str, match: _Found, keys: list[Key], digest: str) -> None:
-        """Store the new digest on the record's own keys (through the writer, so sync sees
-        it; undo restores it). Other sources' keys of the row keep their own digests."""
+    def _set_fingerprint(
+        self, table: str, match: _Found, keys: list[Key], digest: str, values: str
+    ) -> None:
+        """Store the new digest and values on the record's own keys (through the writer,
+        so sync sees it; undo restores it). Other sources' keys keep their own."""
         for key in keys:
-            if match.digests.get(key) == digest:
+            if match.digests.get(key) == digest and match.imported.get(key) == values:
                 continue
             match.digests[key] = digest
+            match.imported[key] = values
             hit = self.conn.execute(
-                "SELECT id, fingerprint FROM source_record "
+                "SELECT id, fingerprint, imported FROM source_record "
                 "WHERE tbl = ? AND system = ? AND value = ? AND row_id = ?",
                 (table, key[0], key[1], match.row_id),
             ).fetchone()
-            if hit is not None and hit[1] != digest:
-                self._keep_for_undo("source_record", hit[0], {"fingerprint": hit[1]})
-                self.tx.update("source_record", hit[0], {"fingerprint": digest})
+            if hit is not None and (hit[1], hit[2]) != (digest, values):
+                self._keep_for_undo(
+                    "source_record", hit[0], {"fingerprint": hit[1], "imported": hit[2]}
+                )
+                self.tx.update("source_record", hit[0], {"fingerprint": digest, "imported": values})
 
     def _keep_for_undo(self, table: str, row_id: str, before: Mapping[str, Any]) -> None:
         self.conn.execute(
@@ -472,7 +486,9 @@ class RecordWriter:
         if rows:
             self.tx.insert_many("source_record", rows)
 
-    def _source_row(self, table: str, key: Key, row_id: str, digest: str) -> dict[str, Any]:
+    def _source_row(
+        self, table: str, key: Key, row_id: str, digest: str, values: str
+    ) -> dict[str, Any]:
         return {
             "id": new_id(),
             "tbl": table,
@@ -480,6 +496,7 @@ class RecordWriter:
             "value": key[1],
             "row_id": row_id,
             "fingerprint": digest,
+            "imported": values,
         }
 
     # --- identity ---------------------------------------------------------------
@@ -518,7 +535,8 @@ class RecordWriter:
         self.conn.execute("DELETE FROM temp.import_keys")
         self.conn.executemany("INSERT INTO temp.import_keys VALUES (?, ?)", keys)
         rows = self.conn.execute(
-            "SELECT s.system, s.value, s.row_id, s.fingerprint FROM temp.import_keys k "
+            "SELECT s.system, s.value, s.row_id, s.fingerprint, s.imported "
+            "FROM temp.import_keys k "
             "JOIN source_record s ON s.tbl = ? AND s.system = k.system AND s.value = k.value",
             (table,),
         ).fetchall()
@@ -528,9 +546,10 @@ class RecordWriter:
             known = self._rows.get((table, row_id))
             return known if known is not None else by_row.setdefault(row_id, _Found(row_id))
 
-        for system, value, row_id, digest in rows:
+        for system, value, row_id, digest, imported in rows:
             entry = entry_for(row_id)
             entry.digests.setdefault((system, value), digest)
+            entry.imported.setdefault((system, value), imported)
             found[(system, value)] = entry
         if table == "patient":
             # A record number typed at the desk, or stored by another import, is the
@@ -685,15 +704,29 @@ class RecordWriter:
             "end_on": record.end_on,
         }
 
-    def _update(self, table: str, row_id: str, row: Mapping[str, Any], record: Target) -> bool:
+    def _update(
+        self,
+        table: str,
+        row_id: str,
+        row: Mapping[str, Any],
+        record: Target,
+        last: Mapping[str, Any] | None,
+    ) -> bool:
         """Apply a changed record, keeping the old values for undo; a patient's timeline
         says what changed (field names only, never the values). False when the stored
-        row already holds it all (the source changed only in what Frontdesk keeps not)."""
-        values = {c: v for c, v in row.items() if c not in ("created_at", "updated_at")}
-        current = self.tx.current(table, row_id, list(values))
+        row already holds it all (the source changed only in what Frontdesk keeps not).
+
+        With `last` (what the source said the time before), only the columns the source
+        changed since are applied: a correction made at the desk in between stays.
+        """
+        values = {c: v for c, v in row.items() if c not in _NOT_COMPARED}
+        if last is not None:
+            values = {c: v for c, v in values.items() if c not in last or last[c] != v}
+        # Read even when no column changed in the source: a patient may gain a phone.
+        current = self.tx.current(table, row_id, list(values) or ["id"])
         if current is None:  # the row was deleted since: leave it deleted
             return False
-        before = {c: v for c, v in current.items() if v != values[c]}
+        before = {c: v for c, v in current.items() if c in values and v != values[c]}
         changed_words = [_PATIENT_FIELDS.get(c, c) for c in before]
         if isinstance(record, PatientIn):
             changed_words += self._add_patient_parts(row_id, record)
@@ -942,6 +975,15 @@ class _Pending:
     sources: list[dict[str, Any]] = field(default_factory=list)
     patients: list[tuple[str, PatientIn]] = field(default_factory=list)
     last_id: str = ""
+
+
+_NOT_COMPARED = ("id", "created_at", "updated_at")
+
+
+def _values_json(row: Mapping[str, Any]) -> str:
+    """The columns a record gave, as stored on its source keys for the next re-import."""
+    values = {c: v for c, v in row.items() if c not in _NOT_COMPARED}
+    return json.dumps(values, sort_keys=True, separators=(",", ":"))
 
 
 def _own_key(record: Target, keys: list[Key]) -> Key | None:

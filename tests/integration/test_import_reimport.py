@@ -774,3 +774,56 @@ def test_national_numbers_without_a_type_are_neither_stored_nor_keys(
     keys = {r[0] for r in clinic.conn.execute("SELECT value FROM source_record")}
     assert stored == {"MRN-nl"}
     assert not {"1234", "5678"} & keys
+
+
+def test_a_newer_export_keeps_what_the_desk_corrected_in_between(
+    clinic: Clinic, export: Path
+) -> None:
+    from app.patients.records import update_patient
+
+    _import(clinic, _first_export(export))
+    patient_id = _imported_id(clinic)
+    # At the desk: the name spelt as the patient spells it, and a preferred name.
+    update_patient(clinic, patient_id, {"family_name": "Lindkvist", "preferred_name": "Mia"})
+    # The EMR's next export changes only the phone numbers.
+    newer = _patient(phones=("(312) 555-0142", "(773) 555-0199"))
+    _import(clinic, _export(export, newer, _encounter("e1", "2023-03-14")))
+
+    family, preferred = clinic.conn.execute(
+        "SELECT family_name, preferred_name FROM patient WHERE id = ?", (patient_id,)
+    ).fetchone()
+    assert (family, preferred) == ("Lindkvist", "Mia")  # the desk's corrections stay
+    phones = _count(clinic, "SELECT count(*) FROM contact_point WHERE patient_id = ?", patient_id)
+    assert phones == 2
+    notes = [e for e in timeline(clinic, patient_id, kinds={"note"}) if e.detail == UPDATED_NOTE]
+    body = clinic.conn.execute(
+        "SELECT body FROM interaction WHERE id = ?", (notes[0].record_id,)
+    ).fetchone()[0]
+    assert body == "Changed: phone."
+    # When the EMR itself changes the name, the EMR's new spelling is taken.
+    renamed = _patient("Lindqvist-Berg", phones=("(312) 555-0142", "(773) 555-0199"))
+    _import(clinic, _export(export, renamed, _encounter("e1", "2023-03-14")))
+    family = clinic.conn.execute(
+        "SELECT family_name FROM patient WHERE id = ?", (patient_id,)
+    ).fetchone()[0]
+    assert family == "Lindqvist-Berg"
+
+
+def test_a_no_show_marked_at_the_desk_survives_a_changed_encounter(
+    clinic: Clinic, export: Path
+) -> None:
+    from app.scheduling.appointments import set_status
+
+    visit = _encounter("e1", "2023-03-14")
+    visit["status"] = "planned"
+    _import(clinic, _export(export, _patient(), visit))
+    appointment = clinic.conn.execute("SELECT id FROM appointment").fetchone()[0]
+    set_status(clinic, appointment, "noshow")
+    visit["reasonCode"] = [{"text": "Knee pain"}]  # the EMR adds a reason, status unchanged
+    result = _import(clinic, _export(export, _patient(), visit))
+
+    assert result.counts["visits"].updated == 1
+    status, reason = clinic.conn.execute(
+        "SELECT status, reason FROM appointment WHERE id = ?", (appointment,)
+    ).fetchone()
+    assert (status, reason) == ("noshow", "Knee pain")
