@@ -827,3 +827,17 @@ def test_a_no_show_marked_at_the_desk_survives_a_changed_encounter(
         "SELECT status, reason FROM appointment WHERE id = ?", (appointment,)
     ).fetchone()
     assert (status, reason) == ("noshow", "Knee pain")
+
+
+def test_planning_reports_progress_per_file_and_stops_on_cancel(
+    clinic: Clinic, export: Path
+) -> None:
+    _export(export, _patient(pid="a"), name="a.json")
+    _export(export, _patient(pid="b"), name="b.json")
+    seen: list[tuple[int, int, str]] = []
+    plan_import(clinic, [export], progress=lambda d, t, w: seen.append((d, t, w)))
+    assert seen == [(0, 2, "Looking at file 1 of 2"), (1, 2, "Looking at file 2 of 2")]
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(OperationCancelledError):
+        plan_import(clinic, [export], cancel=token)

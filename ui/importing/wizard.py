@@ -184,17 +184,18 @@ class ImportWizard(QWizard):
     def background(
         self,
         title: str,
-        work: Callable[[Clinic], T],
+        work: Callable[[Clinic, Progress, CancelToken], T],
         done: Callable[[T], None],
         failed: Callable[[BaseException], None],
     ) -> Op[T]:
-        """Run `work` on a fork of the clinic off the GUI thread (the fork is closed after)."""
+        """Run `work` on a fork of the clinic off the GUI thread (the fork is closed after),
+        with the Op's progress and Cancel (shown in the status bar's task tray)."""
         clinic = self.clinic
 
-        def run(_progress: Progress, _cancel: CancelToken) -> T:
+        def run(progress: Progress, cancel: CancelToken) -> T:
             worker = clinic.fork()
             try:
-                return work(worker)
+                return work(worker, progress, cancel)
             finally:
                 worker.close()
 
@@ -335,7 +336,9 @@ class ChoosePage(QWizardPage):
         paths = list(self.paths)
         self.wiz.background(
             "Looking at the files",
-            lambda clinic: plan_import(clinic, paths),
+            lambda clinic, progress, cancel: plan_import(
+                clinic, paths, progress=progress, cancel=cancel
+            ),
             lambda plan: self._planned(generation, plan),
             lambda exc: self._plan_failed(generation, exc),
         )
@@ -355,7 +358,10 @@ class ChoosePage(QWizardPage):
         self.planning = False
         self.wiz.plan = None
         self._show_plan()
-        if isinstance(exc, FrontdeskError):
+        if isinstance(exc, OperationCancelledError):
+            self.error.setText("Stopped looking at the files; choose them again to go on.")
+            self.error.show()
+        elif isinstance(exc, FrontdeskError):
             self.error.setText(str(exc))
             self.error.show()
         else:
@@ -497,7 +503,7 @@ class PreviewPage(QWizardPage):
         self.completeChanged.emit()
         self.wiz.background(
             "Reading the first records",
-            lambda clinic: preview(clinic, plan, limit=PREVIEW_ROWS),
+            lambda clinic, _progress, _cancel: preview(clinic, plan, limit=PREVIEW_ROWS),
             lambda rows: self._shown(generation, rows),
             lambda exc: self._failed(generation, exc),
         )
