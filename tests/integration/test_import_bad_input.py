@@ -481,3 +481,18 @@ def test_a_file_gone_between_plan_and_run_is_a_problem_not_a_failure(
     assert "could not be read any more" in problem.reason
     assert "Jane" not in problem.reason  # the name is the location's, never the reason's
     assert _families(clinic) == ["Goodwin"]
+
+
+def test_a_csv_line_of_millions_of_fields_is_skipped_without_reading_it_whole(
+    clinic: Clinic, export: Path
+) -> None:
+    header = "Id,BIRTHDATE,FIRST,LAST\n"
+    good = "a1,1970-01-01,Ann,Linewell\n"
+    huge = "2," * (3 * MiB) + "2\n"  # 6 MB on one line: no EMR row is like it
+    after = "a2,1971-02-02,Bo,Afterline\n"
+    (export / "patients.csv").write_text(header + good + huge + after, encoding="utf-8")
+    result = _import(clinic, export)
+    (problem,) = _about(result, "export/patients.csv, line 3")
+    assert "longer than 4 MB" in problem.reason
+    assert _families(clinic) == ["Afterline", "Goodwin", "Linewell"]
+    assert not [p for p in result.problems if p.location.endswith("line 4")]

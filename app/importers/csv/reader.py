@@ -68,7 +68,8 @@ class CsvReader:
         if sniffed.sep_line:
             self._skip_sep_line(text)
             base = 1
-        reader = csv.reader(text, delimiter=sniffed.delimiter, strict=False)
+        lines = _BoundedLines(text)
+        reader = csv.reader(lines, delimiter=sniffed.delimiter, strict=False)
         before = base
         header_pending = sniffed.has_header
         while True:
@@ -77,8 +78,14 @@ class CsvReader:
                 record = next(reader)
             except StopIteration:
                 break
+            except _LineTooLongError:
+                before = base + lines.count
+                self.problems += 1
+                yield RowProblem(name, before, _LONG_LINE_REASON)
+                reader = csv.reader(lines, delimiter=sniffed.delimiter, strict=False)
+                continue
             except csv.Error as exc:
-                before = base + reader.line_num
+                before = base + lines.count
                 self.problems += 1
                 yield RowProblem(name, start, _csv_error_reason(exc))
                 continue
@@ -88,7 +95,7 @@ class CsvReader:
                     f"{name} cannot be read as {sniffed.encoding_label} from about line "
                     f"{start}; choose another encoding.",
                 ) from None
-            before = base + reader.line_num
+            before = base + lines.count
             if not record or (not record[0] and not any(record)):
                 self.blank_rows += 1
                 continue
@@ -114,6 +121,44 @@ class CsvReader:
     def _skip_sep_line(text: io.TextIOWrapper) -> None:
         # Blank lines before the hint are rare enough to not be worth a line count.
         text.readline()
+
+
+MAX_LINE = 4 * 1024 * 1024  # characters in one physical line; no EMR row comes near it
+_LONG_LINE_REASON = (
+    "This line is longer than 4 MB, far longer than any patient record; it was skipped."
+)
+
+
+class _LineTooLongError(Exception):
+    """Internal: one physical line past MAX_LINE was skipped (not kept in memory)."""
+
+
+class _BoundedLines:
+    """The file's physical lines for csv.reader, each at most MAX_LINE characters.
+
+    csv.reader would build a whole line (and a list of its fields) in memory: a 2 GB
+    file without a newline, or of millions of tiny fields, would take many times that.
+    A longer line is skipped in chunks and reported instead. `count` is the number of
+    physical lines read so far, the long one included (for row numbers).
+    """
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self.text = text
+        self.count = 0
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(MAX_LINE + 1)
+        if not line:
+            raise StopIteration
+        self.count += 1
+        if len(line) > MAX_LINE and not line.endswith(("\n", "\r")):
+            while (more := self.text.readline(MAX_LINE)) and not more.endswith(("\n", "\r")):
+                pass
+            raise _LineTooLongError
+        return line
 
 
 def _without_empty_tail(record: list[str], width: int) -> list[str] | None:
