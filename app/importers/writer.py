@@ -433,6 +433,7 @@ class RecordWriter:
                     )
                 continue
             entry = self._known.get(("provider", role.provider.key)) if role.provider.key else None
+            linked = False
             for key in _stored_keys(role.keys):
                 # A key already naming someone (this practitioner or another) is left.
                 if self._ids.get(("provider", key)) is None and (
@@ -440,15 +441,19 @@ class RecordWriter:
                 ):
                     digest = entry.stored_digest(role.provider.key, []) or "" if entry else ""
                     sources.append(self._source_row("provider", key, provider_id, digest, ""))
+                    linked = True
             for key in role.keys:
                 self._ids[("provider", key)] = provider_id
             current = self.tx.current("provider", provider_id, ["specialty"])
+            counts = self.count("practitioner roles")
             if role.specialty and current is not None and not current["specialty"]:
                 self._keep_for_undo("provider", provider_id, current)
                 self.tx.update("provider", provider_id, {"specialty": role.specialty})
-                self.count("practitioner roles").updated += 1
+                counts.updated += 1
+            elif linked:  # seen for the first time: the practitioner is now known by it
+                counts.created += 1
             else:
-                self.count("practitioner roles").unchanged += 1
+                counts.unchanged += 1
         self._insert_sources(sources)
 
     def _set_fingerprint(
