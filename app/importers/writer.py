@@ -167,7 +167,8 @@ class RecordWriter:
         self._rows: dict[tuple[str, str], _Found] = {}  # (table, row id) → its one entry
         # (row id, source system) a record of this batch already decided: a second
         # record of the same source is a duplicate; another source's adds to the row.
-        self._settled: set[tuple[str, str]] = set()
+        # Kept as hashes: one per visit of a bulk export, so each byte counts.
+        self._settled: set[int] = set()
         self._created_patients: set[str] = set()
         self._batch_people: dict[tuple[str, str, str], str] = {}  # folded names + birth → id
         self._reviews: list[dict[str, Any]] = []  # written with the chunk that found them
@@ -288,7 +289,7 @@ class RecordWriter:
         mine = [k for k in keys if k not in found]
         values = _values_json(row)
         entry = _Found(row_id, dict.fromkeys(mine, digest), dict.fromkeys(mine, values))
-        self._settled.add((row_id, _source_of(record, keys)))
+        self._settled.add(hash((row_id, _source_of(record, keys))))
         self._remember(table, record.keys, entry, only=mine)
         for key in mine:
             found[key] = entry
@@ -337,7 +338,7 @@ class RecordWriter:
         """A record of a stored row: unchanged, updated, or a second copy in this import.
         `digests`: what its source brought last time (digest, values) and its digest now."""
         stored, last, digest = digests
-        settled = (match.row_id, _source_of(record, keys))
+        settled = hash((match.row_id, _source_of(record, keys)))
         if stored == digest:
             self._settled.add(settled)
             self.count(name).unchanged += 1
