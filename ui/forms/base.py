@@ -111,6 +111,47 @@ def question_box(parent: QWidget, question: str, detail: str, *, yes: str, no: s
     return box
 
 
+class PendingQuestion:
+    """The one yes/no question a dialog has open at a time; `then` runs on Yes.
+
+    Non-blocking like question_box, so the dialog keeps painting and a test can answer
+    it (`answer`); `box` is None when nothing is being asked.
+    """
+
+    def __init__(self) -> None:
+        self.box: QMessageBox | None = None
+
+    def ask(
+        self,
+        parent: QWidget,
+        question: str,
+        detail: str,
+        *,
+        yes: str,
+        no: str,
+        then: Callable[[], object],
+    ) -> QMessageBox:
+        box = question_box(parent, question, detail, yes=yes, no=no)
+
+        def answered(_result: int) -> None:
+            self.box = None
+            chosen = box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
+            box.deleteLater()
+            if chosen:
+                then()
+
+        box.finished.connect(answered)
+        self.box = box
+        box.open()
+        return box
+
+    def answer(self, yes: bool) -> None:
+        """Answer as the person would (tests, and code)."""
+        if self.box is not None:
+            which = QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No
+            self.box.button(which).click()
+
+
 class FormDialog(QDialog):
     """Subclasses implement `_save()`; see the module docstring."""
 

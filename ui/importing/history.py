@@ -30,7 +30,7 @@ from app.importers.batches import BatchInfo, list_batches, undo_batch, undo_bloc
 from app.ops import CancelToken, Progress
 from app.store.changes import Changes
 from ui.bus import DataBus
-from ui.forms.base import question_box
+from ui.forms.base import PendingQuestion
 from ui.importing.review import local_text
 from ui.ops import Op, show_error
 from ui.theme import ToneLabel, error_line
@@ -74,7 +74,7 @@ class PastImportsDialog(QDialog):
         self.bus = bus
         self.zone = ZoneInfo(clinic.settings.timezone)
         self.batches: list[BatchInfo] = []
-        self.confirm_box: QMessageBox | None = None
+        self.question = PendingQuestion()
         self.op: Op[Changes] | None = None
         self.setWindowTitle("Past imports")
         self.setAccessibleName("Past imports")
@@ -198,7 +198,7 @@ class PastImportsDialog(QDialog):
             return None
         created = sum(n.get("created", 0) for n in batch.counts.values())
         updated = sum(n.get("updated", 0) for n in batch.counts.values())
-        box = question_box(
+        return self.question.ask(
             self,
             "Undo this import?",
             f"The {created:,} records it added are removed"
@@ -206,25 +206,17 @@ class PastImportsDialog(QDialog):
             + ". Frontdesk will be as it was before this import.",
             yes="Undo the import",
             no="Keep it",
+            then=lambda: self.undo(batch),
         )
-        box.finished.connect(lambda _result: self._undo_answered(box, batch))
-        self.confirm_box = box
-        box.open()
-        return box
+
+    @property
+    def confirm_box(self) -> QMessageBox | None:
+        """The open "Undo this import?" question, if any."""
+        return self.question.box
 
     def answer_undo(self, yes: bool) -> None:
         """Answer the open question as the person would (tests, and code)."""
-        if self.confirm_box is None:
-            return
-        which = QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No
-        self.confirm_box.button(which).click()
-
-    def _undo_answered(self, box: QMessageBox, batch: BatchInfo) -> None:
-        self.confirm_box = None
-        yes = box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
-        box.deleteLater()
-        if yes:
-            self.undo(batch)
+        self.question.answer(yes)
 
     def undo(self, batch: BatchInfo) -> Op[Changes]:
         """Undo off the GUI thread (a big import takes a while), with progress."""

@@ -46,7 +46,7 @@ from app.importers.merge_review import (
 from app.patients.validation import display_phone
 from app.store.changes import Changes
 from ui.bus import DataBus
-from ui.forms.base import question_box
+from ui.forms.base import PendingQuestion
 from ui.ops import show_error
 from ui.theme import ToneLabel, error_line
 
@@ -100,7 +100,7 @@ class MergeReviewDialog(QDialog):
         self.zone = ZoneInfo(clinic.settings.timezone)
         self.open_items: list[ReviewItem] = []
         self.decided_items: list[ReviewItem] = []
-        self.merge_box: QMessageBox | None = None  # the open "Merge these two records?"
+        self.question = PendingQuestion()  # the open "Merge these two records?"
         self.setWindowTitle("Possible duplicates")
         self.setAccessibleName("Possible duplicates")
         self.setSizeGripEnabled(True)
@@ -287,7 +287,7 @@ class MergeReviewDialog(QDialog):
         item = self.current_item()
         if item is None or self.merge_box is not None:
             return self.merge_box
-        box = question_box(
+        return self.question.ask(
             self,
             "Merge these two records?",
             f"{item.existing.display_name} stays, and everything of the imported record "
@@ -295,25 +295,17 @@ class MergeReviewDialog(QDialog):
             "Nothing is deleted, and you can undo the merge later under Decided.",
             yes="Merge",
             no="Don't merge",
+            then=lambda: self._decide(lambda: merge(self.clinic, item.id)),
         )
-        box.finished.connect(lambda _result: self._merge_answered(box, item))
-        self.merge_box = box
-        box.open()
-        return box
+
+    @property
+    def merge_box(self) -> QMessageBox | None:
+        """The open "Merge these two records?" question, if any."""
+        return self.question.box
 
     def answer_merge(self, yes: bool) -> None:
         """Answer the open question as the person would (tests, and code)."""
-        if self.merge_box is None:
-            return
-        which = QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No
-        self.merge_box.button(which).click()
-
-    def _merge_answered(self, box: QMessageBox, item: ReviewItem) -> None:
-        self.merge_box = None
-        yes = box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
-        box.deleteLater()
-        if yes:
-            self._decide(lambda: merge(self.clinic, item.id))
+        self.question.answer(yes)
 
     def keep_apart_current(self) -> None:
         item = self.current_item()
