@@ -1,12 +1,14 @@
 """Writing imported records inside one transaction: identity, re-import, links, review.
 
 Each record is recognised by its identity keys (source_record, and for patients also
-their stored identifiers). A record seen before with the same content (fingerprint)
-is left alone, so importing one file twice changes nothing; one whose content
-changed is updated, the columns' earlier values go to import_undo, and a patient
-gets a timeline note naming what changed. New records are buffered and written in
-bulk (insert_many), because row-by-row inserts with their journal would make a
-100,000-patient import several times slower.
+their stored identifiers); its own key (a resource id, a CSV row's id) comes first. A
+record its source brought before with the same content (fingerprint, per key) is left
+alone, so importing one file twice changes nothing; one whose content changed applies
+only what changed in the source since (the values per key), so corrections made at the
+desk stay; the earlier values go to import_undo, and a patient gets a timeline note
+naming what changed. New records are buffered and written in bulk (insert_many),
+because row-by-row inserts with their journal would make a 100,000-patient import
+several times slower.
 
 A record links to others by key (an encounter to its patient). Kinds are flushed in
 KIND_NAMES order, so a link is looked up after its target was written; a link whose
@@ -59,7 +61,8 @@ MAX_PROBLEMS = 10_000  # listed one by one; more are counted (a report nobody re
 # records of this import but are never stored, since a later import cannot repeat them.
 _TRANSIENT_PREFIX = "@"
 
-# Tables a link may point at, and how many of their keys stay in memory for a batch.
+# Tables a link may point at; their keys stay in memory for the batch (they are few:
+# patients, not their visits).
 _LINKED_TABLES = ("organization", "location", "provider", "patient")
 
 # The identifiers a front desk needs: record numbers that find the chart in the EMR.
@@ -791,7 +794,7 @@ class RecordWriter:
                         "kind": ident.kind,
                     }
                 )
-            elif owner != patient_id:
+            elif owner != patient_id and (patient_id, owner) not in self._reviewed:
                 self.note(
                     ImportProblem(
                         record.location,
