@@ -50,6 +50,7 @@ from app.importers.targets import (
 )
 from app.importers.writer import KindCounts, RecordWriter
 from app.ops import CancelToken, Progress, no_progress
+from app.patients.validation import display_phone
 from app.store.writer import new_id, utc_now
 
 __all__ = [
@@ -366,8 +367,8 @@ def _field_text(name: str, value: Any, context: _Context) -> str:
         return "; ".join(p for p in parts if p)
     if isinstance(value, IdentifierIn):  # the number as people read it, not its URI
         return f"{value.kind} {value.value}".strip()
-    if isinstance(value, PhoneIn):
-        return value.number
+    if isinstance(value, PhoneIn):  # as the desk writes numbers: (312) 555-0142
+        return display_phone(value.number, context.region)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         parts = [str(v) for v in dataclasses.astuple(value) if v not in ("", None)]
         return ", ".join(parts)
