@@ -594,6 +594,7 @@ def test_preview_shows_the_first_records_as_stored_and_writes_nothing(
     assert fields["Family name"] == "Lindqvist"
     assert fields["Birth date"] == "1961-04-09"
     assert fields["Identifiers"] == "MR MRN-p1"  # as people read it, not the system's URI
+    assert fields["Phones"] == "(312) 555-0142"  # as the desk writes it, not E.164
     assert all(label != "Counted as" for r in rows for label, _ in r.fields)
     after = clinic.conn.execute("SELECT count(*) FROM change").fetchone()[0]
     assert after == changes_before
