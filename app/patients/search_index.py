@@ -58,7 +58,9 @@ _CHUNK = 500  # ids per IN (...) list; well under SQLite's variable limit
 def reindex_patients(conn: Connection, patient_ids: Iterable[str]) -> None:
     """Replace the index entries of these patients; set-based, so a bulk import of
     100,000 patients costs a few queries per 500 rather than four per patient."""
-    ids = list(dict.fromkeys(patient_ids))
+    # Sorted: ids are time-ordered (UUIDv7), so neighbours share pages; in the hook's
+    # set order a 100k import read its rows back from all over the file (4x slower).
+    ids = sorted(set(patient_ids))
     for start in range(0, len(ids), _CHUNK):
         _reindex_chunk(conn, ids[start : start + _CHUNK])
 
