@@ -842,3 +842,38 @@ def test_planning_reports_progress_per_file_and_stops_on_cancel(
     token.cancel()
     with pytest.raises(OperationCancelledError):
         plan_import(clinic, [export], cancel=token)
+
+
+def test_big_exports_read_twice_import_the_same_as_small_ones_parsed_once(
+    clinic: Clinic, export: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import gc
+
+    from app.clinic import create_clinic
+    from app.importers import session
+
+    _first_export(export)
+    _export(export, _encounter("e9", "2022-02-02"), name="a-visit-first.json")
+    once = _import(clinic, export)
+    monkeypatch.setattr(session, "PARSED_ONCE_BYTES", 0)  # as for a 500 MB export
+    other = create_clinic(
+        "Twice", "correct horse battery staple 9", tmp_path / "twice", use_keyring=False
+    ).clinic
+    with other:
+        twice = _import(other, export)
+        assert _tables(other) == _tables(clinic)
+    assert {k: c.as_dict() for k, c in twice.counts.items()} == {
+        k: c.as_dict() for k, c in once.counts.items()
+    }
+    assert gc.isenabled()  # the collector's pause ended with the import
+
+
+def test_the_collector_is_back_on_after_a_cancelled_import(clinic: Clinic, export: Path) -> None:
+    import gc
+
+    _first_export(export)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(OperationCancelledError):
+        _import(clinic, export, cancel=token)
+    assert gc.isenabled()
