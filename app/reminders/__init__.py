@@ -1,0 +1,1 @@
+"""Reminders, recalls and notices: rules, planner, outbox and the channels that deliver them."""
