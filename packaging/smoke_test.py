@@ -149,6 +149,10 @@ def _import_a_bundle(cli: Path, env: dict[str, str], tmp: Path, dist: Path) -> s
     """The packaged importer reads FHIR with orjson (bundled) and writes one batch."""
     if not any(dist.rglob("orjson*")):
         raise SystemExit("package-test: orjson (the importer's JSON parser) is not bundled")
+    shipped = {p.name for p in dist.rglob("*.j2")}
+    wanted = {p.name for p in (ROOT / "resources" / "templates").glob("*.j2")}
+    if not wanted <= shipped:
+        raise SystemExit(f"package-test: message templates missing: {sorted(wanted - shipped)}")
     bundle = tmp / "bundle.json"
     bundle.write_text(json.dumps(_BUNDLE), "utf-8")
     _, text = _run([str(cli), "import", str(bundle), "--json"], env, "import --json")
