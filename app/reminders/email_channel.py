@@ -99,7 +99,9 @@ def _settings_error(message: str) -> EmailDeliveryError:
     return EmailDeliveryError(message, kind="settings", permanent=True)
 
 
-def _validate_settings(settings: SmtpSettings) -> None:
+def validate_settings(settings: SmtpSettings) -> None:
+    """Refuse settings that can never work (Settings checks them on save, the sender
+    before connecting), with the field to fix in plain words."""
     if not settings.host.strip():
         raise _settings_error(f"The mail server name is missing: fill it in under {_WHERE}.")
     if not 1 <= settings.port <= 65535:
@@ -412,7 +414,7 @@ def check_settings(settings: SmtpSettings, *, ssl_context: ssl.SSLContext | None
     `ssl_context` is for tests that trust their own certificate; the app leaves it
     None and gets the system's trusted certificates with full verification.
     """
-    _validate_settings(settings)
+    validate_settings(settings)
     try:
         client = _connect(settings, ssl_context)
     except EmailDeliveryError as error:
@@ -435,7 +437,7 @@ def send_email(
     follows (a failed QUIT) turns it into an error: that would make the outbox send it
     again.
     """
-    _validate_settings(settings)
+    validate_settings(settings)
     message = build_message(settings, email)
     sender = _sender(settings).addr_spec
     recipient = _recipient(email).addr_spec

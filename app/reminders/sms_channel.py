@@ -134,7 +134,9 @@ def _settings_error(message: str) -> SmsDeliveryError:
     return SmsDeliveryError(message, kind=KIND_SETTINGS, permanent=True)
 
 
-def _check_account(account: SmsAccount) -> None:
+def check_account(account: SmsAccount) -> None:
+    """Refuse an account that can never work (Settings checks it on save, the client
+    when it is made), with the field to fix in plain words."""
     if not account.account_sid.strip() or not account.auth_token.strip():
         raise _settings_error(
             f"The SMS account is not set up: enter the account SID and token in {_SETTINGS_PLACE}."
@@ -295,7 +297,7 @@ class SmsClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        _check_account(account)
+        check_account(account)
         self._account = account
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
