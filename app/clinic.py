@@ -20,7 +20,7 @@ from app.store.changes import Changes
 from app.store.database import Connection, DatabaseError
 from app.store.hlc import HybridLogicalClock
 from app.store.lifecycle import OpenDatabase
-from app.store.writer import Store
+from app.store.writer import Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,14 @@ def _checked_settings(values: dict[str, Any], region: str) -> dict[str, Any]:
     if "day_first" in checked:
         checked["day_first"] = bool(checked["day_first"])
     return checked
+
+
+def put_setting(tx: Tx, key: str, encoded: str) -> None:
+    """Insert or replace one setting row (its value already JSON), through the writer."""
+    if tx.conn.execute("SELECT 1 FROM setting WHERE id = ?", (key,)).fetchone():
+        tx.update("setting", key, {"value": encoded})
+    else:
+        tx.insert("setting", {"id": key, "value": encoded})
 
 
 class Clinic:
@@ -136,12 +144,7 @@ class Clinic:
         with self.store.write() as tx:
             for field, value in values.items():
                 key = _SETTING_KEYS[field]
-                encoded = json.dumps(value, ensure_ascii=False)
-                exists = tx.conn.execute("SELECT 1 FROM setting WHERE id = ?", (key,)).fetchone()
-                if exists:
-                    tx.update("setting", key, {"value": encoded})
-                else:
-                    tx.insert("setting", {"id": key, "value": encoded})
+                put_setting(tx, key, json.dumps(value, ensure_ascii=False))
         self.settings = self._load_settings()
         return tx.changes
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from app.clinic import Clinic
+from app.clinic import Clinic, put_setting
 from app.errors import InvalidInputError
 from app.importers.csv.profiles import SYNTHEA_PROFILES, Profile
 from app.store.changes import Changes
@@ -36,10 +36,7 @@ def save_profile(clinic: Clinic, profile: Profile) -> Changes:
     key = _setting_id(name)
     value = profile.to_json()
     with clinic.store.write() as tx:
-        if tx.conn.execute("SELECT 1 FROM setting WHERE id = ?", (key,)).fetchone():
-            tx.update("setting", key, {"value": value})
-        else:
-            tx.insert("setting", {"id": key, "value": value})
+        put_setting(tx, key, value)
     return tx.changes
 
 

@@ -13,7 +13,7 @@ import dataclasses
 import json
 from typing import Any
 
-from app.clinic import Clinic
+from app.clinic import Clinic, put_setting
 from app.reminders.email_channel import SmtpSettings, validate_settings
 from app.reminders.sms_channel import SmsAccount, check_account
 from app.store.changes import Changes
@@ -51,10 +51,7 @@ def sms_account(clinic: Clinic) -> SmsAccount | None:
 def _save(clinic: Clinic, key: str, values: dict[str, Any]) -> Changes:
     encoded = json.dumps(values, ensure_ascii=False, sort_keys=True)
     with clinic.store.write() as tx:
-        if tx.conn.execute("SELECT 1 FROM setting WHERE id = ?", (key,)).fetchone():
-            tx.update("setting", key, {"value": encoded})
-        else:
-            tx.insert("setting", {"id": key, "value": encoded})
+        put_setting(tx, key, encoded)
     return tx.changes
 
 
