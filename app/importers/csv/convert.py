@@ -163,28 +163,23 @@ def _provider(r: CsvProvider, system: str, where: str) -> ProviderIn:
 
 
 def _organization(r: CsvOrganization, system: str, where: str) -> OrganizationIn:
-    address = _address(r.address)
-    return OrganizationIn(
-        location=where,
-        keys=(csv_key(system, ORGANIZATION, r.source_id),),
-        name=r.name,
-        kind="provider",
-        phone=r.phones[0].number if r.phones else "",
-        line1=address.line1 if address else "",
-        city=address.city if address else "",
-        region=address.region if address else "",
-        postal_code=address.postal_code if address else "",
-        country=address.country if address else "",
-    )
+    return _organization_in(r, csv_key(system, ORGANIZATION, r.source_id), "provider", where)
 
 
 def _payer(r: CsvPayer, system: str, where: str) -> OrganizationIn:
+    return _organization_in(r, csv_key(system, PAYER, r.source_id), "payer", where)
+
+
+def _organization_in(
+    r: CsvOrganization | CsvPayer, key: Key, kind: str, where: str
+) -> OrganizationIn:
+    """A practice and an insurer are both organizations; only their kind and key differ."""
     address = _address(r.address)
     return OrganizationIn(
         location=where,
-        keys=(csv_key(system, PAYER, r.source_id),),
+        keys=(key,),
         name=r.name,
-        kind="payer",
+        kind=kind,
         phone=r.phones[0].number if r.phones else "",
         line1=address.line1 if address else "",
         city=address.city if address else "",
