@@ -1,0 +1,107 @@
+"""The clinic-wide reminder settings: whether sending is on, who sends, limits, consent policy.
+
+Sending starts switched off: a clinic upgraded to this version, or a new one, sees its
+reminders planned in Messages and turns sending on when its accounts are set up, so nobody
+gets a text the clinic did not expect to send.
+
+The sender workstation: until sync can claim each message through the relay, exactly one
+workstation sends (its device id is stored here). Any other workstation plans and shows
+the outbox but never sends, so a clinic with two desks never texts a patient twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Final
+
+from app.clinic import Clinic, put_setting
+from app.errors import InvalidInputError
+from app.store.changes import Changes
+
+SETTING: Final = "reminders.settings"
+CONSENT_RULES: Final = ("opt_out", "opt_in")
+"""opt_out: send unless the patient said no. opt_in: send only after the patient said yes."""
+
+DEFAULT_CONSENT: Final = {
+    # Treatment and payment messages are expected by patients and allowed by HIPAA
+    # without a separate authorisation; a "No" on record always wins.
+    "appointment": "opt_out",
+    "recall": "opt_out",
+    "billing": "opt_out",
+    # Anything promotional needs a recorded "Yes" first.
+    "education": "opt_in",
+    "survey": "opt_in",
+    "marketing": "opt_in",
+}
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    enabled: bool = False
+    sender_device: str = ""  # the workstation that sends; "" = not chosen yet
+    daily_limit: int = 2  # messages per patient per day, all rules together
+    consent: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CONSENT))
+    language: str = "en"  # templates for patients with no language on record
+
+    def consent_rule(self, purpose: str) -> str:
+        return self.consent.get(purpose, DEFAULT_CONSENT.get(purpose, "opt_in"))
+
+
+def check_settings(settings: ReminderSettings) -> None:
+    if not 1 <= settings.daily_limit <= 10:
+        raise InvalidInputError("Choose 1 to 10 messages a day per patient.")
+    for purpose, rule in settings.consent.items():
+        if purpose not in DEFAULT_CONSENT or rule not in CONSENT_RULES:
+            raise InvalidInputError("A consent choice is not one Frontdesk knows.")
+
+
+def load_settings(clinic: Clinic) -> ReminderSettings:
+    row = clinic.conn.execute("SELECT value FROM setting WHERE id = ?", (SETTING,)).fetchone()
+    if row is None:
+        return ReminderSettings()
+    values: dict[str, Any] = json.loads(row[0])
+    known = {f.name for f in fields(ReminderSettings)}
+    loaded = ReminderSettings(**{k: v for k, v in values.items() if k in known})
+    return replace(loaded, consent={**DEFAULT_CONSENT, **dict(loaded.consent)})
+
+
+def save_settings(clinic: Clinic, settings: ReminderSettings) -> Changes:
+    check_settings(settings)
+    values = asdict(settings)
+    values["consent"] = dict(settings.consent)
+    with clinic.store.write() as tx:
+        put_setting(tx, SETTING, json.dumps(values, ensure_ascii=False, sort_keys=True))
+    return tx.changes
+
+
+def update_settings(clinic: Clinic, **values: Any) -> ReminderSettings:
+    """Change some settings, keeping the rest as stored."""
+    settings = replace(load_settings(clinic), **values)
+    save_settings(clinic, settings)
+    return settings
+
+
+def device_id(clinic: Clinic) -> str:
+    return clinic.store.device_id
+
+
+def is_sender(clinic: Clinic, settings: ReminderSettings | None = None) -> bool:
+    """Whether this workstation sends. A clinic that has not chosen lets the first
+    workstation that runs the sender take the role (claim_sender)."""
+    settings = settings or load_settings(clinic)
+    return settings.sender_device == device_id(clinic)
+
+
+def claim_sender(clinic: Clinic) -> ReminderSettings:
+    """Make this workstation the one that sends (Settings ▸ Reminders, "Send from this
+    computer"); the other workstations stop at their next pass."""
+    return update_settings(clinic, sender_device=device_id(clinic))
+
+
+def claim_sender_if_unset(clinic: Clinic) -> ReminderSettings:
+    settings = load_settings(clinic)
+    if settings.sender_device:
+        return settings
+    return update_settings(clinic, sender_device=device_id(clinic))
