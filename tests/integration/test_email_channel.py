@@ -9,15 +9,13 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from email import message_from_bytes, policy
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -32,17 +30,7 @@ from app.reminders.email_channel import (
     check_settings,
     send_email,
 )
-
-HOST = "127.0.0.1"
-USER = "desk@maple-clinic.example"
-PASSWORD = "correct horse battery staple"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
+from tests.support.fake_smtp import HOST, PASSWORD, USER, Mailbox, free_port
 
 # --- a self-signed certificate for 127.0.0.1 ----------------------------------------
 
@@ -97,49 +85,6 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
 
 
 # --- aiosmtpd ----------------------------------------------------------------------------
-
-
-@dataclass
-class Mailbox:
-    """aiosmtpd handler: keeps what arrives, or answers RCPT/DATA with a set reply."""
-
-    rcpt_reply: str | None = None
-    data_reply: str | None = None
-    envelopes: list[Any] = field(default_factory=list)
-    tls_seen: list[bool] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.data_reply:
-            return self.data_reply
-        self.envelopes.append(envelope)
-        self.tls_seen.append(session.ssl is not None)
-        return "250 Message accepted for delivery"
-
-    def authenticator(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
-    ) -> AuthResult:
-        if not isinstance(auth_data, LoginPassword):
-            return AuthResult(success=False, handled=False)
-        login, password = auth_data.login.decode(), auth_data.password.decode()
-        if login == USER and password == PASSWORD:
-            self.logins.append(login)
-            return AuthResult(success=True)
-        return AuthResult(success=False, handled=False)
-
-    def message(self) -> EmailMessage:
-        assert len(self.envelopes) == 1
-        parsed = message_from_bytes(self.envelopes[0].content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
 
 
 @dataclass
