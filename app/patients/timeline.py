@@ -17,6 +17,7 @@ KINDS = (
     "payment",
     "charge",
     "consent",
+    "message",
 )
 
 
@@ -65,7 +66,31 @@ _SOURCES: dict[str, str] = {
         "FROM consent AS c LEFT JOIN app_user AS u ON u.id = c.recorded_by "
         "WHERE patient_id = :p"
     ),
+    # The automatic messages (app.reminders.outbox) that reached the patient or were meant
+    # to: sent, waiting for print, failed, not sent. Planned, due and cancelled ones are
+    # only intentions and stay in Messages. A failure or a skip shows its reason; a sent
+    # one its subject or the first line of what was said (blank lines before it skipped).
+    # The states are MESSAGE_STATES below.
+    "message": (
+        "SELECT 'message', coalesce(o.sent_at, o.updated_at), "
+        "CASE o.channel WHEN 'sms' THEN 'Text' WHEN 'email' THEN 'Email' "
+        "WHEN 'letter' THEN 'Letter' ELSE 'Message' END || ' ' || "
+        "CASE o.state WHEN 'sent' THEN 'sent' WHEN 'failed' THEN 'failed' "
+        "WHEN 'skipped' THEN 'not sent' ELSE 'waiting for print' END"
+        " || coalesce(' · ' || nullif(r.name, ''), ''), "
+        "CASE WHEN o.state IN ('failed', 'skipped') AND o.reason != '' THEN o.reason "
+        "WHEN o.subject != '' THEN o.subject "
+        "WHEN trim(o.body, char(9, 10, 13, 32)) != '' THEN rtrim(substr(ltrim(o.body, "
+        "char(9, 10, 13, 32)), 1, min(200, instr(ltrim(o.body, char(9, 10, 13, 32)) "
+        "|| char(10), char(10)) - 1)), char(13)) "
+        "ELSE o.reason END, "
+        "'out', o.id, NULL "
+        "FROM outbox AS o LEFT JOIN reminder_rule AS r ON r.id = o.rule_id "
+        "WHERE o.patient_id = :p AND o.state IN ('sent', 'to_print', 'failed', 'skipped')"
+    ),
 }
+MESSAGE_STATES = ("sent", "to_print", "failed", "skipped")
+"""The outbox states the timeline shows; the others are plans, not history."""
 _INTERACTION_KINDS = {"visit", "call", "email", "sms", "letter", "note"}
 
 
@@ -86,7 +111,7 @@ def timeline(
         raise ValueError(f"unknown timeline kinds: {sorted(unknown)}")
     parts: list[str] = []
     params: dict[str, object] = {"p": patient_id, "limit": limit, "offset": offset}
-    for source in ("appointment", "payment", "charge", "consent"):
+    for source in ("appointment", "payment", "charge", "consent", "message"):
         if source in wanted:
             parts.append(_SOURCES[source])
     chosen = sorted(wanted & _INTERACTION_KINDS)

@@ -13,6 +13,7 @@ from app.patients import records
 from app.patients.model import PatientDraft
 from app.patients.timeline import KINDS, TimelineEntry, timeline
 from app.scheduling import appointments
+from tests.support.outbox_rows import make_message, make_rule
 
 BASE = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -48,6 +49,8 @@ def fill_history(clinic: Clinic, patient: str) -> dict[str, str]:
     made["consent"] = records.record_consent(
         clinic, patient, "sms", "appointment", True, "intake form", at=at(10)
     ).id
+    rule = make_rule(clinic)
+    made["message"] = make_message(clinic, patient, rule, "sent", due_at=at(11), sent_at=at(11))
     return made
 
 
@@ -58,6 +61,7 @@ def test_timeline_lists_every_kind_newest_first(clinic: Clinic) -> None:
     entries = timeline(clinic, patient)
 
     assert [e.kind for e in entries] == [
+        "message",
         "consent",
         "payment",
         "charge",
@@ -183,11 +187,11 @@ def test_pages_are_disjoint_and_together_cover_everything(clinic: Clinic) -> Non
     log_interaction(clinic, patient, "note", body="later", occurred_at=at(20))
     everything = timeline(clinic, patient, limit=1000)
 
-    pages = [timeline(clinic, patient, limit=3, offset=offset) for offset in range(0, 24, 3)]
+    pages = [timeline(clinic, patient, limit=3, offset=offset) for offset in range(0, 27, 3)]
 
     flat = [e for page in pages for e in page]
     assert len(everything) == len(KINDS) * 2 + 1
-    assert [len(p) for p in pages] == [3, 3, 3, 3, 3, 3, 3, 0]
+    assert [len(p) for p in pages] == [3, 3, 3, 3, 3, 3, 3, 2, 0]
     assert len({e.record_id for e in flat}) == len(flat)
     assert flat == everything
 
@@ -196,7 +200,7 @@ def test_page_past_the_end_is_empty(clinic: Clinic) -> None:
     patient = new_patient(clinic)
     fill_history(clinic, patient)
 
-    assert timeline(clinic, patient, limit=50, offset=10) == []
+    assert timeline(clinic, patient, limit=50, offset=len(KINDS)) == []
 
 
 def test_text_filter_keeps_entries_whose_title_or_detail_contains_it(clinic: Clinic) -> None:
@@ -250,3 +254,110 @@ def test_appointment_states_read_in_desk_words(clinic: Clinic) -> None:
     appointments.set_status(clinic, missed, "noshow")
     titles = [e.title for e in timeline(clinic, patient, kinds={"appointment"})]
     assert titles == ["Appointment missed (no-show)", "Appointment seen"]
+
+
+# --- automatic messages (the outbox) ----------------------------------------------------
+
+
+def test_sent_failed_skipped_and_printed_messages_show_planned_and_cancelled_do_not(
+    clinic: Clinic,
+) -> None:
+    patient = new_patient(clinic)
+    reminders = make_rule(clinic, "Appointment reminders")
+    balance = make_rule(clinic, "Balance reminders", kind="billing")
+    sent = make_message(
+        clinic,
+        patient,
+        reminders,
+        "sent",
+        due_at=at(1),
+        sent_at=at(1),
+        body="Hi Ada, see you Tue 10:00.\nReply C to confirm.",
+    )
+    failed = make_message(
+        clinic,
+        patient,
+        balance,
+        "failed",
+        due_at=at(2),
+        channel="email",
+        reason="The mail server refused the address",
+    )
+    letter = make_message(clinic, patient, balance, "to_print", due_at=at(3), channel="letter")
+    skipped = make_message(
+        clinic, patient, reminders, "skipped", due_at=at(4), reason="Opted out of texts"
+    )
+    for state in ("planned", "due", "cancelled"):
+        make_message(clinic, patient, reminders, state, due_at=at(5))
+
+    entries = {e.record_id: e for e in timeline(clinic, patient, kinds={"message"})}
+
+    assert set(entries) == {sent, failed, letter, skipped}
+    assert entries[sent].title == "Text sent · Appointment reminders"
+    assert entries[sent].detail == "Hi Ada, see you Tue 10:00."
+    assert (entries[sent].at, entries[sent].direction) == (at(1), "out")
+    assert entries[failed].title == "Email failed · Balance reminders"
+    assert entries[failed].detail == "The mail server refused the address"
+    assert entries[letter].title == "Letter waiting for print · Balance reminders"
+    # Skipped before a channel was chosen (the patient said no to every one).
+    assert entries[skipped].title == "Message not sent · Appointment reminders"
+    assert entries[skipped].detail == "Opted out of texts"
+    assert {e.kind for e in entries.values()} == {"message"}
+
+
+def test_a_sent_email_shows_its_subject_and_a_sent_message_sits_at_its_sending_time(
+    clinic: Clinic,
+) -> None:
+    patient = new_patient(clinic)
+    rule = make_rule(clinic)
+    log_interaction(clinic, patient, "note", body="between", occurred_at=at(5))
+    make_message(
+        clinic,
+        patient,
+        rule,
+        "sent",
+        due_at=at(1),
+        sent_at=at(9),
+        channel="email",
+        subject="Your visit on Tuesday",
+        body="\n\nDear Ada,\n...",
+    )
+    make_message(
+        clinic, patient, rule, "sent", due_at=at(2), sent_at=at(2), body="\n\n  Hi Ada\r\nbye"
+    )
+
+    entries = timeline(clinic, patient)
+
+    assert [(e.kind, e.detail) for e in entries] == [
+        ("message", "Your visit on Tuesday"),
+        ("note", "between"),
+        ("message", "Hi Ada"),
+    ]
+
+
+def test_messages_of_other_patients_and_deleted_rules_are_handled(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    other = new_patient(clinic, "Lindqvist")
+    rule = make_rule(clinic)
+    make_message(clinic, other, rule, "sent", due_at=at(1))
+    mine = make_message(clinic, patient, "rule-gone", "sent", due_at=at(2), channel="email")
+
+    (entry,) = timeline(clinic, patient)
+
+    assert (entry.record_id, entry.title) == (mine, "Email sent")
+
+
+def test_message_entries_filter_by_text_and_page_with_the_rest(clinic: Clinic) -> None:
+    patient = new_patient(clinic)
+    fill_history(clinic, patient)
+    rule = make_rule(clinic, "Yearly check-up recall", kind="recall")
+    message = make_message(
+        clinic, patient, rule, "failed", due_at=at(11), reason="Number cannot get texts"
+    )
+
+    assert [e.record_id for e in timeline(clinic, patient, text="cannot get")] == [message]
+    assert [e.kind for e in timeline(clinic, patient, text="check-up")] == ["message"]
+    everything = timeline(clinic, patient, limit=100)
+    assert len(everything) == len(KINDS) + 1
+    pages = [timeline(clinic, patient, limit=4, offset=o) for o in (0, 4, 8)]
+    assert [e for page in pages for e in page] == everything

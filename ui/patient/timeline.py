@@ -43,12 +43,18 @@ CHIPS: tuple[tuple[str, frozenset[str]], ...] = (
     ("Visits", frozenset({"appointment", "visit"})),
     ("Calls", frozenset({"call"})),
     ("Messages", frozenset({"email", "sms"})),
+    # What Frontdesk sent by itself (reminders, recalls, notices), apart from what staff
+    # logged, so "did the reminder go?" is one click.
+    ("Reminders", frozenset({"message"})),
     ("Letters", frozenset({"letter"})),
     ("Notes", frozenset({"note"})),
     ("Money", frozenset({"payment", "charge"})),
     ("Consent", frozenset({"consent"})),
 )
 _DIRECTION = {"in": "←", "out": "→", "none": ""}
+# Read before the entry by a screen reader, where the title alone could be mistaken for
+# a message staff logged by hand.
+_SPOKEN_KIND = {"message": "Automatic message: "}
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -115,7 +121,7 @@ class TimelineModel(QAbstractListModel):
             return entry_line(entry, self.zone)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             detail = f". {entry.detail}" if entry.detail else ""
-            return entry_line(entry, self.zone) + detail
+            return _SPOKEN_KIND.get(entry.kind, "") + entry_line(entry, self.zone) + detail
         if role == Qt.ItemDataRole.ToolTipRole:
             return entry.detail or None
         if role == ENTRY_ROLE:
