@@ -82,6 +82,9 @@ class CallRow:
     overdue_days: int  # 0 = due on the day asked about
     appointment_id: str | None  # set for CONFIRM_KIND
     task_id: str | None  # set for TASK_KIND
+    # CONFIRM_KIND: what the automatic reminder asking to confirm did, e.g. "Reminder
+    # texted Mon 10:00, no reply"; '' when none went.
+    reminder: str = ""
 
     @property
     def due_text(self) -> str:
@@ -224,12 +227,51 @@ def next_open_day(clinic: Clinic, day: date) -> date:
     return _local(str(row[0]), zone).date()
 
 
+# The reminders that asked the patient to confirm these visits (the rule's touch says
+# so), sent or failed, oldest first so the newest wins; one statement for the whole list.
+# A reply is any text from the patient since it went: a "C" would have confirmed the
+# visit (and taken it off the list), so what is left is a reply someone must read. The
+# unary + keeps SQLite off the state index: sent messages pile up, a visit has a few.
+_ASKED_SQL = (
+    "SELECT o.subject_id, o.state, o.channel, o.delivery, coalesce(o.sent_at, o.updated_at), "
+    "EXISTS (SELECT 1 FROM inbound_message i WHERE i.patient_id = o.patient_id "
+    "AND i.received_at >= coalesce(o.sent_at, o.updated_at)) "
+    "FROM outbox o JOIN reminder_rule r ON r.id = o.rule_id "
+    "WHERE o.subject_id IN (SELECT value FROM json_each(?)) AND o.subject_kind = 'appointment' "
+    "AND r.kind = 'appointment' AND +o.state IN ('sent', 'failed') "
+    "AND json_extract(r.definition, '$.touches[' || o.touch || '].ask_to_confirm') = 1 "
+    "ORDER BY 5, o.id"
+)
+_SENT_WORD = {"sms": "texted", "email": "emailed", "letter": "posted"}
+_CHANNEL_WORD = {"sms": "text", "email": "email", "letter": "letter"}
+
+
+def _reminders_asked(clinic: Clinic, appointment_ids: list[str], zone: ZoneInfo) -> dict[str, str]:
+    """appointment id -> what the call list says about the reminder asking to confirm."""
+    if not appointment_ids:
+        return {}
+    found: dict[str, str] = {}
+    rows = clinic.conn.execute(_ASKED_SQL, (json.dumps(appointment_ids),)).fetchall()
+    for appointment_id, state, channel, delivery, at, replied in rows:
+        when = _local(str(at), zone).strftime("%a %H:%M")
+        if state == "failed":
+            text = f"Reminder {_CHANNEL_WORD.get(channel, 'message')} failed {when}"
+        elif delivery in ("undelivered", "failed"):
+            text = f"Reminder {_CHANNEL_WORD.get(channel, 'message')} did not arrive ({when})"
+        else:
+            answer = "replied, see Messages ▸ Inbox" if replied else "no reply"
+            text = f"Reminder {_SENT_WORD.get(channel, 'sent')} {when}, {answer}"
+        found[str(appointment_id)] = text
+    return found
+
+
 def _confirm_calls(clinic: Clinic, day: date, zone: ZoneInfo, region: str) -> list[CallRow]:
     tomorrow_start, tomorrow_end = _day_bounds(zone, next_open_day(clinic, day))
     today_start, _ = _day_bounds(zone, day)
     rows = clinic.conn.execute(
         _UNCONFIRMED_SQL, (tomorrow_start, tomorrow_end, today_start)
     ).fetchall()
+    asked = _reminders_asked(clinic, [str(r[0]) for r in rows], zone)
     calls = []
     for r in rows:
         provider = _provider_name(r[6], r[7], r[8])
@@ -245,6 +287,7 @@ def _confirm_calls(clinic: Clinic, day: date, zone: ZoneInfo, region: str) -> li
                 overdue_days=0,
                 appointment_id=r[0],
                 task_id=None,
+                reminder=asked.get(str(r[0]), ""),
             )
         )
     return calls

@@ -72,6 +72,8 @@ WATCHED_TABLES = (
     "contact_point",
     "provider",
     "location",
+    "outbox",  # a reminder asking to confirm went, failed, or was answered
+    "inbound_message",
 )
 DAY_CHECK_MS = 60_000  # how often to look whether the clinic's date has turned
 
@@ -92,6 +94,11 @@ def day_heading(day: date, day_first: bool) -> str:
     if day_first:
         return f"{day:%A} {day.day} {day:%B}"
     return f"{day:%A}, {day:%B} {day.day}"
+
+
+def why_text(row: CallRow) -> str:
+    """The reason, then what the automatic reminder did, so nobody calls blind."""
+    return f"{row.reason} · {row.reminder}" if row.reminder else row.reason
 
 
 def visit_type(row: AgendaRow) -> str:
@@ -292,7 +299,7 @@ CALL_COLUMNS: list[Column[CallRow]] = [
     Column("Due", lambda r: r.due_text),
     Column("Patient", lambda r: r.patient_name),
     Column("Phone", lambda r: r.phone or "no phone"),
-    Column("Why", lambda r: r.reason),
+    Column("Why", lambda r: why_text(r)),
     Column("", lambda _r: MARK_DONE),
 ]
 WHY_COLUMN = 3
@@ -538,7 +545,7 @@ class MarkCallDoneDialog(FormDialog):
         self.call = call
         self.save_button.setText("Mark done")
         who = call.patient_name + (f" · {call.phone}" if call.phone else "")
-        heading = QLabel(f"<b>{_escape(who)}</b><br>{_escape(call.reason)}")
+        heading = QLabel(f"<b>{_escape(who)}</b><br>{_escape(why_text(call))}")
         heading.setAccessibleName("Call")
         heading.setTextFormat(Qt.TextFormat.RichText)
         heading.setWordWrap(True)
