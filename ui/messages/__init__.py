@@ -1,0 +1,1 @@
+"""Messages: the outbox of automatic messages and the Inbox of replies."""
