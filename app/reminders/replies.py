@@ -640,7 +640,13 @@ def _help(
         log.info("HELP answer %s waits for the next poll: %s", stored.id, exc.kind)
         return UNFINISHED, False, Changes()
     changes = Changes()
-    if stored.patient_id is not None:
+    # A rerun after a crash sends with the same key (one text) and must not log it twice.
+    logged = clinic.conn.execute(
+        "SELECT 1 FROM interaction WHERE patient_id = ? AND kind = 'sms' AND direction = 'out' "
+        "AND subject = ? AND occurred_at >= ?",
+        (stored.patient_id, text, stored.received_at),
+    ).fetchone()
+    if stored.patient_id is not None and not logged:
         changes = log_interaction(
             clinic,
             stored.patient_id,

@@ -386,6 +386,9 @@ def test_the_cursor_moves_to_the_newest_reply_and_a_second_poll_stores_nothing_n
 
     assert (first.received, again.received, again.to_inbox) == (2, 0, 0)
     assert replies.read_cursor(clinic) == utc_text(NOW - timedelta(minutes=45))
+    asked = [path for method, path in fake.requests if method == "GET"]
+    assert "DateSent%3E=2026-11-27" in asked[0]  # first poll: three days back
+    assert "DateSent%3E=2026-11-30" in asked[-1]  # then from the cursor
     _reply(fake, "three", minutes_ago=-10)
     later = replies.poll_replies(clinic, sms, now=NOW + timedelta(minutes=20))
     assert later.received == 1
@@ -447,3 +450,36 @@ def test_a_service_that_cannot_be_reached_leaves_the_cursor_where_it_was(
         replies.poll_replies(clinic, sms, now=NOW + timedelta(minutes=1))
     assert replies.read_cursor(clinic) == cursor
     assert replies.poll_replies(clinic, sms, now=NOW + timedelta(minutes=2)).received == 1
+
+
+def test_a_reply_stored_but_not_acted_on_before_a_crash_is_finished_by_the_next_poll(
+    clinic: Clinic, fake: FakeTwilio, sms: SmsClient
+) -> None:
+    ada = _patient(clinic, "Okafor", "Ada")
+    sid = _reply(fake, "STOP")
+    with clinic.store.write() as tx:  # what a crash right after storing leaves behind
+        tx.insert(
+            "inbound_message",
+            {
+                "provider_ref": sid,
+                "sender": MOBILE,
+                "body": "STOP",
+                "received_at": utc_text(NOW - timedelta(minutes=30)),
+                "patient_id": ada,
+                "meaning": "stop",
+            },
+        )
+
+    report = replies.poll_replies(clinic, sms, now=NOW)
+
+    assert (report.received, report.opted_out) == (0, 1)
+    consent = get_patient(clinic, ada).consent_for("sms", "recall")
+    assert consent is not None and not consent.granted
+    [item] = replies.inbox(clinic, include_handled=True)
+    assert item.handled and item.action == replies.STOPPED
+    again = replies.poll_replies(clinic, sms, now=NOW)
+    assert (again.received, again.opted_out) == (0, 0)
+    rows = clinic.conn.execute(
+        "SELECT count(*) FROM interaction WHERE patient_id = ?", (ada,)
+    ).fetchone()
+    assert rows[0] == 1
