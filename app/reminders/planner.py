@@ -1,0 +1,604 @@
+"""The planner: turns the rules and the current schedule into outbox rows, and keeps them true.
+
+One run, in one write transaction (so the sender, whose moves are conditional on the
+state it saw, can never interleave with half a run):
+
+1. every open message (planned or due) is checked against the current data: its rule
+   paused or deleted, its visit cancelled or moved to another day, the balance paid, the
+   patient booked again, died, merged or asked not to be contacted → cancelled, each
+   with its reason; otherwise re-timed when its rule or visit changed, skipped when it
+   can no longer go in time (stale), and made due when its time has come;
+2. every active rule asks, set-based, which subjects want a message whose time falls in
+   [now - the rule's window, now + horizon]; the ones whose idempotency key is not in
+   the outbox yet are inserted (due at once when their time has passed).
+
+Catching up: when the app starts after being closed (or the clock jumps forward),
+what is still within its rule's window goes, everything older is skipped with a plain
+reason: never a burst of old messages. Messages the sender has taken (sending, sent,
+failed, waiting for print) are never touched here.
+
+A message the planner cancelled for a reason that can pass (a visit moved away and
+back, a rule paused and resumed, a recall booked and the booking cancelled) may be
+wanted again; its key is taken by the cancelled row, so the new one gets the next
+generation of that key ("…#2"), the same on every workstation with the same data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from app.clinic import Clinic
+from app.reminders import outbox
+from app.reminders.planning_subjects import (
+    Visit,
+    balance_candidates,
+    balance_facts,
+    birthday_candidates,
+    booked_again,
+    full_date,
+    recall_candidates,
+    recall_facts,
+    utc_range,
+    visit_candidates,
+    visit_facts,
+)
+from app.reminders.planning_times import (
+    add_months,
+    birthday_in,
+    birthday_keys,
+    local_day,
+    months_before_range,
+    parse_utc,
+    touch_moment,
+    when_text,
+    window_text,
+)
+from app.reminders.rules import Rule, load_rules
+from app.reminders.settings import load_settings
+from app.store.changes import Changes
+from app.store.database import Connection
+from app.store.writer import Tx, utc_text
+
+DEFAULT_HORIZON: Final = timedelta(days=3)
+
+# Why a message was cancelled, as the Messages page shows it.
+VISIT_CANCELLED: Final = "The visit was cancelled"
+VISIT_MOVED: Final = "The visit was moved to another day"
+VISIT_REMOVED: Final = "The visit was removed"
+VISIT_MISSED: Final = "The visit was marked as missed"
+VISIT_HELD: Final = "The visit has taken place"
+VISIT_TOO_EARLY: Final = "The visit was moved to before this reminder's time"
+NOT_MISSED: Final = "The visit is no longer marked as missed"
+NOT_COVERED: Final = "The rule no longer covers this visit"
+RULE_PAUSED: Final = "The rule was paused"
+RULE_DELETED: Final = "The rule was deleted"
+RULE_CHANGED: Final = "The rule no longer has this message"
+BALANCE_PAID: Final = "The balance was paid"
+OLDEST_PAID: Final = "The oldest unpaid charge was paid"
+ALREADY_BOOKED: Final = "Already booked"
+RECALL_MOVED: Final = "A newer visit changed when the patient is due"
+NO_VISIT: Final = "The visit the recall counted from was removed"
+NO_BIRTH_DATE: Final = "The birth date was changed"
+DECEASED: Final = "The patient has died"
+MERGED: Final = "The record was merged into another"
+DO_NOT_CONTACT: Final = "The patient asked not to be contacted"
+
+# Reasons that can pass: when the rule wants the message again, it is planned anew
+# (under the next generation of its key). A visit cancelled, a bill paid, a message
+# cancelled at the desk or skipped as stale stay as they are.
+REVIVABLE: Final = frozenset(
+    {
+        VISIT_MOVED,
+        VISIT_TOO_EARLY,
+        NOT_COVERED,
+        RULE_PAUSED,
+        RULE_CHANGED,
+        ALREADY_BOOKED,
+        RECALL_MOVED,
+        NO_BIRTH_DATE,
+        DECEASED,
+        MERGED,
+        DO_NOT_CONTACT,
+    }
+)
+PLANNED_EVENT: Final = "Planned"
+DUE_EVENT: Final = "Due"
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """What one planning run did. `changes` is for the GUI's data bus."""
+
+    planned: int = 0  # new messages (including those due at once)
+    made_due: int = 0  # messages whose time came (including new ones)
+    retimed: int = 0  # open messages whose time changed with their rule or visit
+    cancelled: int = 0
+    stale: int = 0  # open messages skipped: too late to send
+    changes: Changes = field(default_factory=Changes, compare=False)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A message a rule asks for now."""
+
+    touch: int
+    patient_id: str
+    subject_id: str  # the appointment for appointment and no-show rules, else ''
+    occurrence: str
+    due_at: datetime
+    stale_at: datetime
+
+    def key(self, rule_id: str) -> str:
+        return outbox.idem_key(
+            rule_id, self.touch, self.subject_id or self.patient_id, self.occurrence
+        )
+
+
+@dataclass(frozen=True)
+class _Span:
+    now: datetime
+    until: datetime
+    zone: ZoneInfo
+
+    @property
+    def now_text(self) -> str:
+        return utc_text(self.now)
+
+    def due_days(self, rule: Rule) -> tuple[date, date]:
+        """The local days on which a message of this rule may be due in this run."""
+        earliest = self.now - timedelta(hours=rule.window_hours)
+        return local_day(earliest, self.zone), local_day(self.until, self.zone)
+
+    def anchors(self, rule: Rule, touch: int) -> tuple[date, date]:
+        """The anchor days whose `touch` falls on a due day of this run."""
+        first, last = self.due_days(rule)
+        offset = timedelta(days=rule.touches[touch].days)
+        return first - offset, last - offset
+
+    def timing(
+        self, rule: Rule, touch: int, anchor: date, cap: datetime | None = None
+    ) -> tuple[datetime, datetime]:
+        """(due, stale) of a touch for an anchor day; `cap` ends the window early (a
+        reminder is worth nothing once the visit has started)."""
+        step = rule.touches[touch]
+        due = touch_moment(anchor + timedelta(days=step.days), step.at, self.zone)
+        stale = due + timedelta(hours=rule.window_hours)
+        return due, stale if cap is None else min(stale, cap)
+
+
+@dataclass(frozen=True)
+class _Open:
+    """A planned or due message as the run found it, with its patient's flags."""
+
+    id: str
+    idem_key: str
+    rule_id: str
+    touch: int
+    patient_id: str
+    subject_id: str
+    occurrence: str
+    due_at: str
+    stale_at: str
+    state: str
+    deceased: bool
+    do_not_contact: bool
+    merged: bool
+    birth_date: str | None
+
+
+_OPEN_SQL: Final = (
+    "SELECT o.id, o.idem_key, o.rule_id, o.touch, o.patient_id, o.subject_id, o.occurrence, "
+    "o.due_at, o.stale_at, o.state, p.deceased, p.do_not_contact, p.merged_into IS NOT NULL, "
+    "p.birth_date FROM outbox o JOIN patient p ON p.id = o.patient_id "
+    "WHERE o.state IN ('planned', 'due') ORDER BY o.due_at, o.id"
+)
+
+# A verdict on an open message: the reason to cancel it, or the (due, stale) it should have.
+_Verdict = str | tuple[datetime, datetime]
+
+
+def plan(
+    clinic: Clinic, *, now: datetime | None = None, horizon: timedelta = DEFAULT_HORIZON
+) -> PlanReport:
+    """Bring the outbox in line with the rules and the data as of `now` (aware)."""
+    moment = datetime.now(UTC) if now is None else now
+    if moment.tzinfo is None:
+        raise ValueError("plan() needs an aware 'now'")
+    if horizon < timedelta(0):
+        raise ValueError("the planning horizon cannot be negative")
+    span = _Span(
+        moment.astimezone(UTC), moment.astimezone(UTC) + horizon, ZoneInfo(clinic.settings.timezone)
+    )
+    rules = {r.id: r for r in load_rules(clinic)}
+    sending_on = load_settings(clinic).enabled
+    device = clinic.store.device_id
+    with clinic.store.write() as tx:
+        counts = _review_open(tx, rules, span, sending_on, device)
+        planned, born_due = _plan_new(tx, [r for r in rules.values() if r.active], span, device)
+    return PlanReport(
+        planned=planned,
+        made_due=counts["due"] + born_due,
+        retimed=counts["retimed"],
+        cancelled=counts["cancelled"],
+        stale=counts["stale"],
+        changes=tx.changes,
+    )
+
+
+# --- 1. the messages already planned ----------------------------------------------------------
+
+
+def _review_open(
+    tx: Tx, rules: dict[str, Rule], span: _Span, sending_on: bool, device: str
+) -> dict[str, int]:
+    conn = tx.conn
+    by_rule: dict[str, list[_Open]] = defaultdict(list)
+    for row in conn.execute(_OPEN_SQL).fetchall():
+        message = _Open(
+            id=row[0],
+            idem_key=row[1],
+            rule_id=row[2],
+            touch=int(row[3]),
+            patient_id=row[4],
+            subject_id=row[5],
+            occurrence=row[6],
+            due_at=row[7],
+            stale_at=row[8],
+            state=row[9],
+            deceased=bool(row[10]),
+            do_not_contact=bool(row[11]),
+            merged=bool(row[12]),
+            birth_date=row[13],
+        )
+        by_rule[message.rule_id].append(message)
+    verdicts: dict[str, _Verdict] = {}
+    for rule_id, messages in by_rule.items():
+        verdicts.update(_judge_rule(conn, rules.get(rule_id), messages, span))
+    counts = dict.fromkeys(("due", "retimed", "cancelled", "stale"), 0)
+    events: list[tuple[str, str, str]] = []
+    now_text = span.now_text
+    for messages in by_rule.values():
+        for message in messages:
+            verdict = verdicts[message.id]
+            values: dict[str, Any] = {}
+            if isinstance(verdict, str):
+                values = {"state": "cancelled", "reason": verdict}
+                counts["cancelled"] += 1
+            else:
+                due, stale = (utc_text(t) for t in verdict)
+                retimed = (due, stale) != (message.due_at, message.stale_at)
+                if retimed:
+                    values = {"due_at": due, "stale_at": stale}
+                if stale <= now_text:
+                    rule = rules[message.rule_id]
+                    values["state"] = "skipped"
+                    values["reason"] = _stale_reason(rule, verdict[0], verdict[1], span, sending_on)
+                    counts["stale"] += 1
+                elif message.state == "planned" and due <= now_text:
+                    values.update(state="due", reason="")
+                    counts["due"] += 1
+                    counts["retimed"] += retimed
+                else:
+                    counts["retimed"] += retimed
+            if values:
+                values["updated_at"] = now_text
+                tx.update("outbox", message.id, values)
+                if "state" in values:
+                    label = values.get("reason") or DUE_EVENT
+                    events.append((message.id, values["state"], label))
+    outbox.record_events(tx, events, device)
+    return counts
+
+
+def _stale_reason(rule: Rule, due: datetime, stale: datetime, span: _Span, sending_on: bool) -> str:
+    when = when_text(due, span.zone)
+    if stale < due + timedelta(hours=rule.window_hours):
+        return f"Not sent: it was due at {when} and the visit had started before it could go"
+    allowed = window_text(rule.window_hours)
+    if not sending_on:
+        return (
+            f"Not sent: it was due at {when} while sending was switched off, and it is now "
+            f"later than the rule allows ({allowed})"
+        )
+    return (
+        f"Not sent: it was due at {when} and the computer was off until later than the "
+        f"rule allows ({allowed})"
+    )
+
+
+def _judge_rule(
+    conn: Connection, rule: Rule | None, messages: Sequence[_Open], span: _Span
+) -> dict[str, _Verdict]:
+    verdicts: dict[str, _Verdict] = {}
+    pending: list[_Open] = []
+    for m in messages:
+        if rule is None:
+            verdicts[m.id] = RULE_DELETED
+        elif not rule.active:
+            verdicts[m.id] = RULE_PAUSED
+        elif m.touch >= len(rule.touches):
+            verdicts[m.id] = RULE_CHANGED
+        elif m.deceased:
+            verdicts[m.id] = DECEASED
+        elif m.merged:
+            verdicts[m.id] = MERGED
+        elif m.do_not_contact:
+            verdicts[m.id] = DO_NOT_CONTACT
+        else:
+            pending.append(m)
+    if rule is None or not pending:
+        return verdicts
+    judge = _JUDGES[rule.kind]
+    verdicts.update(judge(conn, rule, pending, span))
+    return verdicts
+
+
+def _judge_visits(
+    conn: Connection, rule: Rule, messages: Sequence[_Open], span: _Span
+) -> dict[str, _Verdict]:
+    visits = visit_facts(conn, [m.subject_id for m in messages])
+    booked: set[str] = set()
+    if rule.kind == "no_show":
+        booked = booked_again(conn, sorted({m.patient_id for m in messages}), span.now_text)
+    verdicts: dict[str, _Verdict] = {}
+    for m in messages:
+        visit = visits.get(m.subject_id)
+        if visit is None or visit.start_at is None:
+            verdicts[m.id] = VISIT_REMOVED
+            continue
+        verdicts[m.id] = _judge_visit(rule, m, visit, m.patient_id in booked, span)
+    return verdicts
+
+
+def _judge_visit(rule: Rule, m: _Open, visit: Visit, booked: bool, span: _Span) -> _Verdict:
+    assert visit.start_at is not None  # checked by the caller
+    start = parse_utc(visit.start_at)
+    if visit.status == "cancelled":
+        return VISIT_CANCELLED
+    if rule.kind == "appointment":
+        if visit.status == "noshow":
+            return VISIT_MISSED
+        if visit.status in ("arrived", "fulfilled"):
+            return VISIT_HELD
+    else:
+        if visit.status != "noshow":
+            return NOT_MISSED
+        if booked:
+            return ALREADY_BOOKED
+    day = local_day(start, span.zone)
+    if day.isoformat() != m.occurrence:
+        return VISIT_MOVED
+    if not visit.matches(rule):
+        return NOT_COVERED
+    cap = start if rule.kind == "appointment" else None
+    due, stale = span.timing(rule, m.touch, day, cap)
+    return VISIT_TOO_EARLY if stale <= due else (due, stale)
+
+
+def _judge_recalls(
+    conn: Connection, rule: Rule, messages: Sequence[_Open], span: _Span
+) -> dict[str, _Verdict]:
+    facts = recall_facts(conn, rule, sorted({m.patient_id for m in messages}), span.now_text)
+    verdicts: dict[str, _Verdict] = {}
+    for m in messages:
+        found = facts.get(m.patient_id)
+        if found is None or found.last_visit is None:
+            verdicts[m.id] = NO_VISIT
+        elif found.booked:
+            verdicts[m.id] = ALREADY_BOOKED
+        else:
+            due_day = add_months(
+                local_day(parse_utc(found.last_visit), span.zone), rule.recall_months
+            )
+            if due_day.isoformat() != m.occurrence:
+                verdicts[m.id] = RECALL_MOVED
+            else:
+                verdicts[m.id] = span.timing(rule, m.touch, due_day)
+    return verdicts
+
+
+def _judge_balances(
+    conn: Connection, rule: Rule, messages: Sequence[_Open], span: _Span
+) -> dict[str, _Verdict]:
+    facts = balance_facts(conn, sorted({m.patient_id for m in messages}))
+    verdicts: dict[str, _Verdict] = {}
+    for m in messages:
+        found = facts.get(m.patient_id)
+        if found is None or found.oldest_unpaid is None or found.due_cents < rule.min_balance_cents:
+            verdicts[m.id] = BALANCE_PAID
+            continue
+        anchor = local_day(parse_utc(found.oldest_unpaid), span.zone)
+        if anchor.isoformat() != m.occurrence:
+            verdicts[m.id] = OLDEST_PAID
+        else:
+            verdicts[m.id] = span.timing(rule, m.touch, anchor)
+    return verdicts
+
+
+def _judge_birthdays(
+    conn: Connection, rule: Rule, messages: Sequence[_Open], span: _Span
+) -> dict[str, _Verdict]:
+    verdicts: dict[str, _Verdict] = {}
+    for m in messages:
+        born = full_date(m.birth_date)
+        if born is None or not m.occurrence.isdigit():
+            verdicts[m.id] = NO_BIRTH_DATE
+            continue
+        # A corrected birth date moves this year's greeting to the right day.
+        verdicts[m.id] = span.timing(rule, m.touch, birthday_in(int(m.occurrence), born))
+    return verdicts
+
+
+_JUDGES: Final = {
+    "appointment": _judge_visits,
+    "no_show": _judge_visits,
+    "recall": _judge_recalls,
+    "billing": _judge_balances,
+    "birthday": _judge_birthdays,
+}
+
+
+# --- 2. what the rules want now ------------------------------------------------------------------
+
+
+def wanted(conn: Connection, rule: Rule, span: _Span) -> list[Wanted]:
+    """The messages `rule` asks for whose time falls in this run (due by `span.until`,
+    not yet stale at `span.now`)."""
+    found = _WANTERS[rule.kind](conn, rule, span)
+    return [
+        w
+        for w in found
+        if w.due_at <= span.until and w.due_at < w.stale_at and w.stale_at > span.now
+    ]
+
+
+def _want_visits(conn: Connection, rule: Rule, span: _Span) -> Iterable[Wanted]:
+    statuses = ("booked", "confirmed") if rule.kind == "appointment" else ("noshow",)
+    for touch in range(len(rule.touches)):
+        first, last = span.anchors(rule, touch)
+        lo, hi = utc_range(first, last, span.zone)
+        for visit in visit_candidates(conn, rule, lo, hi, statuses=statuses, now=span.now_text):
+            assert visit.start_at is not None  # the range excludes NULL
+            start = parse_utc(visit.start_at)
+            day = local_day(start, span.zone)
+            cap = start if rule.kind == "appointment" else None
+            due, stale = span.timing(rule, touch, day, cap)
+            yield Wanted(touch, visit.patient_id, visit.id, day.isoformat(), due, stale)
+
+
+def _want_recalls(conn: Connection, rule: Rule, span: _Span) -> Iterable[Wanted]:
+    for touch in range(len(rule.touches)):
+        first, last = span.anchors(rule, touch)
+        since, until = months_before_range(first, last, rule.recall_months)
+        lo, hi = utc_range(since, until, span.zone)
+        for patient_id, last_visit in recall_candidates(conn, rule, lo, hi, span.now_text):
+            due_day = add_months(local_day(parse_utc(last_visit), span.zone), rule.recall_months)
+            if first <= due_day <= last:
+                due, stale = span.timing(rule, touch, due_day)
+                yield Wanted(touch, patient_id, "", due_day.isoformat(), due, stale)
+
+
+def _want_balances(conn: Connection, rule: Rule, span: _Span) -> Iterable[Wanted]:
+    ranges = [span.anchors(rule, touch) for touch in range(len(rule.touches))]
+    lo, hi = utc_range(min(r[0] for r in ranges), max(r[1] for r in ranges), span.zone)
+    patients = sorted(
+        {
+            patient_id
+            for patient_id, posted in balance_candidates(conn, lo, hi)
+            if any(f <= local_day(parse_utc(posted), span.zone) <= t for f, t in ranges)
+        }
+    )
+    if not patients:
+        return
+    for patient_id, found in balance_facts(conn, patients).items():
+        if found.oldest_unpaid is None or found.due_cents < rule.min_balance_cents:
+            continue
+        anchor = local_day(parse_utc(found.oldest_unpaid), span.zone)
+        for touch, (first, last) in enumerate(ranges):
+            if first <= anchor <= last:
+                due, stale = span.timing(rule, touch, anchor)
+                yield Wanted(touch, patient_id, "", anchor.isoformat(), due, stale)
+
+
+def _want_birthdays(conn: Connection, rule: Rule, span: _Span) -> Iterable[Wanted]:
+    for touch in range(len(rule.touches)):
+        first, last = span.anchors(rule, touch)
+        for patient_id, text in birthday_candidates(conn, birthday_keys(first, last)):
+            born = full_date(text)
+            if born is None:
+                continue
+            for year in sorted({first.year, last.year}):
+                anchor = birthday_in(year, born)
+                if first <= anchor <= last and year > born.year:
+                    due, stale = span.timing(rule, touch, anchor)
+                    yield Wanted(touch, patient_id, "", str(year), due, stale)
+
+
+_WANTERS: Final = {
+    "appointment": _want_visits,
+    "no_show": _want_visits,
+    "recall": _want_recalls,
+    "billing": _want_balances,
+    "birthday": _want_birthdays,
+}
+
+
+def _plan_new(tx: Tx, rules: Sequence[Rule], span: _Span, device: str) -> tuple[int, int]:
+    """Insert the wanted messages not in the outbox yet; returns (new, of which due)."""
+    rows: list[dict[str, Any]] = []
+    events: list[tuple[str, str, str]] = []
+    now_text = span.now_text
+    for rule in rules:
+        by_key = {w.key(rule.id): w for w in wanted(tx.conn, rule, span)}
+        for key, want in _new_keys(tx.conn, by_key).items():
+            due = utc_text(want.due_at)
+            row = outbox.new_row(
+                idem=key,
+                rule_id=rule.id,
+                touch=want.touch,
+                purpose=rule.effective_purpose,
+                patient_id=want.patient_id,
+                subject_kind=rule.subject_kind,
+                subject_id=want.subject_id,
+                occurrence=want.occurrence,
+                due_at=due,
+                stale_at=utc_text(want.stale_at),
+                now=now_text,
+            )
+            events.append((row["id"], "planned", PLANNED_EVENT))
+            if due <= now_text:
+                row["state"] = "due"
+                events.append((row["id"], "due", DUE_EVENT))
+            rows.append(row)
+    tx.insert_many("outbox", rows)
+    outbox.record_events(tx, events, device)
+    return len(rows), sum(1 for r in rows if r["state"] == "due")
+
+
+def _new_keys(conn: Connection, by_key: dict[str, Wanted]) -> dict[str, Wanted]:
+    """The wanted messages to insert, under the key each gets: its own when unused, the
+    next generation when the planner cancelled the last one for a reason that passed."""
+    if not by_key:
+        return {}
+    taken = {
+        str(k): (str(state), str(reason))
+        for k, state, reason in conn.execute(
+            "SELECT idem_key, state, reason FROM outbox "
+            "WHERE idem_key IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(by_key)),),
+        ).fetchall()
+    }
+    fresh: dict[str, Wanted] = {}
+    for key, want in by_key.items():
+        if key not in taken:
+            fresh[key] = want
+        elif _revivable(*taken[key]):
+            revived = _next_generation(conn, key)
+            if revived is not None:
+                fresh[revived] = want
+    return fresh
+
+
+def _next_generation(conn: Connection, key: str) -> str | None:
+    """The key for a message wanted again after a passing cancellation, or None when a
+    later generation already exists and is not itself such a cancellation."""
+    rows = conn.execute(
+        "SELECT idem_key, state, reason FROM outbox WHERE idem_key > ? AND idem_key < ?",
+        (key + "#", key + "$"),
+    ).fetchall()
+    latest, revivable = 1, True  # the first generation is the key itself, known revivable
+    for other, state, reason in rows:
+        suffix = str(other)[len(key) + 1 :]
+        if suffix.isdigit() and int(suffix) > latest:
+            latest, revivable = int(suffix), _revivable(str(state), str(reason))
+    return f"{key}#{latest + 1}" if revivable else None
+
+
+def _revivable(state: str, reason: str) -> bool:
+    return state == "cancelled" and reason in REVIVABLE
