@@ -26,6 +26,7 @@ from app.patients.validation import display_phone
 from app.reminders import wording
 from app.reminders.accounts import email_settings
 from app.reminders.outbox import Message
+from app.reminders.planning_times import parse_utc, when_text
 from app.reminders.reach import Way, blocked, channel_order, contact_for, ways_to_reach
 from app.reminders.rules import CHANNELS, Rule, Touch
 from app.reminders.send_window import earliest_tomorrow, quiet_until, sent_today
@@ -34,7 +35,6 @@ from app.reminders.subject_checks import (
     Facts,
     Gone,
     facts_for,
-    parse_utc,
     still_holds,
     upcoming_facts,
 )
@@ -76,6 +76,7 @@ class Decision:
     skip: str = ""
     wait_until: str | None = None
     blocked: tuple[str, ...] = ()
+    waiting_for: str = ""  # with wait_until: why, for the message's history
 
 
 def _skip(reason: str, blocked_ways: tuple[str, ...] = ()) -> Decision:
@@ -112,7 +113,9 @@ def decide(
     zone = ZoneInfo(clinic.settings.timezone)
     stale_at = parse_utc(message.stale_at)
     if now > stale_at:
-        return _skip(f"Too late to send: it was due {_desk_time(message.due_at, zone)}")
+        return _skip(
+            f"Too late to send: it was due at {when_text(parse_utc(message.due_at), zone)}"
+        )
     facts = still_holds(clinic, rule, touch, message, patient, now=now, zone=zone)
     if isinstance(facts, Gone):
         return _skip(facts.reason)
@@ -136,7 +139,11 @@ def decide(
         later = earliest_tomorrow(rule, now, zone, quiet=not only_letters)
         if later > stale_at:
             return _skip(f"The daily limit of {limit} messages was reached", blocked_ways)
-        return Decision(wait_until=utc_text(later), blocked=blocked_ways)
+        return Decision(
+            wait_until=utc_text(later),
+            blocked=blocked_ways,
+            waiting_for=f"Waiting for tomorrow: the daily limit of {limit} messages was reached",
+        )
     if not only_letters:
         quiet_end = quiet_until(rule, now, zone)
         if quiet_end is not None:
@@ -146,7 +153,12 @@ def decide(
                     f"{quiet_end.astimezone(zone):%H:%M}, after this message was still useful",
                     blocked_ways,
                 )
-            return Decision(wait_until=utc_text(quiet_end), blocked=blocked_ways)
+            return Decision(
+                wait_until=utc_text(quiet_end),
+                blocked=blocked_ways,
+                waiting_for="Waiting for the end of the quiet hours at "
+                f"{quiet_end.astimezone(zone):%H:%M}",
+            )
     return Decision(drafts=tuple(drafts), blocked=blocked_ways)
 
 
@@ -165,12 +177,6 @@ def _not_to_be_contacted(patient: Patient) -> str:
     if patient.do_not_contact:
         return "The patient asked not to be contacted"
     return ""
-
-
-def _desk_time(utc: str, zone: ZoneInfo) -> str:
-    """'Tuesday, March 10 at 10:00' in the clinic's time, in the desk's (English) words."""
-    local = parse_utc(utc).astimezone(zone)
-    return f"{wording.long_date(local.date(), 'en')} at {local:%H:%M}"
 
 
 # --- drafts -------------------------------------------------------------------------------------
@@ -239,7 +245,7 @@ def _draft(
             )
         body = render(source, purpose=rule.kind, kind=way.channel, values=values).strip()
     except TemplateError as exc:
-        return blocked(way.channel, f"the template has a problem ({exc.problem})")
+        return blocked(way.channel, f"the template has a problem ({str(exc.problem).rstrip('.')})")
     if not body:
         return blocked(way.channel, "the template makes an empty message")
     return Draft(

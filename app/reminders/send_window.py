@@ -6,21 +6,16 @@ clinic, on either side of a daylight-saving change, whatever the workstation's c
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
+from app.reminders.planning_times import day_start, touch_moment
 from app.reminders.rules import Rule, in_quiet_hours
 from app.store.writer import utc_text
 
 COUNTED_STATES = ("sending", "to_print", "sent")
 """Messages that went, or are going, out today: the daily limit counts these."""
-
-
-def at_local(day: date, moment: time, zone: ZoneInfo) -> datetime:
-    """A wall-clock time on a day, in UTC. A time inside a spring-forward gap reads with the
-    offset before the change, i.e. an hour later on the clock (2:30 → 3:30)."""
-    return datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
 
 
 def quiet_until(rule: Rule, now: datetime, zone: ZoneInfo) -> datetime | None:
@@ -32,13 +27,13 @@ def quiet_until(rule: Rule, now: datetime, zone: ZoneInfo) -> datetime | None:
     spans_midnight = rule.quiet_start > rule.quiet_end
     if spans_midnight and local.time() >= rule.quiet_start:
         day += timedelta(days=1)
-    return at_local(day, rule.quiet_end, zone)
+    return touch_moment(day, rule.quiet_end, zone)
 
 
 def earliest_tomorrow(rule: Rule, now: datetime, zone: ZoneInfo, *, quiet: bool) -> datetime:
     """The first moment of the clinic's next day a message may go (after its quiet hours)."""
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-    start = at_local(tomorrow, time(0, 0), zone)
+    start = day_start(tomorrow, zone)
     if quiet:
         return quiet_until(rule, start, zone) or start
     return start
@@ -49,8 +44,8 @@ def sent_today(
 ) -> int:
     """Messages of this patient that went out (or are going) on the clinic's day of `now`."""
     today = now.astimezone(zone).date()
-    start = utc_text(at_local(today, time(0, 0), zone))
-    end = utc_text(at_local(today + timedelta(days=1), time(0, 0), zone))
+    start = utc_text(day_start(today, zone))
+    end = utc_text(day_start(today + timedelta(days=1), zone))
     row = clinic.conn.execute(
         "SELECT count(*) FROM outbox WHERE patient_id = ? AND id != ? "
         "AND state IN ('sending', 'to_print', 'sent') "

@@ -9,9 +9,8 @@ without the checks, for the template editor's preview.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.billing.ledger import balance
@@ -20,6 +19,7 @@ from app.errors import RecordNotFoundError
 from app.patients.model import Patient
 from app.reminders import wording
 from app.reminders.outbox import Message
+from app.reminders.planning_times import add_months, birthday_in, local_day, parse_utc
 from app.reminders.rules import Rule, Touch
 from app.scheduling.appointments import Appointment, next_for_patient
 from app.scheduling.appointments import get as get_appointment
@@ -46,23 +46,6 @@ class Gone:
     reason: str
 
 
-def parse_utc(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def local_day(text: str, zone: ZoneInfo) -> date:
-    return parse_utc(text).astimezone(zone).date()
-
-
-def add_months(day: date, months: int) -> date:
-    """Jan 31 + 1 month = Feb 28 (29): the earliest reading, so a planner that rolls over
-    (to Mar 3) is never contradicted."""
-    total = day.month - 1 + months
-    year, month = day.year + total // 12, total % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def _iso_date(text: str) -> date | None:
     try:
         return date.fromisoformat(text[:10])
@@ -70,17 +53,17 @@ def _iso_date(text: str) -> date | None:
         return None
 
 
-def birthday_in(year: int, birth_date: str | None) -> date | None:
-    """This year's birthday; Feb 29 falls on Feb 28 in other years. None when the record
-    holds only a year or a month (imports often do)."""
-    if not birth_date or len(birth_date) < 10:
+def _birthday(year: int, birth_date: str | None) -> date | None:
+    """This year's birthday; None when the record holds only a year or a month (imports
+    often do)."""
+    if not birth_date or len(birth_date) != 10:
         return None
     born = _iso_date(birth_date)
-    if born is None:
-        return None
-    if born.month == 2 and born.day == 29 and not calendar.isleap(year):
-        return date(year, 2, 28)
-    return date(year, born.month, born.day)
+    return None if born is None else birthday_in(year, born)
+
+
+def _local_day(utc: str, zone: ZoneInfo) -> date:
+    return local_day(parse_utc(utc), zone)
 
 
 # --- checks per kind -----------------------------------------------------------------------
@@ -105,7 +88,7 @@ def still_holds(
     if rule.kind == "billing":
         return _billing(clinic, rule, patient)
     if rule.kind == "birthday":
-        return _birthday(touch, message, patient, now=now, zone=zone)
+        return _birthday_greeting(touch, message, patient, now=now, zone=zone)
     return Gone("This kind of message is not one Frontdesk knows")
 
 
@@ -130,7 +113,7 @@ def _appointment(
         return Gone("The visit already took place")
     if visit.start_at is None:
         return Gone("The visit no longer has a time")
-    if local_day(visit.start_at, zone).isoformat() != message.occurrence[:10]:
+    if _local_day(visit.start_at, zone).isoformat() != message.occurrence[:10]:
         return Gone("The visit was moved to another day")
     if parse_utc(visit.start_at) <= now:
         return Gone("The visit already took place")
@@ -196,7 +179,7 @@ def _recall(
     if due is None:
         return Gone("The recall date of this message cannot be read")
     last = _last_seen(clinic, rule, patient.id)
-    if last is not None and add_months(local_day(last[0], zone), rule.recall_months) > due:
+    if last is not None and add_months(_local_day(last[0], zone), rule.recall_months) > due:
         return Gone("The patient has been seen since")
     where, kinds = _kind_filter(rule)
     booked = clinic.conn.execute(
@@ -221,18 +204,18 @@ def _billing(clinic: Clinic, rule: Rule, patient: Patient) -> Facts | Gone:
     return Facts(balance_cents=due)
 
 
-def _birthday(
+def _birthday_greeting(
     touch: Touch, message: Message, patient: Patient, *, now: datetime, zone: ZoneInfo
 ) -> Facts | Gone:
     try:
         year = int(message.occurrence[:4])
     except ValueError:
         return Gone("The year of this greeting cannot be read")
-    birthday = birthday_in(year, patient.birth_date)
+    birthday = _birthday(year, patient.birth_date)
     if birthday is None:
         return Gone("The birth date is no longer on file")
     day = birthday + timedelta(days=touch.days)
-    if local_day(message.due_at, zone) != day:
+    if _local_day(message.due_at, zone) != day:
         return Gone("The birth date on file was changed")
     if now.astimezone(zone).date() != day:
         return Gone("The birthday has passed")
@@ -277,7 +260,7 @@ def upcoming_facts(clinic: Clinic, rule: Rule, patient_id: str, *, now: datetime
         last = _last_seen(clinic, rule, patient_id)
         if last is None:
             return Facts(recall_kind=_recall_kind(rule, ""))
-        due = add_months(local_day(last[0], zone), rule.recall_months)
+        due = add_months(_local_day(last[0], zone), rule.recall_months)
         return Facts(due_date=due, recall_kind=_recall_kind(rule, last[1]))
     if rule.kind == "billing":
         owed = balance(clinic, patient_id).due_cents

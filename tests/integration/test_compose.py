@@ -219,7 +219,7 @@ def test_a_paused_or_removed_rule_sends_nothing(clinic: Clinic) -> None:
 def test_a_stale_message_is_skipped_with_its_due_time_in_clinic_time(clinic: Clinic) -> None:
     rule, _, _, message = _booked(clinic)
     decision = _decide(clinic, message, rule, now=DUE + timedelta(hours=6, seconds=1))
-    assert decision.skip == "Too late to send: it was due Sunday, March 7 at 10:00"
+    assert decision.skip == "Too late to send: it was due at 10:00 on Sun 7 Mar"
 
 
 # --- who may be contacted ---------------------------------------------------------------------
@@ -354,7 +354,9 @@ def test_quiet_hours_across_midnight_hold_the_text_until_morning(clinic: Clinic)
     morning = utc_text(datetime(2027, 3, 8, 8, 0, tzinfo=CHICAGO))
     before_midnight = datetime(2027, 3, 7, 23, 30, tzinfo=CHICAGO)
     after_midnight = datetime(2027, 3, 8, 2, 0, tzinfo=CHICAGO)
-    assert _decide(clinic, message, rule, now=before_midnight) == Decision(wait_until=morning)
+    assert _decide(clinic, message, rule, now=before_midnight) == Decision(
+        wait_until=morning, waiting_for="Waiting for the end of the quiet hours at 08:00"
+    )
     assert _decide(clinic, message, rule, now=after_midnight).wait_until == morning
     at_eight = _decide(clinic, message, rule, now=datetime(2027, 3, 8, 8, 0, tzinfo=CHICAGO))
     assert at_eight.drafts and at_eight.wait_until is None
@@ -404,9 +406,9 @@ def test_the_daily_limit_holds_a_message_until_tomorrow_morning(clinic: Clinic) 
     at_seven = datetime(2027, 3, 7, 19, 0, tzinfo=CHICAGO)
     assert _decide(clinic, message, rule, now=at_seven).drafts  # one today: under the limit
     _message(clinic, rule, message.patient_id, occurrence="x", state="sent", sent_at=today)
-    assert _decide(clinic, message, rule, now=at_seven).wait_until == utc_text(
-        datetime(2027, 3, 8, 8, 0, tzinfo=CHICAGO)
-    )
+    held = _decide(clinic, message, rule, now=at_seven)
+    assert held.wait_until == utc_text(datetime(2027, 3, 8, 8, 0, tzinfo=CHICAGO))
+    assert held.waiting_for == "Waiting for tomorrow: the daily limit of 2 messages was reached"
 
 
 def test_the_daily_limit_skips_a_message_that_would_be_stale_by_tomorrow(clinic: Clinic) -> None:
