@@ -89,6 +89,15 @@ def _parser() -> argparse.ArgumentParser:
         help="replace a lost Emergency Kit: make a new recovery key (the old one stops working)",
     )
     kit.add_argument("--kit", type=Path, required=True, help="write the new Emergency Kit PDF here")
+    send_due = sub.add_parser(
+        "send-due",
+        help="one reminder pass for a scheduled task: plan, and send what is due when this "
+        "computer is the clinic's sender (exit 1 when a mail or SMS account had a problem, "
+        "2 when the clinic cannot be opened)",
+    )
+    send_due.add_argument(
+        "--plan-only", action="store_true", help="plan the messages, send nothing"
+    )
     return parser
 
 
@@ -392,6 +401,24 @@ def _cmd_unlock(_: argparse.Namespace) -> int:
     return _set_new_passphrase(lifecycle.unlock(recovery_key=recovery, use_keyring=False))
 
 
+def _cmd_send_due(args: argparse.Namespace) -> int:
+    """For Task Scheduler and launchd: the exit code is what they show, so a broken
+    account shows as a failed run (1) and a locked clinic as another (2)."""
+    from app.reminders.service import run_pass
+
+    try:
+        clinic = _open_headless()
+    except FrontdeskError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE  # 2: not a sending problem; the key or the data folder
+    with clinic:
+        report = run_pass(clinic, plan_only=args.plan_only)
+    print(report.summary())
+    for line in report.problem_lines():
+        print(line, file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
 def selftest() -> int:
     """Proves a build works end to end: encryption, schema, search and the window."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -445,6 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "import": _cmd_import,
         "imports": _cmd_imports,
         "undo-import": _cmd_undo_import,
+        "send-due": _cmd_send_due,
     }
     if args.command is None:
         from ui.application import run_gui
