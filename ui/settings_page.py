@@ -1,5 +1,8 @@
 """Settings: the clinic's details (shared by every desk) and how this computer shows Frontdesk.
 
+The area has three tabs: "Clinic and this computer" (this module), "Reminders" and "Email
+and text messages" (ui/reminder_settings/).
+
 Two kinds of setting live here and behave differently on purpose. Clinic details are
 clinic data: they are checked, saved only when the receptionist presses Save, and
 synced like any record. Text size and theme belong to this computer: they take effect
@@ -32,6 +35,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -53,6 +57,8 @@ from app.version import __version__
 from ui import theme
 from ui.bus import DataBus
 from ui.regions import calling_code, phone_countries
+from ui.reminder_settings.accounts import AccountsTab
+from ui.reminder_settings.page import RemindersTab
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +175,15 @@ def _note(text: str) -> QLabel:
     return label
 
 
+def _scrolled(widget: QWidget, name: str) -> QScrollArea:
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(widget)
+    scroll.setAccessibleName(name)
+    return scroll
+
+
 class SettingsPage(QWidget):
     """The Settings area of the main window (page contract: clinic, bus, parent; refresh())."""
 
@@ -202,7 +217,6 @@ class SettingsPage(QWidget):
 
         column = QVBoxLayout()
         column.setSpacing(18)
-        column.addWidget(title)
         column.addWidget(self._clinic_section())
         column.addWidget(self._computer_section())
         column.addWidget(self._about_section())
@@ -221,10 +235,26 @@ class SettingsPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(holder)
-        scroll.setAccessibleName("Settings")
+        scroll.setAccessibleName("Clinic and this computer")
+
+        self.reminders = RemindersTab(clinic, bus)
+        self.accounts = AccountsTab(clinic, bus)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Parts of the settings")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(scroll, "Clinic and this computer")
+        self.tabs.addTab(self.reminders, "Reminders")
+        self.tabs.addTab(
+            _scrolled(self.accounts, "Email and text messages"), "Email and text messages"
+        )
+        self.reminders.set_up_accounts.connect(lambda: self.tabs.setCurrentIndex(2))
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        heading = QHBoxLayout()
+        heading.setContentsMargins(9, 9, 9, 0)
+        heading.addWidget(title)
+        outer.addLayout(heading)
+        outer.addWidget(self.tabs)
 
         self._fill_form(self._saved_form)
         self._fill_computer(self.preferences)
@@ -458,6 +488,10 @@ class SettingsPage(QWidget):
         )
 
     def has_unsaved_changes(self) -> bool:
+        """Clinic details or account settings typed and not saved yet."""
+        return self._clinic_form_dirty() or self.accounts.has_unsaved_changes()
+
+    def _clinic_form_dirty(self) -> bool:
         return self.form_values() != self._saved_form
 
     def _field_edited(self, error: QLabel | None) -> None:
@@ -473,7 +507,7 @@ class SettingsPage(QWidget):
         self._update_timezone_hint()
 
     def _update_buttons(self) -> None:
-        dirty = self.has_unsaved_changes()
+        dirty = self._clinic_form_dirty()
         self.save_button.setEnabled(dirty)
         self.undo_button.setEnabled(dirty)
 
@@ -578,8 +612,8 @@ class SettingsPage(QWidget):
     def confirm_leave(self) -> bool:
         """Ask before unsaved clinic details are lost; True when it is fine to leave the
         page (saved, discarded, or nothing to lose)."""
-        if not self.has_unsaved_changes():
-            return True
+        if not self._clinic_form_dirty():
+            return self._confirm_leave_accounts()
         answer = QMessageBox.question(
             self,
             "Unsaved changes",
@@ -590,21 +624,46 @@ class SettingsPage(QWidget):
             QMessageBox.StandardButton.Save,
         )
         if answer == QMessageBox.StandardButton.Save:
-            return self.save()
+            return self.save() and self._confirm_leave_accounts()
         if answer == QMessageBox.StandardButton.Discard:
             self.discard()
+            return self._confirm_leave_accounts()
+        return False
+
+    def _confirm_leave_accounts(self) -> bool:
+        if not self.accounts.has_unsaved_changes():
             return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            "The email and text message settings have changes that are not saved. Save them now?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            if self.accounts.save():
+                return True
+            self.tabs.setCurrentIndex(2)
+            return False
+        if answer == QMessageBox.StandardButton.Discard:
+            self.accounts.discard()
+            return True
+        self.tabs.setCurrentIndex(2)
         return False
 
     def refresh(self) -> None:
         """Reload what another computer or window saved; edits in progress are kept."""
-        dirty = self.has_unsaved_changes()
+        dirty = self._clinic_form_dirty()
         self.clinic.reload_settings()
         self._saved_form = ClinicForm.from_settings(self.clinic.settings)
         if not dirty:
             self._fill_form(self._saved_form)
         self._fill_about()
         self._update_buttons()
+        self.reminders.refresh()
+        self.accounts.refresh()
 
     def _on_changes(self, changes: Changes) -> None:
         if changes.touches("setting"):
