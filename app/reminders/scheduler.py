@@ -50,6 +50,9 @@ class ReminderScheduler:
         self._interval_s = interval_s
         self._cancel = CancelToken()
         self._lock = threading.Lock()  # one pass at a time, whoever asks (tick or Send now)
+        self._state = threading.Lock()  # guards the two flags below
+        self._in_tick = False
+        self._again = False
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={
@@ -80,9 +83,16 @@ class ReminderScheduler:
         self._scheduler.start()
 
     def run_now(self) -> None:
-        """Ask for a pass now (the tray's "Send now"); it runs on the scheduler's thread."""
-        if self.running:
-            self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
+        """Ask for a pass now (the tray's "Send now"); it runs on the scheduler's thread.
+        Asked while a pass runs, another follows it (APScheduler would drop the request:
+        one instance at a time), so a click is never lost."""
+        if not self.running:
+            return
+        with self._state:
+            if self._in_tick:
+                self._again = True
+                return
+        self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
 
     def stop(self, *, wait: bool = True) -> None:
         """Stop ticking; a pass under way is asked to stop between messages. With `wait`
@@ -92,7 +102,7 @@ class ReminderScheduler:
         self._cancel.cancel()
         self._scheduler.shutdown(wait=wait)
 
-    def run_once(self, *, now: datetime | None = None) -> PassReport | None:
+    def run_once(self, *, now: datetime | None = None) -> PassReport:
         """One pass on the calling thread (tests, and the tick itself)."""
         with self._lock:
             clinic = self._open_fork()
@@ -105,6 +115,20 @@ class ReminderScheduler:
         return report
 
     def _tick(self) -> None:
+        with self._state:
+            self._in_tick, self._again = True, False
+        try:
+            while True:
+                self._one_tick()
+                with self._state:
+                    if not self._again or self._cancel.cancelled:
+                        return
+                    self._again = False
+        finally:
+            with self._state:
+                self._in_tick = False
+
+    def _one_tick(self) -> None:
         try:
             report = self.run_once()
         except FrontdeskError as exc:
@@ -125,8 +149,7 @@ class ReminderScheduler:
                 "patient information was saved for support."
             )
             return
-        if report is not None:
-            log.info("reminder pass: %s", report.summary())
+        log.info("reminder pass: %s", report.summary())
 
     def _failed(self, message: str) -> None:
         if self._on_failure is not None:
