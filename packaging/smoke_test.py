@@ -2,9 +2,10 @@
 
 A missing hidden import, data file or Qt plugin only shows when the frozen program runs,
 so this runs it: `--selftest` (encryption, migrations, zxcvbn, search, the window offscreen,
-the Emergency Kit PDF), then `demo`, `info --json` and `search` on a clinic the packaged
-program made. It prints the figures the issue's targets are about (size, selftest time),
-with `python main.py --selftest` timed in the same run for comparison.
+the Emergency Kit PDF), then `demo`, `info --json`, `search` and `send-due` (a reminder
+pass that only plans: sending is off) on a clinic the packaged program made. It prints the
+figures the issue's targets are about (size, selftest time), with `python main.py
+--selftest` timed in the same run for comparison.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def main() -> int:
         info = json.loads(info_text)
         _, found_text = _run([str(cli), "search", "a", "--json"], demo_env, "search")
         headless_s = time.perf_counter() - started
+        planned = _plan_reminders(cli, demo_env)
         expected_version = _pyproject_version()
         if info.get("version") != expected_version or info.get("patients") != 50:
             raise SystemExit(
@@ -102,6 +104,7 @@ def main() -> int:
         f"python main.py {python_s:.2f} s"
     )
     print(f"package-test: demo 50 + info --json + search packaged {headless_s:.2f} s")
+    print(f"package-test: {planned}")
     print(f"package-test: {upgraded}")
     print(f"package-test: {imported}")
     internal = args.dist / "_internal"
@@ -160,6 +163,19 @@ def _import_a_bundle(cli: Path, env: dict[str, str], tmp: Path, dist: Path) -> s
     if counts.get("patients", {}).get("created") != 1 or counts["visits"]["created"] != 1:
         raise SystemExit(f"package-test: the packaged import made {counts}")
     return "import of a FHIR bundle: 1 patient and 1 visit created"
+
+
+def _plan_reminders(cli: Path, env: dict[str, str]) -> str:
+    """The reminder pass runs frozen (planner, sender, templates, requests): sending is off
+    in a new clinic, so `send-due` only plans, and says so, with exit 0 as the OS task
+    would see it; `--plan-only` the same."""
+    _, text = _run([str(cli), "send-due", "--plan-only"], env, "send-due --plan-only")
+    if "nothing sent" not in text:
+        raise SystemExit(f"package-test: send-due --plan-only printed {text!r}")
+    _, text = _run([str(cli), "send-due"], env, "send-due")
+    if "sending is off" not in text:
+        raise SystemExit(f"package-test: send-due with sending off printed {text!r}")
+    return f"send-due (sending off): {text.strip()}"
 
 
 def _upgrade_oldest_stored_clinic(cli: Path, env: dict[str, str], tmp: Path) -> str:
