@@ -262,7 +262,7 @@ def check_template(source: str, *, purpose: str, kind: str, language: str = "en"
                 f"use one of: {', '.join(names)}.",
             )
         )
-    samples = sample_values(purpose, language)
+    samples = sample_values(purpose, language, kind)
     if kind == "email":
         render_email(source, purpose=purpose, values=samples)
     rendered = render(source, purpose=purpose, kind=kind, values=samples)
@@ -432,8 +432,9 @@ def _missing_problem(exc: UndefinedError) -> TemplateProblem:
         return TemplateProblem(line, "this part refers to something Frontdesk does not fill in.")
     return TemplateProblem(
         line,
-        f"the message needs {{{{ {match.group(1)} }}}}, which Frontdesk does not have "
-        "for this patient.",
+        f"the message needs {{{{ {match.group(1)} }}}}, which is not known for this "
+        f"message (use {{% if {match.group(1)} is defined %}} … {{% endif %}} to make it "
+        "optional).",
     )
 
 
@@ -536,9 +537,19 @@ _SAMPLES: Final[Mapping[str, Mapping[str, str]]] = {
 }
 
 
-def sample_values(purpose: str, language: str) -> dict[str, str]:
-    """Made-up values for the editor's preview: no real patient, the purpose's variables only."""
-    samples = _SAMPLES.get(_base_language(language), _SAMPLES["en"])
+_SMS_CONFIRM: Final = {"en": "Reply C to confirm.", "es": "Responda C para confirmar."}
+
+
+def sample_values(purpose: str, language: str, kind: str = "") -> dict[str, str]:
+    """Made-up values for the editor's preview: no real patient, the purpose's variables only.
+
+    A text message is confirmed by replying C, an email by replying: the sample says what
+    the real message of that kind would.
+    """
+    code = _base_language(language)
+    samples = dict(_SAMPLES.get(code, _SAMPLES["en"]))
+    if kind == "sms":
+        samples["confirm_instructions"] = _SMS_CONFIRM.get(code, _SMS_CONFIRM["en"])
     return {name: samples[name] for name in variable_names(purpose)}
 
 

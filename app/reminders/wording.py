@@ -143,10 +143,14 @@ def confirm_instructions(channel: str, language: str, phone: str, *, ask: bool) 
     a letter only by calling. A touch that does not ask says there is no need to answer."""
     es = _table(language) == "es"
     call = (f" o llámenos al {phone}" if es else f" or call us at {phone}") if phone else ""
+    if channel == "sms":
+        # A text is short: no sentence when it does not ask, and the template gives the
+        # phone number for changes once.
+        if not ask:
+            return ""
+        return "Responda C para confirmar." if es else "Reply C to confirm."
     if not ask:
         return "No es necesario responder." if es else "There is no need to reply."
-    if channel == "sms":
-        return f"Responda C para confirmar{call}." if es else f"Reply C to confirm{call}."
     if channel == "email":
         if es:
             return f"Por favor, responda a este correo{call} para confirmar."

@@ -146,7 +146,7 @@ def test_appointment_text_in_english_reads_exactly_as_sent(clinic: Clinic) -> No
     assert (text.channel, text.recipient, text.language) == ("sms", "+13125550142", "en")
     assert text.body == (
         "Lakeside Family Practice: Hi Ada, a reminder of your appointment with Dr. Rivera "
-        "on Tuesday, March 9 at 9:30 AM. Reply C to confirm or call (312) 555-0100 to change it."
+        "on Tuesday, March 9 at 9:30 AM. Reply C to confirm. To change it, call (312) 555-0100."
     )
 
 
@@ -386,15 +386,18 @@ def test_letters_are_not_held_by_quiet_hours(clinic: Clinic) -> None:
     assert "your check-up around January 21." in letter.body
 
 
-def test_an_appointment_letter_has_no_template_to_fall_back_on(clinic: Clinic) -> None:
+def test_an_appointment_letter_uses_the_shipped_letter_in_the_patients_language(
+    clinic: Clinic,
+) -> None:
     _clinic_details(clinic)
     rule = _appointment_rule(clinic, touches=(Touch(-2, time(10, 0), channels=("letter",)),))
     street = AddressDraft("12 Elm St", "", "Springfield", "IL", "62701", "US")
     pid = _patient(clinic, language="es", addresses=(street,))
     message = _message(clinic, rule, pid, subject_id=_visit(clinic, pid))
-    assert _decide(clinic, message, rule).skip == (
-        "No way to reach the patient: Letter: no letter template in Spanish or English"
-    )
+    letter = _decide(clinic, message, rule).drafts[0]
+    assert (letter.channel, letter.language) == ("letter", "es")
+    assert letter.body.startswith("Estimado/a Ada Okafor:\n\nLe escribimos para recordarle")
+    assert "martes 9 de marzo, a las 9:30" in letter.body
 
 
 def test_the_daily_limit_holds_a_message_until_tomorrow_morning(clinic: Clinic) -> None:
@@ -436,8 +439,7 @@ def test_a_template_the_clinic_edited_is_the_one_sent(clinic: Clinic) -> None:
         "{{ confirm_instructions }}",
     )
     assert _decide(clinic, message, rule).drafts[0].body == (
-        "Lakeside Family Practice: see you Tuesday at 9:30 AM. "
-        "Reply C to confirm or call us at (312) 555-0100."
+        "Lakeside Family Practice: see you Tuesday at 9:30 AM. Reply C to confirm."
     )
 
 

@@ -257,7 +257,7 @@ def test_the_preview_reports_a_broken_template_and_a_missing_one(clinic: Clinic)
     with pytest.raises(TemplateError, match="Line 2"):
         preview(clinic, rule, pid, "sms")
     with pytest.raises(InvalidInputError, match="no letter message in English"):
-        preview(clinic, rule, pid, "letter")
+        preview(clinic, _rule(clinic, "no_show"), pid, "letter")
 
 
 def test_a_template_edited_in_spanish_reaches_a_spanish_speaker(clinic: Clinic) -> None:

@@ -18,7 +18,7 @@ def test_without_an_edit_the_shipped_default_is_used(clinic: Clinic) -> None:
     assert template_for(clinic, "r1", "appointment", "sms", "es-MX") == default_template(
         "appointment", "sms", "es"
     )
-    assert template_for(clinic, "r1", "appointment", "letter", "en") is None
+    assert template_for(clinic, "r1", "no_show", "letter", "en") is None
 
 
 def test_the_clinics_own_template_wins_and_reset_brings_back_the_default(clinic: Clinic) -> None:

@@ -22,12 +22,14 @@ from app.reminders.templates import (
 SHIPPED = [
     ("appointment", "email"),
     ("appointment", "sms"),
+    ("appointment", "letter"),
     ("recall", "email"),
     ("recall", "sms"),
     ("recall", "letter"),
     ("billing", "email"),
     ("billing", "letter"),
     ("no_show", "sms"),
+    ("no_show", "email"),
     ("birthday", "sms"),
     ("birthday", "email"),
 ]
@@ -69,14 +71,39 @@ def test_default_text_messages_fit_in_two_parts(purpose: str, language: str) -> 
         default_template(purpose, "sms", language),
         purpose=purpose,
         kind="sms",
-        values=sample_values(purpose, language),
+        values=sample_values(purpose, language, "sms"),
     )
     assert count_segments(text).segments <= 2
 
 
-def test_appointment_text_asks_to_reply_c_to_confirm() -> None:
-    assert "Reply C to confirm" in default_template("appointment", "sms", "en")
-    assert "Responda C para confirmar" in default_template("appointment", "sms", "es")
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", "Reply C to confirm."), ("es", "Responda C para confirmar.")]
+)
+def test_appointment_text_asks_to_reply_c_only_when_the_touch_asks(
+    language: str, words: str
+) -> None:
+    source = default_template("appointment", "sms", language)
+    asking = sample_values("appointment", language, "sms")
+    assert words in render(source, purpose="appointment", kind="sms", values=asking)
+    quiet = {**asking, "confirm_instructions": ""}
+    text = render(source, purpose="appointment", kind="sms", values=quiet)
+    assert "C" not in text.replace(quiet["clinic_name"], "").split(":", 1)[1].split()
+
+
+@pytest.mark.parametrize("kind", ["sms", "email", "letter"])
+def test_defaults_work_for_a_clinic_without_a_phone_or_a_visit_without_a_provider(
+    kind: str,
+) -> None:
+    for purpose, shipped_kind, language in DEFAULTS:
+        if shipped_kind != kind:
+            continue
+        values = sample_values(purpose, language, kind)
+        for optional in ("clinic_phone", "provider_name", "location_name", "location_address"):
+            values.pop(optional, None)
+        text = render(
+            default_template(purpose, kind, language), purpose=purpose, kind=kind, values=values
+        )
+        assert "{" not in text and "  ," not in text and " ." not in text
 
 
 def test_default_email_splits_into_subject_text_and_html() -> None:
