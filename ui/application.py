@@ -90,7 +90,13 @@ def bring_forward(app: QApplication) -> None:
         (w for w in app.topLevelWidgets() if w.isVisible() and w.isWindow()), None
     )
     if target is None:
-        return
+        # The window may be hidden in the tray while reminders keep sending.
+        target = next(
+            (w for w in app.topLevelWidgets() if hasattr(w, "reminders") and w.isWindow()), None
+        )
+        if target is None:
+            return
+        target.show()
     if target.isMinimized():
         target.showNormal()
     target.raise_()
