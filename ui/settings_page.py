@@ -243,7 +243,7 @@ class SettingsPage(QWidget):
         self.tabs.setAccessibleName("Parts of the settings")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(scroll, "Clinic and this computer")
-        self.tabs.addTab(self.reminders, "Reminders")
+        self.tabs.addTab(_scrolled(self.reminders, "Reminders"), "Reminders")
         self.tabs.addTab(
             _scrolled(self.accounts, "Email and text messages"), "Email and text messages"
         )

@@ -183,3 +183,42 @@ def test_an_email_needs_its_subject_line(
     editor.check_now()
 
     assert editor.problem_label.text().startswith("Line 1: the first line must be the subject")
+
+
+def test_the_preview_on_a_chosen_patient_uses_their_own_details(
+    qtbot: QtBot, demo_clinic: Clinic, app_looks: QApplication
+) -> None:
+    from app.patients.records import get_patient
+
+    rule = next(r for r in install_default_rules(demo_clinic) if r.kind == "appointment")
+    row = demo_clinic.conn.execute(
+        "SELECT p.id FROM patient p JOIN appointment a ON a.patient_id = p.id "
+        "WHERE a.status = 'booked' AND a.start_at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+        "AND p.deceased = 0 ORDER BY a.start_at LIMIT 1"
+    ).fetchone()
+    patient = get_patient(demo_clinic, row[0])
+    editor = _editor(qtbot, demo_clinic, rule, "email", "en")
+
+    picker = editor.choose_patient()
+    qtbot.waitUntil(picker.isVisible)
+    picker.query.setText(f"{patient.given_names} {patient.family_name}")
+    picker.search_now()
+    ids = [picker.results.item(i).data(256)[0] for i in range(picker.results.count())]
+    assert patient.id in ids
+    picker.results.setCurrentRow(ids.index(patient.id))
+    picker.ok_button.click()
+
+    assert editor.preview_source.currentText().startswith("Patient: ")
+    shown = editor.preview.toPlainText()
+    assert shown.startswith("Subject: Your appointment at Lakeside Family Practice")
+    assert patient.given_names.split()[0] in shown or patient.preferred_name in shown
+    assert "Sunrise" not in shown  # the clinic's own details, not the made-up ones
+    assert editor.preview_note.text().startswith("For ")
+
+    editor.editor.setPlainText(editor.text() + "\nP.S. Bring your card.")
+    editor.check_now()
+    assert "save to see your changes" in editor.preview_note.text()
+    assert "P.S." not in editor.preview.toPlainText()
+
+    editor.preview_source.setCurrentIndex(0)
+    assert "P.S. Bring your card." in editor.preview.toPlainText()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -31,6 +29,7 @@ from app.ops import CancelToken, OperationCancelledError, Progress
 from app.patients.validation import normalize_email, normalize_phone
 from app.reminders import accounts
 from app.reminders.email_channel import OutgoingEmail, SmtpSettings, send_email
+from app.reminders.sender import ChannelProblem, channel_problems
 from app.reminders.sms_channel import SmsAccount, SmsClient
 from app.store.changes import Changes
 from ui.bus import DataBus
@@ -46,7 +45,6 @@ SECURITY_LABELS: Final = {
     "none": "None: only for a server inside the clinic",
 }
 USUAL_PORTS: Final = {"starttls": 587, "tls": 465, "none": 25}
-PROBLEM_KEY: Final = "reminders.channel_problem."
 TestWork = Callable[[Progress, CancelToken], str]
 
 # Words of the channels' setting checks → the field they are about.
@@ -64,27 +62,10 @@ _SMS_FIELDS: Final = (
 )
 
 
-@dataclass(frozen=True)
-class ChannelProblem:
-    """The last problem the sender met with a channel (written by app/reminders/sender.py)."""
-
-    at: str
-    reason: str
-
-
 def last_problem(clinic: Clinic, channel: str) -> ChannelProblem | None:
-    row = clinic.conn.execute(
-        "SELECT value FROM setting WHERE id = ?", (PROBLEM_KEY + channel,)
-    ).fetchone()
-    if row is None:
-        return None
-    try:
-        values = json.loads(row[0])
-    except ValueError:
-        return None
-    if not isinstance(values, dict) or not values.get("reason"):
-        return None
-    return ChannelProblem(str(values.get("at", "")), str(values["reason"]))
+    """The last whole-channel problem the sender recorded; gone after its next success."""
+    problem = channel_problems(clinic).get(channel)
+    return problem if problem is not None and problem.reason else None
 
 
 def problem_text(problem: ChannelProblem, zone: ZoneInfo) -> str:

@@ -172,6 +172,7 @@ class RemindersTab(QWidget):
         self.table.setWordWrap(True)
         self.table.verticalHeader().hide()
         self.table.setTabKeyNavigation(False)
+        self.table.setMinimumHeight(self.fontMetrics().lineSpacing() * 10)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(ACTIVE, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.ResizeToContents)

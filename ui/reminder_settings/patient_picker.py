@@ -80,6 +80,7 @@ class PatientPicker(QDialog):
 
     def search_now(self) -> None:
         """The search takes milliseconds; the few results are shown at once."""
+        self._timer.stop()
         self.results.clear()
         text = self.query.text().strip()
         if not text:
@@ -93,6 +94,10 @@ class PatientPicker(QDialog):
         if found:
             self.results.setCurrentRow(0)
         self.status.setText(f"{len(found)} found" if found else "Nobody found.")
+
+    def done(self, result: int) -> None:
+        self._timer.stop()  # no search after the dialog is gone
+        super().done(result)
 
     def choose_current(self) -> None:
         item: QListWidgetItem | None = self.results.currentItem()

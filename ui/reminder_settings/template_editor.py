@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from types import ModuleType
 from typing import Final
 
 from PySide6.QtCore import Qt, QTimer
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.clinic import Clinic
 from app.errors import FrontdeskError, InvalidInputError
 from app.reminders import template_store
+from app.reminders.compose import preview
 from app.reminders.rules import CHANNEL_LABELS, CHANNELS, KIND_LABELS, Rule
 from app.reminders.settings import load_settings
 from app.reminders.sms_text import UCS_2, count_segments
@@ -52,15 +51,6 @@ log = logging.getLogger(__name__)
 CHECK_DELAY_MS: Final = 400
 BASE_LANGUAGES: Final = ("en", "es")
 SAMPLE, PATIENT = "sample", "patient"
-
-
-def compose_module() -> ModuleType | None:
-    """app.reminders.compose once it exists (it is written alongside this editor); until
-    then the preview on a patient is not offered and the sample values are used."""
-    try:
-        return importlib.import_module("app.reminders.compose")
-    except ImportError:
-        return None
 
 
 def clinic_languages(clinic: Clinic, rule_id: str) -> list[str]:
@@ -205,11 +195,6 @@ class TemplateEditor(QDialog):
         self.preview_source.addItem("Made-up sample values", SAMPLE)
         self.pick_button = QPushButton("Choose a patient…")
         self.pick_button.setAccessibleName("Choose a patient for the preview")
-        self.pick_button.setEnabled(compose_module() is not None)
-        if compose_module() is None:
-            self.pick_button.setToolTip(
-                "Available once this version can fill in a patient's values."
-            )
         self.preview = QPlainTextEdit()
         self.preview.setReadOnly(True)
         self.preview.setAccessibleName("Preview of the message")
@@ -394,21 +379,21 @@ class TemplateEditor(QDialog):
             return str(exc.problem)
 
     def _patient_preview(self, patient_id: str) -> tuple[str, str]:
-        compose = compose_module()
-        if compose is None:
-            return "", "A preview on a patient is not available in this version."
-        note = (
-            f"For {self.patient[1] if self.patient else 'the chosen patient'}, as it would go now."
-        )
-        if self.dirty:
+        """The message as it would go to this patient now: their own next visit, balance or
+        recall where they have one (compose.preview), with the saved words."""
+        name = self.patient[1] if self.patient else "the chosen patient"
+        note = f"For {name}, as it would go now."
+        if self.dirty or self.problem is not None:
             note += " It uses the saved words: save to see your changes."
         try:
-            draft = compose.preview(self.clinic, self.rule, patient_id, self.channel, self.language)
+            draft = preview(self.clinic, self.rule, patient_id, self.channel, self.language)
+        except TemplateError as exc:
+            return "", str(exc.problem)
         except InvalidInputError as exc:
             return "", str(exc)
-        subject = getattr(draft, "subject", "")
-        body = str(getattr(draft, "body", ""))
-        return (f"Subject: {subject}\n\n{body}" if subject else body), note
+        if draft.subject:
+            return f"Subject: {draft.subject}\n\n{draft.body}", note
+        return draft.body, note
 
     # --- actions -----------------------------------------------------------------------
 
@@ -529,6 +514,10 @@ class TemplateEditor(QDialog):
     def _discard_and_close(self) -> None:
         self._loaded_text = self.text()
         super().reject()
+
+    def done(self, result: int) -> None:
+        self._timer.stop()  # no check after the dialog is gone
+        super().done(result)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.dirty:
