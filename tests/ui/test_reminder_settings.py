@@ -252,8 +252,10 @@ def test_daily_limit_and_consent_choices_are_saved_when_chosen(
     tab.limit_spin.setValue(3)
     survey = tab.consent_combos["survey"]
     survey.setCurrentIndex(survey.findData("opt_out"))
+    tab.language_combo.setCurrentIndex(tab.language_combo.findData("es"))
 
     settings = load_settings(clinic)
+    assert settings.language == "es"
     assert settings.daily_limit == 3
     assert settings.consent["survey"] == "opt_out"
     assert settings.consent["marketing"] == "opt_in"

@@ -46,7 +46,12 @@ from ui.bus import DataBus
 from ui.forms.base import PendingQuestion
 from ui.reminder_settings.rule_dialog import RuleDialog
 from ui.reminder_settings.template_editor import TemplateEditor
-from ui.reminder_settings.words import CONSENT_LABELS, PURPOSE_LABELS, touches_summary
+from ui.reminder_settings.words import (
+    CONSENT_LABELS,
+    PURPOSE_LABELS,
+    language_name,
+    touches_summary,
+)
 from ui.theme import error_line, hint_line
 
 ACTIVE, NAME, KIND, MESSAGES = range(4)
@@ -120,6 +125,17 @@ class RemindersTab(QWidget):
         limit_row.addWidget(QLabel("messages a day per patient, all rules together"))
         limit_row.addStretch(1)
 
+        self.language_combo = QComboBox()
+        self.language_combo.setAccessibleName("Language for patients with none on record")
+        for code in ("en", "es"):
+            self.language_combo.addItem(language_name(code), code)
+        language_row = QHBoxLayout()
+        language_caption = QLabel("Patients with no language on record get messages in")
+        language_caption.setBuddy(self.language_combo)
+        language_row.addWidget(language_caption)
+        language_row.addWidget(self.language_combo)
+        language_row.addStretch(1)
+
         self.settings_status = QLabel()
         self.settings_status.setAccessibleName("Sending settings status")
         self.settings_error = error_line()
@@ -132,6 +148,7 @@ class RemindersTab(QWidget):
         layout.addWidget(self.enabled_hint)
         layout.addLayout(sender_row)
         layout.addLayout(limit_row)
+        layout.addLayout(language_row)
         layout.addStretch(1)
         layout.addWidget(self.settings_error)
         layout.addWidget(self.settings_status)
@@ -139,6 +156,7 @@ class RemindersTab(QWidget):
         self.enabled_check.toggled.connect(self._enabled_toggled)
         self.claim_button.clicked.connect(self.claim_sender)
         self.limit_spin.valueChanged.connect(lambda _v: self._settings_edited())
+        self.language_combo.currentIndexChanged.connect(lambda _i: self._settings_edited())
         return box
 
     def _consent_section(self) -> QGroupBox:
@@ -248,6 +266,9 @@ class RemindersTab(QWidget):
         self.settings = settings
         self.enabled_check.setChecked(settings.enabled)
         self.limit_spin.setValue(settings.daily_limit)
+        if self.language_combo.findData(settings.language) < 0:
+            self.language_combo.addItem(language_name(settings.language), settings.language)
+        self.language_combo.setCurrentIndex(self.language_combo.findData(settings.language))
         for purpose, combo in self.consent_combos.items():
             combo.setCurrentIndex(max(0, combo.findData(settings.consent_rule(purpose))))
         if not settings.enabled:
@@ -343,6 +364,7 @@ class RemindersTab(QWidget):
             self.settings,
             enabled=self.enabled_check.isChecked(),
             daily_limit=self.limit_spin.value(),
+            language=str(self.language_combo.currentData()),
             consent={p: str(c.currentData()) for p, c in self.consent_combos.items()},
         )
 
