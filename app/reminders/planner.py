@@ -1,7 +1,7 @@
 """The planner: turns the rules and the current schedule into outbox rows, and keeps them true.
 
-One run, in one write transaction (so the sender, whose moves are conditional on the
-state it saw, can never interleave with half a run):
+One run reads first and then writes in one short transaction, changing only messages
+still as it read them (the sender's moves are conditional in the same way):
 
 1. every open message (planned or due) is checked against the current data: its rule
    paused or deleted, its visit cancelled or moved to another day, the balance paid, the
@@ -42,6 +42,7 @@ from app.reminders.planning_subjects import (
     birthday_candidates,
     booked_again,
     full_date,
+    reachable,
     recall_candidates,
     recall_facts,
     utc_range,
@@ -206,21 +207,28 @@ _Verdict = str | tuple[datetime, datetime]
 def plan(
     clinic: Clinic, *, now: datetime | None = None, horizon: timedelta = DEFAULT_HORIZON
 ) -> PlanReport:
-    """Bring the outbox in line with the rules and the data as of `now` (aware)."""
+    """Bring the outbox in line with the rules and the data as of `now` (aware).
+
+    The reading (most of the time) happens before the write transaction, so the desk is
+    not kept waiting; the transaction then applies only the changes to messages still as
+    they were read (the sender or the desk may have moved one meanwhile) and inserts only
+    keys still unused, so a run racing another writer never undoes or doubles anything.
+    """
     moment = datetime.now(UTC) if now is None else now
     if moment.tzinfo is None:
         raise ValueError("plan() needs an aware 'now'")
     if horizon < timedelta(0):
         raise ValueError("the planning horizon cannot be negative")
-    span = _Span(
-        moment.astimezone(UTC), moment.astimezone(UTC) + horizon, ZoneInfo(clinic.settings.timezone)
-    )
+    start = moment.astimezone(UTC)
+    span = _Span(start, start + horizon, ZoneInfo(clinic.settings.timezone))
     rules = {r.id: r for r in load_rules(clinic)}
     sending_on = load_settings(clinic).enabled
     device = clinic.store.device_id
+    updates = _review_open(clinic.conn, rules, span, sending_on)
+    wants = [(rule, wanted(clinic.conn, rule, span)) for rule in rules.values() if rule.active]
     with clinic.store.write() as tx:
-        counts = _review_open(tx, rules, span, sending_on, device)
-        planned, born_due = _plan_new(tx, [r for r in rules.values() if r.active], span, device)
+        counts = _apply(tx, updates, span, device)
+        planned, born_due = _plan_new(tx, wants, span, device)
     return PlanReport(
         planned=planned,
         made_due=counts["due"] + born_due,
@@ -234,10 +242,20 @@ def plan(
 # --- 1. the messages already planned ----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Update:
+    """A change to one open message, applied only if it is still as it was read."""
+
+    message_id: str
+    seen: tuple[str, str, str]  # state, due_at, stale_at
+    values: dict[str, Any]
+    outcome: str  # 'cancelled', 'stale', 'due' or '' (only re-timed)
+    retimed: bool
+
+
 def _review_open(
-    tx: Tx, rules: dict[str, Rule], span: _Span, sending_on: bool, device: str
-) -> dict[str, int]:
-    conn = tx.conn
+    conn: Connection, rules: dict[str, Rule], span: _Span, sending_on: bool
+) -> list[_Update]:
     by_rule: dict[str, list[_Open]] = defaultdict(list)
     for row in conn.execute(_OPEN_SQL).fetchall():
         message = _Open(
@@ -257,41 +275,56 @@ def _review_open(
             birth_date=row[13],
         )
         by_rule[message.rule_id].append(message)
-    verdicts: dict[str, _Verdict] = {}
-    for rule_id, messages in by_rule.items():
-        verdicts.update(_judge_rule(conn, rules.get(rule_id), messages, span))
-    counts = dict.fromkeys(("due", "retimed", "cancelled", "stale"), 0)
-    events: list[tuple[str, str, str]] = []
+    updates: list[_Update] = []
     now_text = span.now_text
-    for messages in by_rule.values():
+    for rule_id, messages in by_rule.items():
+        verdicts = _judge_rule(conn, rules.get(rule_id), messages, span)
         for message in messages:
             verdict = verdicts[message.id]
-            values: dict[str, Any] = {}
+            seen = (message.state, message.due_at, message.stale_at)
             if isinstance(verdict, str):
                 values = {"state": "cancelled", "reason": verdict}
-                counts["cancelled"] += 1
-            else:
-                due, stale = (utc_text(t) for t in verdict)
-                retimed = (due, stale) != (message.due_at, message.stale_at)
-                if retimed:
-                    values = {"due_at": due, "stale_at": stale}
-                if stale <= now_text:
-                    rule = rules[message.rule_id]
-                    values["state"] = "skipped"
-                    values["reason"] = _stale_reason(rule, verdict[0], verdict[1], span, sending_on)
-                    counts["stale"] += 1
-                elif message.state == "planned" and due <= now_text:
-                    values.update(state="due", reason="")
-                    counts["due"] += 1
-                    counts["retimed"] += retimed
-                else:
-                    counts["retimed"] += retimed
-            if values:
-                values["updated_at"] = now_text
-                tx.update("outbox", message.id, values)
-                if "state" in values:
-                    label = values.get("reason") or DUE_EVENT
-                    events.append((message.id, values["state"], label))
+                updates.append(_Update(message.id, seen, values, "cancelled", False))
+                continue
+            due, stale = (utc_text(t) for t in verdict)
+            retimed = (due, stale) != (message.due_at, message.stale_at)
+            values = {"due_at": due, "stale_at": stale} if retimed else {}
+            if stale <= now_text:
+                reason = _stale_reason(rules[rule_id], verdict[0], verdict[1], span, sending_on)
+                values.update(state="skipped", reason=reason)
+                updates.append(_Update(message.id, seen, values, "stale", retimed))
+            elif message.state == "planned" and due <= now_text:
+                values.update(state="due", reason="")
+                updates.append(_Update(message.id, seen, values, "due", retimed))
+            elif retimed:
+                updates.append(_Update(message.id, seen, values, "", retimed))
+    return updates
+
+
+def _apply(tx: Tx, updates: Sequence[_Update], span: _Span, device: str) -> dict[str, int]:
+    counts = dict.fromkeys(("due", "retimed", "cancelled", "stale"), 0)
+    if not updates:
+        return counts
+    ids = json.dumps([u.message_id for u in updates])
+    current = {
+        str(r[0]): (str(r[1]), str(r[2]), str(r[3]))
+        for r in tx.conn.execute(
+            "SELECT id, state, due_at, stale_at FROM outbox "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (ids,),
+        )
+    }
+    events: list[tuple[str, str, str]] = []
+    for update in updates:
+        if current.get(update.message_id) != update.seen:
+            continue  # moved by someone else since it was read: theirs stands
+        tx.update("outbox", update.message_id, {**update.values, "updated_at": span.now_text})
+        if update.outcome:
+            counts[update.outcome] += 1
+            state = str(update.values["state"])
+            events.append((update.message_id, state, str(update.values["reason"]) or DUE_EVENT))
+        if update.retimed and update.outcome != "stale":
+            counts["retimed"] += 1
     outbox.record_events(tx, events, device)
     return counts
 
@@ -486,20 +519,14 @@ def _want_recalls(conn: Connection, rule: Rule, span: _Span) -> Iterable[Wanted]
 
 def _want_balances(conn: Connection, rule: Rule, span: _Span) -> Iterable[Wanted]:
     ranges = [span.anchors(rule, touch) for touch in range(len(rule.touches))]
-    lo, hi = utc_range(min(r[0] for r in ranges), max(r[1] for r in ranges), span.zone)
-    patients = sorted(
-        {
-            patient_id
-            for patient_id, posted in balance_candidates(conn, lo, hi)
-            if any(f <= local_day(parse_utc(posted), span.zone) <= t for f, t in ranges)
-        }
-    )
-    if not patients:
-        return
-    for patient_id, found in balance_facts(conn, patients).items():
-        if found.oldest_unpaid is None or found.due_cents < rule.min_balance_cents:
-            continue
-        anchor = local_day(parse_utc(found.oldest_unpaid), span.zone)
+    patients = balance_candidates(conn, [utc_range(f, t, span.zone) for f, t in ranges])
+    owing = {
+        patient_id: found.oldest_unpaid
+        for patient_id, found in balance_facts(conn, patients).items()
+        if found.oldest_unpaid is not None and found.due_cents >= rule.min_balance_cents
+    }
+    for patient_id in reachable(conn, sorted(owing)):
+        anchor = local_day(parse_utc(owing[patient_id]), span.zone)
         for touch, (first, last) in enumerate(ranges):
             if first <= anchor <= last:
                 due, stale = span.timing(rule, touch, anchor)
@@ -529,13 +556,15 @@ _WANTERS: Final = {
 }
 
 
-def _plan_new(tx: Tx, rules: Sequence[Rule], span: _Span, device: str) -> tuple[int, int]:
+def _plan_new(
+    tx: Tx, wants: Sequence[tuple[Rule, list[Wanted]]], span: _Span, device: str
+) -> tuple[int, int]:
     """Insert the wanted messages not in the outbox yet; returns (new, of which due)."""
     rows: list[dict[str, Any]] = []
     events: list[tuple[str, str, str]] = []
     now_text = span.now_text
-    for rule in rules:
-        by_key = {w.key(rule.id): w for w in wanted(tx.conn, rule, span)}
+    for rule, found in wants:
+        by_key = {w.key(rule.id): w for w in found}
         for key, want in _new_keys(tx.conn, by_key).items():
             due = utc_text(want.due_at)
             row = outbox.new_row(

@@ -47,10 +47,20 @@ def add_months(day: date, months: int) -> date:
 
 
 def months_before_range(first: date, last: date, months: int) -> tuple[date, date]:
-    """The days d with add_months(d, months) in [first, last]: an inclusive range that may
-    hold a few more (the caller checks each one), never fewer. Month ends clamp, so up to
-    three days (Jan 29-31 → Feb 28) share one result."""
-    return add_months(first, -months), add_months(last, -months) + timedelta(days=3)
+    """The days d with add_months(d, months) in [first, last], as an inclusive range.
+
+    add_months never goes backwards, so the days form one range; month ends clamp (Jan
+    29-31 + 1 month are all Feb 28), so its ends are found by stepping up to three days.
+    """
+    since = add_months(first, -months)
+    while add_months(since - timedelta(days=1), months) >= first:
+        since -= timedelta(days=1)
+    while add_months(since, months) < first:
+        since += timedelta(days=1)
+    until = add_months(last, -months)
+    while add_months(until + timedelta(days=1), months) <= last:
+        until += timedelta(days=1)
+    return since, until
 
 
 def birthday_in(year: int, born: date) -> date:

@@ -119,15 +119,23 @@ def test_months_are_added_clamped_to_the_end_of_the_month(
 
 
 @pytest.mark.parametrize("months", [1, 6, 12, 13, 120])
-def test_the_last_visit_range_of_a_recall_range_holds_every_day_that_maps_into_it(
-    months: int,
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        (date(2028, 2, 27), date(2028, 3, 2)),
+        (date(2027, 2, 28), date(2027, 2, 28)),
+        (date(2027, 3, 1), date(2027, 3, 1)),
+        (date(2027, 4, 28), date(2027, 5, 3)),
+        (date(2027, 12, 30), date(2028, 1, 2)),
+    ],
+)
+def test_the_last_visits_of_a_recall_range_are_exactly_the_days_that_map_into_it(
+    months: int, first: date, last: date
 ) -> None:
-    first, last = date(2028, 2, 27), date(2028, 3, 2)
     since, until = months_before_range(first, last, months)
     day = since - timedelta(days=40)
     while day <= until + timedelta(days=40):
-        if first <= add_months(day, months) <= last:
-            assert since <= day <= until, day
+        assert (first <= add_months(day, months) <= last) == (since <= day <= until), day
         day += timedelta(days=1)
 
 
