@@ -33,6 +33,7 @@ from ui.forms.new_patient import NewPatientDialog
 from ui.messages.page import MessagesPage
 from ui.patient.view import PatientView
 from ui.patients_page import PatientsPage
+from ui.reminder_runner import attach_reminders
 from ui.settings_page import SettingsPage
 from ui.shortcuts import shortcut
 from ui.task_tray import TaskTray
@@ -146,6 +147,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self._build_status_bar()
+        # Reminders are planned and sent on a schedule while the window is open (or
+        # hidden in the tray); the scheduler starts a moment after the window shows.
+        self.reminders = attach_reminders(self, clinic, self.bus)
         self._build_menus()
         self._show_reviews()
         self._folder_timer = QTimer(self)
@@ -347,5 +351,10 @@ class MainWindow(QMainWindow):
         if not self.settings.confirm_leave():
             event.ignore()
             return
+        if self.reminders.should_stay_in_tray():
+            event.ignore()
+            self.reminders.hide_to_tray()
+            return
+        self.reminders.stop()
         self.finder.close_service()
         super().closeEvent(event)

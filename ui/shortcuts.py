@@ -39,7 +39,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("tag", "Ctrl+T", "Add a tag", "Patient"),
     Shortcut("timeline_filter", "Ctrl+F", "Filter the timeline", "Patient"),
     Shortcut("close_patient", "Ctrl+W", "Close the patient", "Patient"),
-    Shortcut("refresh", "F5", "Refresh the list", "Today and Patients"),
+    Shortcut("refresh", "F5", "Refresh the list", "Today, Patients and Messages"),
     Shortcut("export", "Ctrl+Shift+E", "Export the list to a CSV file", "Patients"),
 )
 _BY_NAME = {s.name: s for s in SHORTCUTS}

@@ -41,6 +41,8 @@ _SHOWN = (
     "charge",
     "task",
     "app_user",
+    "outbox",
+    "inbound_message",
 )
 
 
