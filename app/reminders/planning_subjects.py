@@ -226,9 +226,8 @@ def balance_facts(conn: Connection, patient_ids: Sequence[str]) -> dict[str, Bal
 
 def balance_candidates(conn: Connection, ranges: Sequence[tuple[str, str]]) -> list[str]:
     """Patients with a charge posted in one of the UTC ranges [lo, hi): only they can have
-    their oldest unpaid charge there. No index leads with posted_at, so this reads the
-    narrow charge_patient index whole (not the table). Whether they may be contacted is
-    asked later (`reachable`), of the few with a balance."""
+    their oldest unpaid charge there (read from the charge_posted index alone). Whether
+    they may be contacted is asked later (`reachable`), of the few with a balance."""
     if not ranges:
         return []
     test = " OR ".join("(posted_at >= ? AND posted_at < ?)" for _ in ranges)

@@ -96,3 +96,7 @@ CREATE TABLE inbound_message (
 );
 CREATE INDEX inbound_open ON inbound_message(handled_at, received_at);
 CREATE INDEX inbound_patient ON inbound_message(patient_id, received_at);
+
+-- Billing notices look for charges posted on the days a touch falls on (30, 60, 90 days
+-- ago); without this the planner read every charge of the clinic on every pass.
+CREATE INDEX charge_posted ON charge(posted_at, patient_id);

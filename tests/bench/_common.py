@@ -19,7 +19,7 @@ BENCH_DATA = REPO_ROOT / "bench-data"
 PASSPHRASE = "bench passphrase 4711"  # a throw-away clinic of made-up people
 # A fixed reference day, so a seed names one clinic and one set of queries for ever.
 TODAY = date(2025, 1, 15)
-MARKER_FORMAT = 2  # 2: schema-2 indexes, clinic-local demo schedule
+MARKER_FORMAT = 3  # 2: schema-2 indexes, clinic-local demo schedule; 3: charge_posted
 
 
 def no_keyring() -> None:
