@@ -377,12 +377,19 @@ def _location(clinic: Clinic, location_id: str | None) -> dict[str, str]:
 
 
 def preview(
-    clinic: Clinic, rule: Rule, patient_id: str, channel: str, language: str | None = None
+    clinic: Clinic,
+    rule: Rule,
+    patient_id: str,
+    channel: str,
+    language: str | None = None,
+    *,
+    source: str | None = None,
 ) -> Draft:
     """The rule's message for `channel` filled in for a real patient: their next visit,
     balance or recall when they have one, else made-up values for those parts (the patient's
-    and the clinic's own details are always real). Raises TemplateError with the line and
-    reason for a template that cannot be filled in, InvalidInputError for the rest."""
+    and the clinic's own details are always real). `source` previews words not saved yet
+    (the editor's), in `language`. Raises TemplateError with the line and reason for a
+    template that cannot be filled in, InvalidInputError for the rest."""
     if channel not in CHANNELS:
         raise InvalidInputError("Choose text, email or letter.")
     try:
@@ -391,7 +398,11 @@ def preview(
         raise InvalidInputError("That patient is no longer on file.") from None
     settings = load_settings(clinic)
     languages = (language,) if language else _languages(patient, settings)
-    found = _template(clinic, rule, _TEMPLATE_KIND[channel], languages)
+    found = (
+        (source, languages[0])
+        if source is not None
+        else _template(clinic, rule, _TEMPLATE_KIND[channel], languages)
+    )
     if found is None:
         names = " or ".join(dict.fromkeys(wording.language_name(code) for code in languages))
         raise InvalidInputError(

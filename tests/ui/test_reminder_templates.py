@@ -84,7 +84,7 @@ def test_the_sms_part_counter_shows_gsm_and_special_characters(
     assert "special" not in english.parts_label.text()  # plain GSM: 160 a part
 
     spanish = _editor(qtbot, clinic, rule, "sms", "es")
-    assert "special characters (í, á)" in spanish.parts_label.text()  # Lucía, días
+    assert "special characters (í)" in spanish.parts_label.text()  # Lucía
     assert "70 characters" in spanish.parts_label.text()
 
     english.editor.setPlainText("{{ clinic_name }}: " + "x" * 150)
@@ -217,8 +217,8 @@ def test_the_preview_on_a_chosen_patient_uses_their_own_details(
 
     editor.editor.setPlainText(editor.text() + "\nP.S. Bring your card.")
     editor.check_now()
-    assert "save to see your changes" in editor.preview_note.text()
-    assert "P.S." not in editor.preview.toPlainText()
+    assert "P.S. Bring your card." in editor.preview.toPlainText()  # unsaved words, real patient
+    assert patient.given_names.split()[0] in shown or patient.preferred_name in shown
 
     editor.preview_source.setCurrentIndex(0)
     assert "P.S. Bring your card." in editor.preview.toPlainText()

@@ -369,7 +369,7 @@ class TemplateEditor(QDialog):
             self.parts_label.setText(parts_text(body) if body else "")
 
     def _sample_preview(self) -> str:
-        values = sample_values(self.purpose, self.language)
+        values = sample_values(self.purpose, self.language, self.channel)
         try:
             if self.channel == "email":
                 email = render_email(self.text(), purpose=self.purpose, values=values)
@@ -382,11 +382,16 @@ class TemplateEditor(QDialog):
         """The message as it would go to this patient now: their own next visit, balance or
         recall where they have one (compose.preview), with the saved words."""
         name = self.patient[1] if self.patient else "the chosen patient"
-        note = f"For {name}, as it would go now."
-        if self.dirty or self.problem is not None:
-            note += " It uses the saved words: save to see your changes."
+        note = f"For {name}, as it would go now with these words."
         try:
-            draft = preview(self.clinic, self.rule, patient_id, self.channel, self.language)
+            draft = preview(
+                self.clinic,
+                self.rule,
+                patient_id,
+                self.channel,
+                self.language,
+                source=self.text(),
+            )
         except TemplateError as exc:
             return "", str(exc.problem)
         except InvalidInputError as exc:
