@@ -10,6 +10,7 @@ the calls, so the outbox code reads as the protocol and nothing else.
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -75,18 +76,32 @@ class Channels:
 
     `sms_account` is what the SMS client was made from: after an interruption the sender
     asks the service whether a text went, which needs the account (the client offers no
-    listing of sent messages). Make it with `from_accounts` to get both.
+    listing of sent messages). `ssl_context` is made once for the pass: loading the
+    system's trusted certificates takes tens of milliseconds, which per email would cost
+    more than sending it. Make it with `from_accounts` to get all of them.
     """
 
     email: SmtpSettings | None = None
     sms: SmsClient | None = None
     sms_account: SmsAccount | None = None
+    ssl_context: ssl.SSLContext | None = None
 
     @classmethod
     def from_accounts(
-        cls, email: SmtpSettings | None = None, sms: SmsAccount | None = None
+        cls,
+        email: SmtpSettings | None = None,
+        sms: SmsAccount | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> Channels:
-        return cls(email=email, sms=SmsClient(sms) if sms else None, sms_account=sms)
+        if email is not None and ssl_context is None:
+            ssl_context = ssl.create_default_context()
+        return cls(
+            email=email,
+            sms=SmsClient(sms) if sms else None,
+            sms_account=sms,
+            ssl_context=ssl_context,
+        )
 
     def close(self) -> None:
         if self.sms is not None:
@@ -108,7 +123,7 @@ def channels_for(clinic: Clinic) -> Channels:
         return Channels.from_accounts(email, account)
     except SmsDeliveryError as error:
         log.warning("SMS account not usable (%s); texts wait", error.kind)
-        return Channels(email=email)
+        return Channels.from_accounts(email)
 
 
 def not_set_up(channel: str) -> str:
@@ -162,6 +177,7 @@ def deliver_email(
     html: str,
     message_key: str,
     unsubscribe: str,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Delivered:
     """`message_key` is the outbox message id, so every try of one message carries the
     same Message-ID (email_channel.message_id_for) and mailboxes can drop a copy."""
@@ -177,7 +193,7 @@ def deliver_email(
         unsubscribe_mailto=mailto,
     )
     try:
-        return Delivered(send_email(settings, email))
+        return Delivered(send_email(settings, email, ssl_context=ssl_context))
     except EmailDeliveryError as error:
         raise _email_problem(error) from None
 

@@ -433,6 +433,7 @@ class _Pass:
                 html=draft.html,
                 message_key=message_id,
                 unsubscribe=draft.unsubscribe,
+                ssl_context=self.channels.ssl_context,
             )
         raise DeliveryFailedError(not_set_up(draft.channel), verdict=NEXT_CHANNEL, channel="")
 

@@ -265,3 +265,15 @@ def run(emit: Emit) -> None:
     finally:
         clinic.close()
         shutil.rmtree(WORK, ignore_errors=True)
+    send_due_rate(emit)
+
+
+# --- sending figures ----------------------------------------------------------------------
+
+
+def send_due_rate(emit: Emit) -> None:
+    """Messages a second through send_due on loopback servers, against the raw channel
+    calls (its own small clinic; see tests/bench/_sending.py)."""
+    from tests.bench._sending import sending_figures
+
+    sending_figures(emit)

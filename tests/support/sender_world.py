@@ -7,7 +7,13 @@ servers can be counted per message.
 
 from __future__ import annotations
 
+import sys
+import threading
+import time as clock
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from app.clinic import Clinic
@@ -20,6 +26,8 @@ from app.reminders.settings import device_id, update_settings
 from app.reminders.template_store import save_template
 from app.scheduling.appointments import book
 from app.store.writer import utc_text
+from tests.support import fake_twilio
+from tests.support.fake_twilio import FakeTwilio
 
 # Tuesday 10 March 2026, 10:00 in Chicago (daylight time began on the 8th).
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -155,3 +163,49 @@ def due_messages(
     with clinic.store.write() as tx:
         tx.insert_many("outbox", rows)
     return [str(r["id"]) for r in rows]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request is what the crash test does, not an error to print."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+@contextmanager
+def running_twilio(*, delay_s: float = 0.0, honour_keys: bool = False) -> Iterator[FakeTwilio]:
+    """The shared Twilio-like fake, tuned for the crash test and the benchmark.
+
+    Nagle's algorithm is off: the fake writes its headers and body separately, and with
+    the client's delayed ACK every answer on a kept-alive connection waited ~40 ms, which
+    no real service does. `delay_s` makes each send take that long before the service
+    acts and again before it answers, so kills land before and after the hand-over.
+    """
+    state = FakeTwilio(honour_keys=honour_keys)
+    base: Any = fake_twilio._handler(state)
+
+    class Handler(base):  # type: ignore[misc, valid-type]
+        disable_nagle_algorithm = True
+
+        def do_POST(self) -> None:
+            if delay_s:
+                clock.sleep(delay_s)
+            super().do_POST()
+
+        def _answer(self, *args: Any, **kwargs: Any) -> None:
+            if delay_s and self.command == "POST":
+                clock.sleep(delay_s)
+            super()._answer(*args, **kwargs)
+
+    server = _QuietServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
