@@ -354,6 +354,21 @@ def set_active(clinic: Clinic, rule_id: str, active: bool) -> Changes:
     return tx.changes
 
 
+def delete_rule(clinic: Clinic, rule_id: str) -> Changes:
+    """Remove a rule and the words the clinic wrote for it. Messages already sent keep
+    their history; the next planning run cancels the ones not sent yet ("The rule was
+    removed")."""
+    get_rule(clinic, rule_id)
+    templates = clinic.conn.execute(
+        "SELECT id FROM message_template WHERE rule_id = ?", (rule_id,)
+    ).fetchall()
+    with clinic.store.write() as tx:
+        for (template_id,) in templates:
+            tx.delete("message_template", str(template_id))
+        tx.delete("reminder_rule", rule_id)
+    return tx.changes
+
+
 # --- what a new clinic starts with -----------------------------------------------------------
 
 

@@ -26,10 +26,12 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic
+from app.errors import RecordNotFoundError
 from app.reminders.accounts import save_sms_account
 from app.reminders.rules import get_rule, load_rules
 from app.reminders.settings import is_sender, load_settings, update_settings
 from app.reminders.sms_channel import SmsAccount
+from app.reminders.template_store import edited_templates, save_template
 from app.store.changes import Changes
 from ui.bus import DataBus
 from ui.reminder_settings.page import RemindersTab
@@ -243,6 +245,28 @@ def test_pause_and_resume_from_the_button_and_the_tick(
 
     tab.table.item(row, 0).setCheckState(tab.table.item(row, 0).checkState().Checked)
     assert get_rule(clinic, rule_id).active
+
+
+def test_removing_a_rule_asks_first_and_takes_its_words_with_it(
+    page: SettingsPage, clinic: Clinic
+) -> None:
+    tab = _tab(page)
+    row = _row_of(tab, "birthday")
+    rule = tab.rules[row]
+    save_template(clinic, rule.id, "birthday", "sms", "en", "Happy birthday from {{ clinic_name }}")
+    tab.table.selectRow(row)
+
+    tab.remove_button.click()
+    tab.question.answer(False)
+    assert get_rule(clinic, rule.id).name == rule.name
+
+    tab.remove_button.click()
+    tab.question.answer(True)
+    with pytest.raises(RecordNotFoundError):
+        get_rule(clinic, rule.id)
+    assert edited_templates(clinic, rule.id) == {}
+    assert rule.id not in [r.id for r in tab.rules]
+    assert "birthday" not in [r.kind for r in load_rules(clinic)]
 
 
 def test_daily_limit_and_consent_choices_are_saved_when_chosen(

@@ -36,6 +36,7 @@ from app.reminders.rules import (
     Rule,
     Touch,
     default_rules,
+    delete_rule,
     install_default_rules,
     load_rules,
     set_active,
@@ -217,13 +218,22 @@ class RemindersTab(QWidget):
         self.pause_button = QPushButton("Pause")
         self.pause_button.setAccessibleName("Pause the chosen rule")
         self.pause_button.clicked.connect(self.toggle_active)
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.setAccessibleName("Remove the chosen rule")
+        self.remove_button.clicked.connect(self.remove_rule)
         self.rules_error = error_line()
         self.rules_error.setAccessibleName("Rules problem")
         self.rules_error.setWordWrap(True)
         self.rules_error.hide()
 
         buttons = QHBoxLayout()
-        for button in (self.new_button, self.edit_button, self.texts_button, self.pause_button):
+        for button in (
+            self.new_button,
+            self.edit_button,
+            self.texts_button,
+            self.pause_button,
+            self.remove_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(box)
@@ -409,7 +419,7 @@ class RemindersTab(QWidget):
 
     def _update_buttons(self) -> None:
         rule = self.selected_rule()
-        for button in (self.edit_button, self.texts_button, self.pause_button):
+        for button in (self.edit_button, self.texts_button, self.pause_button, self.remove_button):
             button.setEnabled(rule is not None)
         paused = rule is not None and not rule.active
         self.pause_button.setText("Resume" if paused else "Pause")
@@ -438,6 +448,31 @@ class RemindersTab(QWidget):
         self.bus.publish(changes)
         self.refresh()
         self.select_rule(rule.id)
+
+    def remove_rule(self) -> None:
+        """Ask first: removing cannot be undone (pausing can)."""
+        rule = self.selected_rule()
+        if rule is None:
+            return
+        self.question.ask(
+            self,
+            f"Remove “{rule.name}”?",
+            "Its messages not sent yet are cancelled; those already sent stay in Messages. "
+            "To stop it for a while instead, use Pause.",
+            yes="Remove",
+            no="Keep it",
+            then=lambda: self._remove(rule.id),
+        )
+
+    def _remove(self, rule_id: str) -> None:
+        try:
+            changes = delete_rule(self.clinic, rule_id)
+        except FrontdeskError as exc:
+            self._show_rules_error(str(exc))
+            return
+        self.rules_error.hide()
+        self.bus.publish(changes)
+        self.refresh()
 
     def _show_rules_error(self, message: str) -> None:
         self.rules_error.setText(message)
