@@ -32,7 +32,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic, put_setting
-from app.errors import FrontdeskError
+from app.errors import FrontdeskError, InvalidInputError
 from app.ops import CancelToken, Progress, no_progress
 from app.reminders.compose import Decision, Draft, decide
 from app.reminders.delivery import (
@@ -401,10 +401,18 @@ class _Pass:
                     self._not_now(message.id, problem, attempt)
                     return
                 reasons.append(str(problem))
-                following = self._next_usable(drafts, index)
-                if following is None:
+                following = index + 1
+                if following == len(drafts):
                     if self._move(message.id, "failed", " ".join(reasons), expect=("sending",)):
                         self.failed += 1
+                    return
+                if drafts[following].channel in self.resting:
+                    # The next way is only down for now: wait for it rather than skip to
+                    # a letter the patient never needed.
+                    name = CHANNEL_NAMES[drafts[following].channel].capitalize()
+                    self._retry_later(
+                        message.id, f"{problem} {name} cannot be used just now.", attempt
+                    )
                     return
                 index = following
                 self._fall_back(message.id, drafts[index], str(problem))
@@ -413,12 +421,6 @@ class _Pass:
                 continue
             self._sent(message.id, draft, delivered)
             return
-
-    def _next_usable(self, drafts: list[Draft], index: int) -> int | None:
-        for later in range(index + 1, len(drafts)):
-            if drafts[later].channel not in self.resting:
-                return later
-        return None
 
     def _hand_over(self, message_id: str, draft: Draft, attempt: int, index: int) -> Delivered:
         if draft.channel == "sms" and self.channels.sms is not None:
@@ -486,17 +488,7 @@ class _Pass:
             if self._move(message_id, "failed", str(problem), expect=("sending",)):
                 self.failed += 1
             return
-        retry_at = self.now + _backoff(attempts)
-        local = retry_at.astimezone(self.zone).strftime("%H:%M")
-        reason = f"{problem} Next try at {local}."
-        if self._move(
-            message_id,
-            "due",
-            reason,
-            expect=("sending",),
-            values={"next_try_at": utc_text(retry_at)},
-        ):
-            self.waiting += 1
+        self._retry_later(message_id, str(problem), attempts)
         if problem.verdict in (CHANNEL_DOWN, ACCOUNT):
             self.resting.add(problem.channel)
             found = ChannelProblem(problem.channel, str(problem), utc_text(self.now))
@@ -506,6 +498,18 @@ class _Pass:
                 self.stored_problems.add(problem.channel)
         elif problem.verdict != LATER:  # pragma: no cover - every verdict is handled above
             raise AssertionError(problem.verdict)
+
+    def _retry_later(self, message_id: str, why: str, attempts: int) -> None:
+        retry_at = self.now + _backoff(attempts)
+        local = retry_at.astimezone(self.zone).strftime("%H:%M")
+        if self._move(
+            message_id,
+            "due",
+            f"{why} Next try at {local}.",
+            expect=("sending",),
+            values={"next_try_at": utc_text(retry_at)},
+        ):
+            self.waiting += 1
 
     def _move(
         self,
@@ -637,6 +641,8 @@ def poll_delivery(clinic: Clinic, channels: Channels, *, now: datetime | None = 
             continue
         try:
             status = client.status(str(provider_ref))
+        except InvalidInputError:
+            continue  # a reference the service could not have given; nothing to ask
         except FrontdeskError as error:
             log.info("delivery polling stopped (%s)", type(error).__name__)
             break

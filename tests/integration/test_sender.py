@@ -589,3 +589,26 @@ def test_delivery_reports_are_stored_and_a_failed_one_is_told(
 
 def test_the_report_module_names_its_public_parts() -> None:
     assert set(sender.__all__) >= {"send_due", "recover_interrupted", "poll_delivery"}
+
+
+def test_a_fallback_to_a_channel_down_this_pass_waits_instead_of_skipping_to_a_letter(
+    sending: Clinic, fake: FakeTwilio
+) -> None:
+    rule = appointment_rule(sending)
+    [email_first] = due_messages(
+        sending,
+        rule,
+        [patient_with_visit(sending, 1, phone=None)],
+        due_at=NOW - timedelta(minutes=1),
+    )
+    [text_refused] = due_messages(sending, rule, [patient_with_visit(sending, 2)])
+    fake.refusals[phone_number(2)] = 21614
+    channels = Channels.from_accounts(email_settings_for(free_port()), account_for(fake))
+
+    report = send_due(sending, channels, now=NOW)
+    channels.close()
+
+    assert report.to_print == 0 and report.waiting == 2
+    message = get_message(sending, text_refused)
+    assert message.state == "due" and "Email cannot be used just now" in message.reason
+    assert get_message(sending, email_first).state == "due"
