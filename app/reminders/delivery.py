@@ -44,6 +44,9 @@ ACCOUNT: Final = "account"
 """The clinic's account or settings are wrong: nothing can go until staff fix them."""
 MAYBE_SENT: Final = "maybe_sent"
 """The message may have arrived: sending it again is a person's decision."""
+LOOK_UP: Final = "look_up"
+"""The SMS service may have taken the text: it stays "sending" and the next pass asks
+the service (as after a crash) before it is sent again."""
 
 CHANNEL_NAMES: Final = {"sms": "text", "email": "email", "letter": "letter"}
 
@@ -152,6 +155,8 @@ def send_sms(client: SmsClient, to: str, body: str, *, key: str) -> Delivered:
 
 def _sms_problem(error: SmsDeliveryError) -> DeliveryFailedError:
     reason = str(error)
+    if error.delivery_unknown:
+        return DeliveryFailedError(reason, verdict=LOOK_UP, channel="sms")
     if error.kind == "recipient" or error.provider_code in _MESSAGE_CODES:
         verdict = NEXT_CHANNEL
     elif error.kind in ("auth", "settings") and error.permanent:

@@ -221,7 +221,9 @@ def build_message(settings: SmtpSettings, email: OutgoingEmail) -> EmailMessage:
 
 def _connect(settings: SmtpSettings, ssl_context: ssl.SSLContext | None) -> smtplib.SMTP:
     """An open, encrypted-as-asked and signed-in session, or an EmailDeliveryError."""
-    context = ssl_context or ssl.create_default_context()
+    # Loading the system's certificates takes tens of milliseconds: only when needed.
+    encrypted = settings.security in ("tls", "starttls")
+    context = ssl_context or (ssl.create_default_context() if encrypted else None)
     # Host and port go to the constructor: smtplib verifies the certificate against the
     # host given there, and it also turns a greeting other than 220 into an error.
     client: smtplib.SMTP
@@ -242,7 +244,7 @@ def _connect(settings: SmtpSettings, ssl_context: ssl.SSLContext | None) -> smtp
                     kind="tls",
                     permanent=True,
                 )
-            client.starttls(context=context)
+            client.starttls(context=context or ssl.create_default_context())
             client.ehlo_or_helo_if_needed()
         if settings.username:
             _sign_in(client, settings)

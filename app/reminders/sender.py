@@ -40,6 +40,7 @@ from app.reminders.delivery import (
     CHANNEL_DOWN,
     CHANNEL_NAMES,
     LATER,
+    LOOK_UP,
     MAYBE_SENT,
     NEXT_CHANNEL,
     Channels,
@@ -314,6 +315,8 @@ class _Pass:
     def _wait_reason(self, decision: Decision) -> str:
         if decision.skip:
             return decision.skip
+        if decision.waiting_for:
+            return decision.waiting_for
         until = datetime.fromisoformat(str(decision.wait_until).replace("Z", "+00:00"))
         local = until.astimezone(self.zone)
         day = "" if local.date() == self.now.astimezone(self.zone).date() else f"{local:%a} "
@@ -484,6 +487,13 @@ class _Pass:
             self.stored_problems.discard(draft.channel)
 
     def _not_now(self, message_id: str, problem: DeliveryFailedError, attempts: int) -> None:
+        if problem.verdict == LOOK_UP:
+            # Left as an interruption would leave it: the next pass's recovery asks the
+            # service whether the text went, then sends it again only if it did not.
+            self._move(message_id, "sending", str(problem), expect=("sending",))
+            self.waiting += 1
+            self.resting.add(problem.channel)
+            return
         if problem.verdict == MAYBE_SENT:
             if self._move(message_id, "failed", str(problem), expect=("sending",)):
                 self.failed += 1

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from app.errors import FrontdeskError, InvalidInputError
 from app.version import __version__
@@ -96,15 +97,25 @@ class SmsDeliveryError(FrontdeskError):
     outbox falls back to the next channel or marks the message failed); `kind` is one
     of auth, recipient, rate, server, connection, settings. `provider_code` is the
     service's numeric error code when it gave one (never patient data).
+    `delivery_unknown` means a text was sent to the service and no clear answer came
+    back (a server error, a lost connection, no answer in time): it may be on its way,
+    so it must be looked up before it is sent again.
     """
 
     def __init__(
-        self, message: str, *, kind: str, permanent: bool, provider_code: int | None = None
+        self,
+        message: str,
+        *,
+        kind: str,
+        permanent: bool,
+        provider_code: int | None = None,
+        delivery_unknown: bool = False,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.permanent = permanent
         self.provider_code = provider_code
+        self.delivery_unknown = delivery_unknown
 
 
 # Twilio error codes that say the number itself cannot get this text; anything else in
@@ -247,6 +258,26 @@ def _gave_up(kind: str, attempts: int) -> SmsDeliveryError:
     return SmsDeliveryError(message, kind=kind, permanent=False)
 
 
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the request surely never reached the service (refused, no route, no name,
+    or no connection in time), so sending it again cannot make a second text."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    inner = getattr(reason, "reason", reason)
+    return isinstance(inner, urllib3.exceptions.NewConnectionError)
+
+
+def _maybe_taken(kind: str) -> SmsDeliveryError:
+    return SmsDeliveryError(
+        "The SMS service did not answer clearly after the text was sent: it may be on its "
+        "way. Frontdesk checks with the service before sending it again.",
+        kind=kind,
+        permanent=False,
+        delivery_unknown=True,
+    )
+
+
 def _utc_text(value: object) -> str | None:
     """Twilio dates are RFC 2822 ("Sat, 28 Nov 2026 15:00:00 +0000"); ISO is accepted too."""
     if not isinstance(value, str) or not value:
@@ -306,6 +337,11 @@ class SmsClient:
         self._account_url = f"{self._base}/{API_VERSION}/Accounts/{account.account_sid}"
         self._auth = (account.account_sid, account.auth_token)
 
+    @property
+    def account(self) -> SmsAccount:
+        """The account this client signs in with (the outbox's lookups use it too)."""
+        return self._account
+
     def close(self) -> None:
         if self._owns_session:
             self._session.close()
@@ -347,11 +383,14 @@ class SmsClient:
         # A messaging service SID (MG…) lets the service pick the number; Twilio wants
         # it in its own field rather than in From.
         form["MessagingServiceSid" if sender.startswith("MG") else "From"] = sender
+        # Not repeated blindly: a service that does not honour the key would send a
+        # second text for a request it had already acted on.
         response = self._request(
             "POST",
             f"{self._account_url}/Messages.json",
             data=form,
             headers={IDEMPOTENCY_HEADER: key},
+            repeatable=False,
         )
         payload = _json_object(response)
         sid = payload.get("sid")
@@ -434,8 +473,16 @@ class SmsClient:
             return None
         return InboundSms(sid, sender, body if isinstance(body, str) else "", when)
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One call with retries; returns a 2xx answer or raises SmsDeliveryError."""
+    def _request(
+        self, method: str, url: str, *, repeatable: bool = True, **kwargs: Any
+    ) -> requests.Response:
+        """One call with retries; returns a 2xx answer or raises SmsDeliveryError.
+
+        A request that is not `repeatable` (sending a text) is tried again only when the
+        service surely did not act on it: a 429, or a connection never made. After a
+        server error, a lost connection or no answer in time it raises with
+        `delivery_unknown`, and the outbox looks the text up before sending it again.
+        """
         attempts = self._account.max_attempts
         headers = {
             "Accept": "application/json",
@@ -466,6 +513,8 @@ class SmsClient:
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 kind, reason = KIND_CONNECTION, type(exc).__name__
+                if not repeatable and not _never_connected(exc):
+                    raise _maybe_taken(kind) from None
             else:
                 status = response.status_code
                 if status < 400:
@@ -475,6 +524,9 @@ class SmsClient:
                     wait = _retry_after(response)
                 elif status >= 500:
                     kind, reason = KIND_SERVER, f"HTTP {status}"
+                    if not repeatable:
+                        log.warning("SMS send answered HTTP %s: it may have been taken", status)
+                        raise _maybe_taken(kind)
                     wait = _retry_after(response)
                 else:
                     error = _refusal(response)

@@ -89,10 +89,10 @@ def test_same_key_sent_twice_is_one_text(fake: FakeTwilio, client: Client) -> No
     assert len(fake.outbound()) == 1
 
 
-def test_rate_limit_and_server_errors_are_retried_with_backoff(
+def test_rate_limit_is_retried_with_backoff_as_the_service_did_not_act(
     fake: FakeTwilio, client: Client
 ) -> None:
-    fake.script = [(429, {"Retry-After": "3"}), (503, {}), (503, {})]
+    fake.script = [(429, {"Retry-After": "3"}), (429, {}), (429, {})]
 
     sent = client.sms.send(PATIENT, BODY, key="k-retry")
 
@@ -101,36 +101,48 @@ def test_rate_limit_and_server_errors_are_retried_with_backoff(
     assert len([r for r in fake.requests if r[0] == "POST"]) == 4
 
 
-@pytest.mark.parametrize("lost", ["store-then-503", "store-then-drop"])
-def test_retry_after_a_lost_answer_does_not_send_twice(
-    fake: FakeTwilio, client: Client, lost: str
+@pytest.mark.parametrize("lost", ["store-then-503", "store-then-drop", (503, {})])
+def test_a_send_without_a_clear_answer_is_not_repeated_but_reported_as_maybe_taken(
+    fake: FakeTwilio, client: Client, lost: str | tuple[int, dict[str, str]]
 ) -> None:
+    fake.honour_keys = False  # as Twilio, which does not document honouring the key
     fake.script = [lost]
 
-    sent = client.sms.send(PATIENT, BODY, key="k-lost")
+    with pytest.raises(SmsDeliveryError) as caught:
+        client.sms.send(PATIENT, BODY, key="k-lost")
 
-    assert len(fake.outbound()) == 1
-    assert fake.outbound()[0].sid == sent.provider_id
-    assert fake.keys_seen == ["k-lost", "k-lost"]
-    assert client.waits == [1.0]
+    assert caught.value.delivery_unknown and not caught.value.permanent
+    assert "checks with the service before sending it again" in str(caught.value)
+    assert len([r for r in fake.requests if r[0] == "POST"]) == 1
+    assert len(fake.outbound()) == (0 if isinstance(lost, tuple) else 1)
+    assert client.waits == []
 
 
-@pytest.mark.parametrize(
-    ("answer", "kind"), [((503, {}), "server"), ((429, {"Retry-After": "1"}), "rate")]
-)
-def test_giving_up_after_max_attempts_is_not_permanent(
-    fake: FakeTwilio, client: Client, answer: tuple[int, dict[str, str]], kind: str
-) -> None:
-    fake.script = [answer] * 4
+def test_giving_up_after_max_attempts_is_not_permanent(fake: FakeTwilio, client: Client) -> None:
+    fake.script = [(429, {"Retry-After": "1"})] * 4
 
     with pytest.raises(SmsDeliveryError) as caught:
         client.sms.send(PATIENT, BODY, key="k-down")
 
-    assert (caught.value.kind, caught.value.permanent) == (kind, False)
+    assert (caught.value.kind, caught.value.permanent) == ("rate", False)
+    assert not caught.value.delivery_unknown
     assert "tried again later" in str(caught.value)
     assert len(fake.requests) == 4
     assert len(client.waits) == 3
     assert fake.outbound() == []
+
+
+def test_a_lookup_gives_up_on_a_service_in_trouble_after_max_attempts(
+    fake: FakeTwilio, client: Client
+) -> None:
+    sent = client.sms.send(PATIENT, BODY, key="k-status")
+    fake.script = [(503, {})] * 4
+
+    with pytest.raises(SmsDeliveryError) as caught:
+        client.sms.status(sent.provider_id)
+
+    assert (caught.value.kind, caught.value.permanent) == ("server", False)
+    assert len(client.waits) == 3
 
 
 def test_unreachable_service_is_a_connection_error_after_retries(fake: FakeTwilio) -> None:

@@ -4,6 +4,7 @@ banner, paging, and the messages on the patient's timeline."""
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +15,9 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.clinic import Clinic
+from app.clinic import Clinic, put_setting
 from app.reminders import outbox
+from app.reminders.sender import PROBLEM_SETTING
 from app.reminders.settings import claim_sender, update_settings
 from app.store.changes import Changes
 from app.store.writer import utc_now, utc_text
@@ -405,6 +407,25 @@ def test_the_banner_says_when_sending_is_off_or_done_by_another_computer(
     claim_sender(demo_clinic)
     bus.publish(Changes(frozenset({"setting"})))
     assert not view.banner.isVisible()
+
+
+def test_the_banner_names_a_channel_whose_account_was_refused(
+    qtbot: QtBot, demo_clinic: Clinic
+) -> None:
+    bus = DataBus()
+    claim_sender(demo_clinic)
+    update_settings(demo_clinic, enabled=True)
+    view = make_view(qtbot, demo_clinic, bus)
+    assert not view.banner.isVisible()
+    refused = {"at": "2026-11-28T15:00:00Z", "reason": "The SMS service refused the sign-in."}
+    with demo_clinic.store.write() as tx:
+        put_setting(tx, PROBLEM_SETTING + "sms", json.dumps(refused))
+    bus.publish(Changes(frozenset({"setting"})))
+    assert view.banner.isVisible()
+    assert view.banner.text() == (
+        "Texts cannot be sent: The SMS service refused the sign-in. "
+        "Fix it in Settings ▸ Email and text messages."
+    )
 
 
 # --- keyboard and names --------------------------------------------------------------------

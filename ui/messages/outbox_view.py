@@ -60,6 +60,7 @@ from app.patients.validation import display_phone
 from app.reminders import outbox
 from app.reminders.outbox import STATE_LABELS, Message, MessageRow
 from app.reminders.rules import CHANNEL_LABELS
+from app.reminders.sender import channel_problems
 from app.reminders.settings import is_sender, load_settings
 from app.store.changes import Changes
 from app.users import get_user
@@ -128,7 +129,19 @@ def banner_text(clinic: Clinic) -> str:
         return SENDING_OFF
     if settings.sender_device and not is_sender(clinic, settings):
         return OTHER_SENDER
+    problems = channel_problems(clinic)
+    if problems:
+        # An account that cannot sign in stops a whole channel: say so above the list,
+        # not only on each message that waits.
+        lines = [
+            f"{_CHANNEL_WORDS.get(p.channel, p.channel)} cannot be sent: {p.reason}"
+            for p in problems.values()
+        ]
+        return " ".join(lines) + " Fix it in Settings ▸ Email and text messages."
     return ""
+
+
+_CHANNEL_WORDS = {"sms": "Texts", "email": "Emails"}
 
 
 def _recipient_text(message: Message, region: str) -> str:
