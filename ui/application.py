@@ -13,6 +13,8 @@ from app.demo.generator import DemoSummary, generate
 from app.errors import FrontdeskError
 from app.ops import CancelToken, Progress
 from app.preferences import load_preferences, preferences_path
+from app.reminders.planner import plan
+from app.reminders.rules import install_default_rules
 from app.store.changes import Changes
 from app.store.folder_health import startup_problem
 from app.store.paths import data_home
@@ -40,6 +42,8 @@ DEMO_TABLES = frozenset(
         "household",
         "provider",
         "location",
+        "reminder_rule",
+        "outbox",
     }
 )
 
@@ -62,7 +66,12 @@ def add_demo_patients(window: MainWindow, patients: int = DEMO_PATIENTS) -> Op[D
     def work(progress: Progress, cancel: CancelToken) -> DemoSummary:
         worker = clinic.fork()
         try:
-            return generate(worker, patients, 1, progress=progress, cancel=cancel)
+            summary = generate(worker, patients, 1, progress=progress, cancel=cancel)
+            # The demo shows the reminders too: the ready-made rules, planned at once
+            # (sending stays off, so Messages shows what would go).
+            install_default_rules(worker)
+            plan(worker)
+            return summary
         finally:
             worker.close()
 

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from app.clinic import Clinic
 from app.ops import OperationCancelledError
 from app.patients.records import get_patient
+from app.reminders.rules import KINDS, load_rules
 from app.users import act_as_default_user, add_user
 from ui.application import add_demo_patients
 from ui.main_window import AREAS, MainWindow
@@ -158,6 +159,9 @@ def test_demo_patients_added_in_the_background_show_up_in_the_views(
     qtbot.keyClicks(window.finder.field, "a")
     qtbot.waitUntil(lambda: window.finder.shown_text == "a")
     assert window.finder.patient_ids()
+    # The demo comes with the ready-made reminder rules, already planned (sending off).
+    assert {r.kind for r in load_rules(clinic)} == set(KINDS)
+    assert clinic.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] > 0
 
 
 @pytest.mark.parametrize("scale", [1])
