@@ -13,6 +13,7 @@ from the False it gets back and does nothing. This is what makes a message go on
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -124,6 +125,19 @@ def idem_key(rule_id: str, touch: int, subject: str, occurrence: str) -> str:
     return f"{rule_id}:{touch}:{subject}:{occurrence}"
 
 
+_MESSAGE_NAMESPACE: Final = uuid.UUID("5c0f9a52-6f1e-4c1b-9a59-6f2f1b7a0c31")
+
+
+def message_id_for_key(idem: str) -> str:
+    """The message's id, made from its idempotency key (UUID version 5).
+
+    Two workstations that plan the same message while apart make the same row, so when
+    sync brings them together it merges one message column by column instead of meeting
+    two rows that claim one key (which the unique key would refuse).
+    """
+    return str(uuid.uuid5(_MESSAGE_NAMESPACE, idem))
+
+
 def new_row(
     *,
     idem: str,
@@ -141,7 +155,7 @@ def new_row(
     """A planned message as the planner inserts it (columns in one fixed order, so the
     planner can hand many to Tx.insert_many)."""
     return {
-        "id": new_id(),
+        "id": message_id_for_key(idem),
         "idem_key": idem,
         "rule_id": rule_id,
         "touch": touch,

@@ -90,3 +90,11 @@ def test_messages_list_by_state_with_the_patient_name(clinic: Clinic) -> None:
     counts = outbox.count_by_state(clinic)
     assert counts["due"] == 1 and counts["planned"] == 1 and counts["sent"] == 0
     assert {r.message.id for r in outbox.list_messages(clinic)} == {first, second}
+
+
+def test_a_message_planned_on_two_workstations_has_the_same_id_on_both(clinic: Clinic) -> None:
+    key = outbox.idem_key("rule-1", 0, "appt-1", "2026-12-01")
+    other = outbox.idem_key("rule-1", 1, "appt-1", "2026-12-01")
+    assert outbox.message_id_for_key(key) == outbox.message_id_for_key(key)
+    assert outbox.message_id_for_key(key) != outbox.message_id_for_key(other)
+    assert outbox.get_message(clinic, _planned(clinic)).id == outbox.message_id_for_key(key)
