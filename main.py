@@ -166,6 +166,7 @@ def _write_kit(clinic: Clinic, recovery_key: str, path: Path) -> None:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from app.clinic import create_clinic
     from app.demo.generator import generate
+    from app.reminders.rules import install_default_rules
     from app.store.lifecycle import clinic_exists
 
     if clinic_exists():
@@ -181,6 +182,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     with clinic:
         summary = generate(clinic, args.patients, args.seed, progress=progress)
+        # As in the window: a demo shows the reminders the ready-made rules would send.
+        install_default_rules(clinic)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(
