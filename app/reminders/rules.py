@@ -46,6 +46,7 @@ DEFAULT_PURPOSE: Final = {
     "no_show": "appointment",
     "birthday": "marketing",
 }
+PRINT_FORMATS: Final = ("letter", "postcard")
 MAX_TOUCHES: Final = 8
 MAX_OFFSET_DAYS: Final = 366
 SUBJECT_KIND: Final = {
@@ -99,6 +100,9 @@ class Rule:
     recall_visit_kinds: tuple[str, ...] = ()
     # billing: only balances of at least this much
     min_balance_cents: int = 1
+    # What a letter-channel message of this rule prints as: "letter" or "postcard"
+    # (billing notices always print as statements with the open charges).
+    print_format: str = "letter"
     created_at: str = ""
     updated_at: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -169,6 +173,8 @@ def check_rule(rule: Rule) -> None:
         raise _problem("A message may be sent late by 1 hour up to 14 days; choose in that range.")
     if rule.kind == "recall" and not 1 <= rule.recall_months <= 120:
         raise _problem("A recall comes 1 to 120 months after the last visit.")
+    if rule.print_format not in PRINT_FORMATS:
+        raise _problem("Choose whether the letters of this rule print as letters or postcards.")
     if rule.kind == "billing" and rule.min_balance_cents < 1:
         raise _problem("A billing notice needs a smallest balance above zero.")
     _check_touches(rule)
@@ -236,6 +242,7 @@ def _definition(rule: Rule) -> str:
         recall_months=rule.recall_months,
         recall_visit_kinds=list(rule.recall_visit_kinds),
         min_balance_cents=rule.min_balance_cents,
+        print_format=rule.print_format,
     )
     return json.dumps(values, ensure_ascii=False, sort_keys=True)
 
@@ -253,6 +260,7 @@ _KNOWN_KEYS: Final = frozenset(
         "recall_months",
         "recall_visit_kinds",
         "min_balance_cents",
+        "print_format",
     }
 )
 
@@ -291,6 +299,7 @@ def _from_row(row: tuple[Any, ...]) -> Rule:
         recall_months=int(values.get("recall_months", defaults.recall_months)),
         recall_visit_kinds=_strings(values.get("recall_visit_kinds")),
         min_balance_cents=int(values.get("min_balance_cents", defaults.min_balance_cents)),
+        print_format=str(values.get("print_format", defaults.print_format)),
         created_at=created_at,
         updated_at=updated_at,
         extra={k: v for k, v in values.items() if k not in _KNOWN_KEYS},
