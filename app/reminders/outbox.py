@@ -21,6 +21,8 @@ from typing import Any, Final
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError, RecordNotFoundError
+from app.patients.listing import fts_expression
+from app.patients.validation import fold_text
 from app.store.changes import Changes
 from app.store.writer import Tx, new_id, utc_now, utc_text
 
@@ -262,12 +264,24 @@ def list_messages(
     channel: str = "",
     patient_id: str = "",
     rule_id: str = "",
+    text: str = "",
     limit: int = 200,
     offset: int = 0,
 ) -> list[MessageRow]:
-    """Messages newest due first, filtered; what the Messages page and the timeline show."""
+    """Messages newest due first, filtered; what the Messages page and the timeline show.
+
+    `text` finds the patient as the patients list does (app/patients/listing.py): folded
+    name words as prefixes, or a birth date, phone or email; one letter alone means
+    "family name starts with". Text that can match nobody gives an empty list.
+    """
     where: list[str] = []
     params: list[Any] = []
+    text_filter = _patient_text_filter(text, clinic.settings.region)
+    if text_filter is None:
+        return []
+    if text_filter[0]:
+        where.append(text_filter[0])
+        params.extend(text_filter[1])
     if states:
         unknown = set(states) - set(STATES)
         if unknown:
@@ -298,6 +312,28 @@ def list_messages(
     rows = clinic.conn.execute(sql, params).fetchall()
     width = len(COLUMNS)
     return [MessageRow(_message(r[:width]), str(r[width]), str(r[width + 1])) for r in rows]
+
+
+def _patient_text_filter(text: str, region: str) -> tuple[str, list[Any]] | None:
+    """The condition for what was typed: ("", []) for no text, None when it can match
+    nobody. Through the patients' search index, never a LIKE scan of names."""
+    text = text.strip()
+    if not text:
+        return ("", [])
+    letter = fold_text(text)
+    if len(letter) == 1 and letter.isascii() and letter.isalpha():
+        return (
+            "p.family_name >= ? COLLATE NOCASE AND p.family_name < ? COLLATE NOCASE",
+            [letter, chr(ord(letter) + 1)],
+        )
+    expression = fts_expression(text, region)
+    if expression is None:
+        return None
+    return (
+        "o.patient_id IN (SELECT d.patient_id FROM patient_search s "
+        "JOIN patient_search_doc d ON d.doc = s.rowid WHERE patient_search MATCH ?)",
+        [expression],
+    )
 
 
 def count_by_state(clinic: Clinic) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.clinic import Clinic
-from app.patients.model import PatientDraft
+from app.patients.model import PatientDraft, PhoneDraft
 from app.patients.records import create_patient
 from app.reminders import outbox
 from app.store.writer import utc_now
@@ -98,3 +98,49 @@ def test_a_message_planned_on_two_workstations_has_the_same_id_on_both(clinic: C
     assert outbox.message_id_for_key(key) == outbox.message_id_for_key(key)
     assert outbox.message_id_for_key(key) != outbox.message_id_for_key(other)
     assert outbox.get_message(clinic, _planned(clinic)).id == outbox.message_id_for_key(key)
+
+
+def _planned_for(clinic: Clinic, family: str, given: str, phone: str = "") -> str:
+    phones = (PhoneDraft(phone),) if phone else ()
+    draft = PatientDraft(family_name=family, given_names=given, phones=phones)
+    patient = create_patient(clinic, draft).id
+    now = utc_now()
+    row = outbox.new_row(
+        idem=outbox.idem_key("rule-1", 0, patient, "2026-12-01"),
+        rule_id="rule-1",
+        touch=0,
+        purpose="recall",
+        patient_id=patient,
+        subject_kind="recall",
+        subject_id=patient,
+        occurrence="2026-12-01",
+        due_at=now,
+        stale_at=now,
+        now=now,
+    )
+    with clinic.store.write() as tx:
+        tx.insert_many("outbox", [row])
+    return str(row["id"])
+
+
+def test_messages_are_found_by_the_patients_name_folded_as_the_patients_list_does(
+    clinic: Clinic,
+) -> None:
+    jose = _planned_for(clinic, "Núñez", "José")
+    ada = _planned_for(clinic, "Okafor", "Ada", phone="+16125550134")
+    joseph = _planned_for(clinic, "Nakamura", "Joseph")
+
+    def found(text: str, states: tuple[str, ...] = ()) -> set[str]:
+        return {r.message.id for r in outbox.list_messages(clinic, text=text, states=states)}
+
+    assert found("jose nunez") == {jose}  # no accents, no case, any word order
+    assert found("NUÑ") == {jose}  # a prefix of a word
+    assert found("ada oka") == {ada}
+    assert found("612 555 0134") == {ada}  # the patients list reads phone numbers too
+    assert found("o") == {ada}  # one letter: family names starting with it
+    assert found("zzz") == set()
+    assert found("!!") == set()  # nothing searchable matches nobody, not everybody
+    assert found("jos") == {jose, joseph}
+    assert found("jos", states=("due",)) == set()  # combined with the other filters
+    assert len(found("")) == 3
+    assert outbox.count_by_state(clinic)["planned"] == 3  # the counts ignore the text

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic, put_setting
+from app.patients.records import update_patient
 from app.reminders import outbox
 from app.reminders.sender import PROBLEM_SETTING
 from app.reminders.settings import claim_sender, update_settings
@@ -171,6 +172,47 @@ def test_the_channel_filter_combines_with_the_state(
     assert view.model.rows == []
     assert view.empty.isVisible() and not view.table.isVisible()
     assert "No messages match" in view.empty.text()
+
+
+def test_find_a_patient_narrows_the_list_after_a_pause_and_esc_shows_everyone(
+    qtbot: QtBot, demo_clinic: Clinic, messages: dict[str, str]
+) -> None:
+    failed = outbox.get_message(demo_clinic, messages["failed"])
+    update_patient(demo_clinic, failed.patient_id, {"family_name": "Zabrowski-Quill"})
+    view = make_view(qtbot, demo_clinic)
+    assert view.find_patient.accessibleName() == "Find a patient in the list"
+
+    view.find_patient.setFocus()
+    qtbot.keyClicks(view.find_patient, "zabrow")
+    assert len(view.model.rows) == len(messages)  # not yet: it waits for a pause
+    qtbot.waitUntil(lambda: len(view.model.rows) < len(messages))
+
+    assert [r.message.id for r in view.model.rows] == [messages["failed"]]
+    assert view.page_label.text() == "Messages 1–1, newest due first"
+    assert view.state_filter.itemText(0) == "All (9)"  # the counts stay the whole outbox's
+
+    qtbot.keyClick(view.find_patient, Qt.Key.Key_Escape)
+    assert view.find_patient.text() == ""
+    assert len(view.model.rows) == len(messages)
+
+
+def test_find_a_patient_combines_with_the_state_and_says_when_nobody_matches(
+    qtbot: QtBot, demo_clinic: Clinic, messages: dict[str, str]
+) -> None:
+    failed = outbox.get_message(demo_clinic, messages["failed"])
+    update_patient(demo_clinic, failed.patient_id, {"family_name": "Zabrowski-Quill"})
+    view = make_view(qtbot, demo_clinic)
+    view.set_state_filter("sent")
+    view.find_patient.setText("quill")
+    qtbot.keyClick(view.find_patient, Qt.Key.Key_Return)  # Enter does not wait for the pause
+    assert view.model.rows == []
+    view.set_state_filter("failed")
+    assert [r.message.id for r in view.model.rows] == [messages["failed"]]
+
+    view.find_patient.setText("Zzyzx Qwv")
+    qtbot.keyClick(view.find_patient, Qt.Key.Key_Return)
+    assert view.empty.isVisible() and not view.table.isVisible()
+    assert "Press Esc to show every patient" in view.empty.text()
 
 
 def test_an_empty_outbox_says_what_will_come(qtbot: QtBot, demo_clinic: Clinic) -> None:

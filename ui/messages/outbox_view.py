@@ -17,9 +17,11 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import (
@@ -41,6 +43,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListView,
     QListWidget,
     QMessageBox,
@@ -70,6 +73,7 @@ from ui.shortcuts import shortcut
 from ui.theme import ColorName, ToneLabel, color, css, error_line, hint_line
 
 PAGE_SIZE = 200
+FIND_DEBOUNCE_MS = 250  # a fast typist reloads the list once, not at every letter
 WHEN = "%a %d %b %Y  %H:%M"
 DUE = "%d %b %Y  %H:%M"  # the list's column: narrower, the details say the weekday
 DUE_THIS_YEAR = "%d %b  %H:%M"
@@ -542,6 +546,22 @@ class OutboxView(QWidget):
             self.channel_filter.addItem(words, channel)
         self.state_filter.currentIndexChanged.connect(self._filters_changed)
         self.channel_filter.currentIndexChanged.connect(self._filters_changed)
+        self.find_patient = QLineEdit()
+        self.find_patient.setAccessibleName("Find a patient in the list")
+        self.find_patient.setAccessibleDescription(
+            "Type a name, birth date or phone number to show only that patient's messages."
+            " Escape clears it."
+        )
+        self.find_patient.setPlaceholderText("Find a patient")
+        self.find_patient.setToolTip("Show only the messages of patients who match (Esc clears)")
+        self.find_patient.setClearButtonEnabled(True)
+        self.find_patient.setMinimumWidth(self.fontMetrics().horizontalAdvance("x") * 22)
+        self.find_patient.installEventFilter(self)
+        self._find_timer = QTimer(self)
+        self._find_timer.setSingleShot(True)
+        self._find_timer.setInterval(FIND_DEBOUNCE_MS)
+        self._find_timer.timeout.connect(self._filters_changed)
+        self.find_patient.textChanged.connect(lambda _text: self._find_timer.start())
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh the messages")
         self.refresh_button.setToolTip(f"Refresh ({shortcut('refresh').keys})")
@@ -583,6 +603,7 @@ class OutboxView(QWidget):
         filters.addWidget(show)
         filters.addWidget(self.state_filter)
         filters.addWidget(self.channel_filter)
+        filters.addWidget(self.find_patient, 1)
         filters.addStretch(1)
         filters.addWidget(self.refresh_button)
         paging = QHBoxLayout()
@@ -613,7 +634,8 @@ class OutboxView(QWidget):
         details = self.details
         for first, second in (
             (self.state_filter, self.channel_filter),
-            (self.channel_filter, self.refresh_button),
+            (self.channel_filter, self.find_patient),
+            (self.find_patient, self.refresh_button),
             (self.refresh_button, self.table),
             (self.table, self.previous_button),
             (self.previous_button, self.next_button),
@@ -636,6 +658,9 @@ class OutboxView(QWidget):
 
     def channel(self) -> str:
         return str(self.channel_filter.currentData() or "")
+
+    def find_text(self) -> str:
+        return self.find_patient.text().strip()
 
     def set_state_filter(self, state: str | None) -> None:
         """Show only `state` (None = all), e.g. "failed" from a status line's link."""
@@ -667,6 +692,7 @@ class OutboxView(QWidget):
             self.clinic,
             states=self.states(),
             channel=self.channel(),
+            text=self.find_text(),
             limit=PAGE_SIZE + 1,  # one more says whether there is a next page
             offset=self.offset,
         )
@@ -696,13 +722,15 @@ class OutboxView(QWidget):
             return ""
         first, last = self.offset + 1, self.offset + count
         total = None
-        if not self.channel():
+        if not self.channel() and not self.find_text():
             states = self.states()
             total = sum(self.counts.get(s, 0) for s in states or outbox.STATES)
         of = f" of {total:,}" if total is not None else ""
         return f"Messages {first:,}–{last:,}{of}, newest due first"
 
     def _empty_text(self) -> str:
+        if self.find_text():
+            return "No messages for a patient who matches. Press Esc to show every patient."
         if self.states() or self.channel():
             return "No messages match. Choose “All” to see every message."
         return (
@@ -710,9 +738,30 @@ class OutboxView(QWidget):
             "before they are due."
         )
 
-    def _filters_changed(self) -> None:
+    def _filters_changed(self, *_args: object) -> None:
+        self._find_timer.stop()  # a filter chosen while typing loads what was typed too
         self.offset = 0
         self._load()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (
+            watched is self.find_patient
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+        ):
+            if event.key() == Qt.Key.Key_Escape and self.find_patient.text():
+                self.find_patient.clear()
+                self._filters_changed()
+                return True
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._filters_changed()  # at once, without waiting for the pause
+                return True
+            if event.key() == Qt.Key.Key_Down and self.model.rowCount() > 0:
+                if self._find_timer.isActive():  # the rows must match what was typed
+                    self._filters_changed()
+                self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+                return True
+        return super().eventFilter(watched, event)
 
     def next_page(self) -> None:
         if self.has_next:
