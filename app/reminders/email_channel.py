@@ -77,6 +77,9 @@ class SmtpSettings:
     sender_address: str = ""
     sender_name: str = ""
     timeout_s: float = 15.0
+    # Where patients' answers go when that is not the sending mailbox (often a no-reply
+    # address or one nobody at the desk reads); '' = replies go to the sender.
+    reply_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ def validate_settings(settings: SmtpSettings) -> None:
         )
     if "@" not in settings.sender_address:
         raise _settings_error(f"The sender address is not an email address: check it in {_WHERE}.")
+    if settings.reply_to.strip():
+        _reply_to(settings)
     if settings.username and settings.security == "none":
         # A clinic's mail password in clear text on the network is a breach waiting to happen.
         raise _settings_error(
@@ -153,6 +158,15 @@ def _sender(settings: SmtpSettings) -> Address:
     except (ValueError, HeaderParseError, IndexError, UnicodeError):
         raise _settings_error(
             f"The sender address is not an email address: check it in {_WHERE}."
+        ) from None
+
+
+def _reply_to(settings: SmtpSettings) -> Address:
+    try:
+        return _address(settings.reply_to)
+    except (ValueError, HeaderParseError, IndexError, UnicodeError):
+        raise _settings_error(
+            f"The address for replies is not an email address: check it in {_WHERE}."
         ) from None
 
 
@@ -199,6 +213,8 @@ def build_message(settings: SmtpSettings, email: OutgoingEmail) -> EmailMessage:
     message = EmailMessage(policy=_POLICY)
     message["From"] = _sender(settings)
     message["To"] = recipient
+    if settings.reply_to.strip():
+        message["Reply-To"] = _reply_to(settings)
     message["Subject"] = _one_line(email.subject)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = message_id_for(email.message_key)

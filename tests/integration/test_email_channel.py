@@ -276,6 +276,20 @@ def test_text_only_message_has_no_html_part_and_no_one_click_without_a_url(
     assert received["List-Unsubscribe-Post"] is None
 
 
+def test_replies_go_to_the_reply_to_address_when_one_is_set(smtp_server: ServerFactory) -> None:
+    server = smtp_server()
+    settings = settings_for(server.port, reply_to=" frontdesk@maple-clinic.example ")
+
+    send_email(settings, REMINDER)
+    send_email(settings_for(server.port), REMINDER)
+
+    with_reply_to, without = server.mailbox.messages()
+    assert with_reply_to["Reply-To"] == "frontdesk@maple-clinic.example"
+    assert with_reply_to["From"] == "Maple Family Clinic <desk@maple-clinic.example>"
+    assert server.mailbox.envelopes[0].mail_from == "desk@maple-clinic.example"
+    assert without["Reply-To"] is None
+
+
 def test_message_id_is_stable_per_key_and_hides_the_key() -> None:
     settings = settings_for(25)
     first = build_message(settings, REMINDER)["Message-ID"]
@@ -502,8 +516,20 @@ def test_nobody_listening_is_a_connection_error() -> None:
         {"sender_address": "front desk"},
         {"timeout_s": 0},
         {"username": USER, "password": PASSWORD},  # a password in clear text
+        {"reply_to": "front desk"},
+        {"reply_to": "a@b.example, c@d.example"},
     ],
-    ids=["no-host", "port-0", "port-65536", "unknown-security", "sender", "timeout", "clear-text"],
+    ids=[
+        "no-host",
+        "port-0",
+        "port-65536",
+        "unknown-security",
+        "sender",
+        "timeout",
+        "clear-text",
+        "reply-to",
+        "two-reply-tos",
+    ],
 )
 def test_bad_settings_are_refused_before_connecting(changes: dict[str, Any]) -> None:
     settings = replace(settings_for(free_port()), **changes)
@@ -528,6 +554,21 @@ def test_an_address_that_cannot_be_sent_to_is_a_permanent_recipient_error(addres
 
     assert (caught.value.kind, caught.value.permanent) == ("recipient", True)
     assert_no_patient_data(str(caught.value))
+
+
+def test_a_reply_to_that_is_not_an_address_is_refused_with_the_reason(
+    smtp_server: ServerFactory,
+) -> None:
+    server = smtp_server()
+    settings = settings_for(server.port, reply_to="replies at maple-clinic")
+
+    with pytest.raises(EmailDeliveryError) as caught:
+        send_email(settings, REMINDER)
+
+    assert str(caught.value) == (
+        "The address for replies is not an email address: check it in Settings ▸ Email."
+    )
+    assert server.mailbox.envelopes == []
 
 
 def test_the_password_stays_out_of_repr() -> None:

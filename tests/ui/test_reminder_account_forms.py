@@ -77,6 +77,64 @@ def test_bad_mail_settings_are_shown_beside_the_field_and_nothing_is_saved(
     assert email_settings(clinic) is None
 
 
+def test_the_reply_to_address_is_saved_and_filled_in_again(
+    qtbot: QtBot, tab: AccountsTab, clinic: Clinic, app_looks: QApplication
+) -> None:
+    form = tab.email
+    assert form.reply_to.accessibleName() == "Replies go to"
+    _fill_email(form, 2525)
+    form.reply_to.setText(" frontdesk@lakeside.example ")
+
+    assert form.save()
+
+    saved = email_settings(clinic)
+    assert saved is not None and saved.reply_to == "frontdesk@lakeside.example"
+    reopened = AccountsTab(clinic, DataBus())
+    qtbot.addWidget(reopened)
+    assert reopened.email.reply_to.text() == "frontdesk@lakeside.example"
+    assert not reopened.has_unsaved_changes()
+
+
+def test_a_reply_to_that_is_not_an_address_is_shown_beside_the_field(
+    tab: AccountsTab, clinic: Clinic
+) -> None:
+    form = tab.email
+    _fill_email(form, 2525)
+    form.reply_to.setText("the front desk")
+
+    assert not form.save()
+
+    assert form.errors["reply_to"].isVisible()
+    assert "address for replies is not an email address" in form.errors["reply_to"].text()
+    assert form.reply_to.accessibleDescription() == form.errors["reply_to"].text()
+    assert email_settings(clinic) is None
+
+
+def test_mail_settings_saved_before_reply_to_existed_still_load(
+    qtbot: QtBot, clinic: Clinic, app_looks: QApplication
+) -> None:
+    old = {
+        "host": "smtp.lakeside.example",
+        "port": 587,
+        "security": "starttls",
+        "username": "",
+        "password": "",
+        "sender_address": "reception@lakeside.example",
+        "sender_name": "Lakeside",
+        "timeout_s": 15.0,
+    }
+    with clinic.store.write() as tx:
+        put_setting(tx, "reminders.email", json.dumps(old))
+
+    saved = email_settings(clinic)
+    assert saved is not None and saved.reply_to == ""
+    tab = AccountsTab(clinic, DataBus())
+    qtbot.addWidget(tab)
+    assert tab.email.reply_to.text() == ""
+    assert tab.email.host.text() == "smtp.lakeside.example"
+    assert not tab.has_unsaved_changes()
+
+
 def test_choosing_tls_moves_the_usual_port(tab: AccountsTab) -> None:
     form = tab.email
     assert form.port.value() == 587
@@ -96,6 +154,7 @@ def test_a_test_email_arrives_at_the_mail_server(qtbot: QtBot, tab: AccountsTab)
     with running_smtp() as (mailbox, port):
         form = tab.email
         _fill_email(form, port)
+        form.reply_to.setText("frontdesk@lakeside.example")
         form.test_edit.setText("manager@lakeside.example")
 
         op = form.send_test()
@@ -107,6 +166,7 @@ def test_a_test_email_arrives_at_the_mail_server(qtbot: QtBot, tab: AccountsTab)
     assert len(messages) == 1
     assert messages[0]["To"] == "manager@lakeside.example"
     assert messages[0]["Subject"] == "Test message from Lakeside Family Practice"
+    assert messages[0]["Reply-To"] == "frontdesk@lakeside.example"  # as typed, before saving
     assert "handed to the mail server" in form.test_result.text()
     assert form.test_button.isEnabled()
 

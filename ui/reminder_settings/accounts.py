@@ -49,6 +49,7 @@ TestWork = Callable[[Progress, CancelToken], str]
 
 # Words of the channels' setting checks → the field they are about.
 _EMAIL_FIELDS: Final = (
+    ("address for replies", "reply_to"),
     ("server name", "host"),
     ("port", "port"),
     ("unencrypted", "security"),
@@ -279,6 +280,8 @@ class EmailForm(_AccountForm):
         self.sender_address = QLineEdit()
         self.sender_address.setPlaceholderText("reception@your-clinic.example")
         self.sender_name = QLineEdit()
+        self.reply_to = QLineEdit()
+        self.reply_to.setPlaceholderText("Leave empty for the sender address")
         self.add("Mail &server:", "host", self.host)
         self.add("&Port:", "port", self.port)
         self.add("&Encryption:", "security", self.security)
@@ -287,6 +290,13 @@ class EmailForm(_AccountForm):
         self.add("Sender a&ddress:", "sender_address", self.sender_address)
         self.add(
             "Sender &name:", "sender_name", self.sender_name, "Shown to patients as the sender."
+        )
+        self.add(
+            "Rep&lies go to:",
+            "reply_to",
+            self.reply_to,
+            "When a patient answers an email, the answer goes to this address. Leave it "
+            "empty to get answers at the sender address.",
         )
         self.save_button.setText("Save email settings")
         self.save_button.setAccessibleName("Save email settings")
@@ -315,6 +325,7 @@ class EmailForm(_AccountForm):
         self.password.setText(current.password)
         self.sender_address.setText(current.sender_address)
         self.sender_name.setText(current.sender_name or self.clinic.settings.name)
+        self.reply_to.setText(current.reply_to)
         self._timeout = current.timeout_s
         self._saved = self.values() if settings is not None else None
         if not self.test_edit.text():
@@ -331,6 +342,7 @@ class EmailForm(_AccountForm):
             sender_address=self.sender_address.text().strip(),
             sender_name=self.sender_name.text().strip(),
             timeout_s=self._timeout,
+            reply_to=self.reply_to.text().strip(),
         )
 
     def has_unsaved_changes(self) -> bool:
