@@ -113,6 +113,7 @@ class ReminderRunner(QObject):
         self.keep_action.setCheckable(True)
         self.keep_action.setChecked(keep_running_in_tray(clinic))
         self.keep_action.toggled.connect(self.set_keep_sending)
+        self.menu = self._make_menu()  # the tray's; built even where there is no tray
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = self._make_tray()
         app = QApplication.instance()
@@ -158,6 +159,7 @@ class ReminderRunner(QObject):
 
     def _changed(self, changes: Changes) -> None:
         if changes.touches("setting"):
+            self.sync_keep_action()  # e.g. ticked in Settings ▸ Reminders
             was = self.shown_mode
             self.refresh_status()
             if was != MODE_SENDING and self.shown_mode == MODE_SENDING and self.scheduler.running:
@@ -220,11 +222,7 @@ class ReminderRunner(QObject):
 
     # --- the tray ------------------------------------------------------------------------
 
-    def _make_tray(self) -> QSystemTrayIcon:
-        icon = QApplication.windowIcon()
-        if icon.isNull():
-            icon = self.window.style().standardIcon(QStyle.StandardPixmap.SP_ComputerIcon)
-        tray = QSystemTrayIcon(QIcon(icon), self)
+    def _make_menu(self) -> QMenu:
         menu = QMenu(self.window)
         menu.setAccessibleName("Frontdesk tray menu")
         menu.addAction("Open Frontdesk", self.open_window)
@@ -232,7 +230,16 @@ class ReminderRunner(QObject):
         menu.addAction(self.keep_action)
         menu.addSeparator()
         menu.addAction("Quit", self.quit)
-        tray.setContextMenu(menu)
+        # The same choice is in Settings ▸ Reminders: show what is saved when it opens.
+        menu.aboutToShow.connect(self.sync_keep_action)
+        return menu
+
+    def _make_tray(self) -> QSystemTrayIcon:
+        icon = QApplication.windowIcon()
+        if icon.isNull():
+            icon = self.window.style().standardIcon(QStyle.StandardPixmap.SP_ComputerIcon)
+        tray = QSystemTrayIcon(QIcon(icon), self)
+        tray.setContextMenu(self.menu)
         tray.activated.connect(self._tray_activated)
         return tray
 
@@ -244,9 +251,18 @@ class ReminderRunner(QObject):
             self.open_window()
 
     def set_keep_sending(self, keep: bool) -> None:
-        self.bus.publish(set_keep_running_in_tray(self.clinic, keep))
+        if keep != keep_running_in_tray(self.clinic):  # not when the tick only catches up
+            self.bus.publish(set_keep_running_in_tray(self.clinic, keep))
         if self.keep_action.isChecked() != keep:
             self.keep_action.setChecked(keep)
+
+    def sync_keep_action(self) -> None:
+        """Tick the tray's "Keep sending…" as saved for this computer, without saving."""
+        keep = keep_running_in_tray(self.clinic)
+        if self.keep_action.isChecked() != keep:
+            self.keep_action.blockSignals(True)
+            self.keep_action.setChecked(keep)
+            self.keep_action.blockSignals(False)
 
     def wants_tray(self) -> bool:
         """Whether closing the window should keep Frontdesk sending: this computer sends,

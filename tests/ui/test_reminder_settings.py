@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLineEdit,
     QListWidget,
+    QMainWindow,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -29,11 +30,13 @@ from app.clinic import Clinic
 from app.errors import RecordNotFoundError
 from app.reminders.accounts import save_sms_account
 from app.reminders.rules import get_rule, load_rules
+from app.reminders.service import keep_running_in_tray, set_keep_running_in_tray
 from app.reminders.settings import is_sender, load_settings, update_settings
 from app.reminders.sms_channel import SmsAccount
 from app.reminders.template_store import edited_templates, save_template
 from app.store.changes import Changes
 from ui.bus import DataBus
+from ui.reminder_runner import ReminderRunner
 from ui.reminder_settings.page import RemindersTab
 from ui.reminder_settings.rule_dialog import RuleDialog
 from ui.settings_page import SettingsPage
@@ -297,6 +300,52 @@ def test_send_from_this_computer_makes_it_the_sender(page: SettingsPage, clinic:
     assert is_sender(clinic)
     assert tab.sender_label.text() == "This computer sends the messages."
     assert not tab.claim_button.isEnabled()
+
+
+def test_keep_sending_when_the_window_is_closed_is_saved_for_this_computer_when_ticked(
+    page: SettingsPage, clinic: Clinic
+) -> None:
+    tab = _tab(page)
+    assert tab.keep_check.accessibleName() == "Keep sending when the window is closed"
+    assert tab.keep_hint.text().startswith(
+        "Frontdesk stays in the system tray so reminders still go; Quit from the tray icon "
+        "to stop it."
+    )
+    assert tab.keep_check.isChecked()  # on unless someone turned it off here
+
+    tab.keep_check.click()
+
+    assert not keep_running_in_tray(clinic)
+    assert tab.settings_status.text() == "Saved."
+    tab.refresh()
+    assert not tab.keep_check.isChecked()
+    tab.keep_check.click()
+    assert keep_running_in_tray(clinic)
+
+
+def test_the_tray_menu_and_the_settings_tick_stay_in_step(
+    qtbot: QtBot, page: SettingsPage, clinic: Clinic
+) -> None:
+    tab = _tab(page)
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    runner = ReminderRunner(window, clinic, page.bus)
+    try:
+        tab.keep_check.click()  # off in Settings
+        assert not runner.keep_action.isChecked()
+
+        runner.keep_action.trigger()  # on from the tray menu
+        assert keep_running_in_tray(clinic)
+        assert tab.keep_check.isChecked()
+
+        set_keep_running_in_tray(clinic, False)  # saved without telling the window
+        runner.menu.popup(window.mapToGlobal(window.rect().center()))
+        qtbot.waitUntil(runner.menu.isVisible)
+        assert not runner.keep_action.isChecked()  # read again as the menu opened
+        runner.menu.close()
+        assert not keep_running_in_tray(clinic)  # catching up saved nothing
+    finally:
+        runner.stop()
 
 
 def test_turning_sending_on_without_accounts_asks_and_can_go_to_the_accounts(

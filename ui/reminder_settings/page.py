@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSpinBox,
+    QSystemTrayIcon,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -41,6 +42,7 @@ from app.reminders.rules import (
     load_rules,
     set_active,
 )
+from app.reminders.service import keep_running_in_tray, set_keep_running_in_tray
 from app.reminders.settings import DEFAULT_CONSENT, ReminderSettings
 from app.store.changes import Changes
 from ui.bus import DataBus
@@ -57,6 +59,10 @@ from ui.theme import error_line, hint_line
 
 ACTIVE, NAME, KIND, MESSAGES = range(4)
 RULE_TABLES = ("reminder_rule", "setting", "message_template")
+KEEP_SENDING_HINT = (
+    "Frontdesk stays in the system tray so reminders still go; Quit from the tray icon to stop it."
+)
+NO_TRAY_HINT = "This computer shows no system tray, so closing the window stops sending."
 
 
 def _starter_rule(kind: str) -> Rule:
@@ -117,6 +123,14 @@ class RemindersTab(QWidget):
         sender_row.addWidget(self.sender_label, 1)
         sender_row.addWidget(self.claim_button)
 
+        # Per computer, like the tray menu's tick of the same words (ui/reminder_runner.py).
+        self.keep_check = QCheckBox("Keep sending when the window is closed")
+        self.keep_check.setAccessibleName("Keep sending when the window is closed")
+        self.keep_check.setToolTip("A choice for this computer only")
+        self.keep_hint = hint_line(KEEP_SENDING_HINT)
+        self.keep_hint.setWordWrap(True)
+        self.keep_hint.setAccessibleName("About keeping sending")
+
         self.limit_spin = QSpinBox()
         self.limit_spin.setRange(1, 10)
         self.limit_spin.setAccessibleName("At most this many messages a day per patient")
@@ -148,6 +162,8 @@ class RemindersTab(QWidget):
         layout.addWidget(self.enabled_check)
         layout.addWidget(self.enabled_hint)
         layout.addLayout(sender_row)
+        layout.addWidget(self.keep_check)
+        layout.addWidget(self.keep_hint)
         layout.addLayout(limit_row)
         layout.addLayout(language_row)
         layout.addStretch(1)
@@ -156,6 +172,7 @@ class RemindersTab(QWidget):
 
         self.enabled_check.toggled.connect(self._enabled_toggled)
         self.claim_button.clicked.connect(self.claim_sender)
+        self.keep_check.toggled.connect(self._keep_toggled)
         self.limit_spin.valueChanged.connect(lambda _v: self._settings_edited())
         self.language_combo.currentIndexChanged.connect(lambda _i: self._settings_edited())
         return box
@@ -302,6 +319,11 @@ class RemindersTab(QWidget):
                 "No computer has been chosen to send yet: the first one that sends takes it on."
             )
         self.claim_button.setEnabled(not this)
+        self.keep_check.setChecked(keep_running_in_tray(self.clinic))
+        hint = KEEP_SENDING_HINT
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            hint += " " + NO_TRAY_HINT
+        self.keep_hint.setText(hint)
 
     def _fill_rules(self, rules: list[Rule]) -> None:
         selected = self.selected_rule()
@@ -385,6 +407,20 @@ class RemindersTab(QWidget):
         settings = self.form_settings()
         try:
             changes = reminder_settings.save_settings(self.clinic, settings)
+        except FrontdeskError as exc:
+            self.settings_error.setText(str(exc))
+            self.settings_error.show()
+            return
+        self.settings_error.hide()
+        self.settings_status.setText("Saved.")
+        self.bus.publish(changes)
+
+    def _keep_toggled(self, keep: bool) -> None:
+        """Saved at once for this computer; the tray menu reads it when it opens."""
+        if self._loading:
+            return
+        try:
+            changes = set_keep_running_in_tray(self.clinic, keep)
         except FrontdeskError as exc:
             self.settings_error.setText(str(exc))
             self.settings_error.show()
