@@ -13,7 +13,11 @@ US #10 window envelope (4 1/8 x 9 1/2 in), Letter sheet (8 1/2 x 11 in) folded i
     top. The sheet is 1 in narrower than the envelope; centred, the window starts 3/8 in
     from the page's left edge. (PostalMethods' developer guide gives the same 2.042 in.)
   * USPS Domestic Mail Manual 601.6.3b: at least 1/8 in of clear space between the address
-    block and every edge of the window -> `margin`.
+    block and every edge of the window, in all positions of the insert -> `margin`, and the
+    address kept 1/2 in further in at both sides for the sheet's sideways play. Upwards
+    the folded sheet can rise 0.46 in (4 1/8 - 3 2/3 in), more than a 1 1/8 in window can
+    absorb with any address; like PostalMethods' guide the layout assumes the sheet at
+    rest on its fold, where the last lines (town, ZIP) read even if it rises a little.
 DIN 5008 (A4 business letter, Form A and Form B), the address field (Anschriftfeld):
   * 85 x 45 mm, 20 mm from the left edge, its top 27 mm (Form A) or 45 mm (Form B) below
     the top of the sheet; the field lies inside the window of a DL/C6-5 envelope (DIN 680),
@@ -99,6 +103,7 @@ class Envelope:
     return_line: Rect | None
     hole_mark: float | None = None
     indent: float = 0.0  # where the text starts inside the window's left edge
+    right_indent: float = 0.0  # room kept free inside the window's right edge
     address_top: float | None = None  # preferred top of the first line (points from bottom)
     body_top: float = 0.0  # distance from the top edge where page one's text may begin
     letterhead_bottom: float = 0.0  # distance from the top edge the letterhead must end by
@@ -108,7 +113,7 @@ class Envelope:
     def address_box(self) -> Rect:
         """Where every address line (its whole width and height) must fall."""
         box = self.window.inset(self.margin)
-        box = box.inset(self.indent, 0, 0, 0)
+        box = box.inset(self.indent, 0, self.right_indent, 0)
         if self.return_line is not None and self.return_line.y < box.top:
             box = Rect(box.x, box.y, box.w, self.return_line.y - box.y)
         return box
@@ -161,6 +166,12 @@ ENVELOPES: Final[dict[str, Envelope]] = {
         page_size=(_LW, _LH),
         window=_US_WINDOW,
         margin=inch / 8,
+        # The sheet is 1 in narrower than the envelope and slides sideways: 1/2 in in from
+        # each side of the centred window keeps the text inside the window (with its 1/8 in)
+        # wherever the sheet sits (DMM 601.6.3: "in all positions of the insert"). The text
+        # then starts at 1 in, in line with the letter's body.
+        indent=0.5 * inch,
+        right_indent=0.5 * inch,
         fold_marks=(),  # US letterheads print none; the thirds are folded by eye or machine
         return_line=None,  # the return address is on the letterhead, above the window
         body_top=_US_PANEL + 0.25 * inch,  # the text begins below the top third
