@@ -1,7 +1,7 @@
 """Settings: the clinic's details (shared by every desk) and how this computer shows Frontdesk.
 
-The area has three tabs: "Clinic and this computer" (this module), "Reminders" and "Email
-and text messages" (ui/reminder_settings/).
+The area has four tabs: "Clinic and this computer" (this module), "Reminders" and "Email
+and text messages" (ui/reminder_settings/), and "Letters" (ui/letters/settings_tab.py).
 
 Two kinds of setting live here and behave differently on purpose. Clinic details are
 clinic data: they are checked, saved only when the receptionist presses Save, and
@@ -56,6 +56,7 @@ from app.store.changes import Changes
 from app.version import __version__
 from ui import theme
 from ui.bus import DataBus
+from ui.letters.settings_tab import LetterSettingsTab
 from ui.regions import calling_code, phone_countries
 from ui.reminder_settings.accounts import AccountsTab
 from ui.reminder_settings.page import RemindersTab
@@ -247,6 +248,8 @@ class SettingsPage(QWidget):
         self.tabs.addTab(
             _scrolled(self.accounts, "Email and text messages"), "Email and text messages"
         )
+        self.letters = LetterSettingsTab(clinic, bus)
+        self.tabs.addTab(_scrolled(self.letters, "Letters"), "Letters")
         self.reminders.set_up_accounts.connect(lambda: self.tabs.setCurrentIndex(2))
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)

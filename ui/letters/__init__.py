@@ -1,0 +1,1 @@
+"""The Letters area: letters, postcards and statements waiting to be printed."""
