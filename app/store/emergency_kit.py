@@ -7,39 +7,41 @@
 # use it, and the key itself is large, monospaced and boxed so it can be typed back without
 # mistakes.
 #
-# The page-size lookup, the text styles and the atomic PDF write are small functions of
-# their own because printed letters to patients will share them.
+# The page size, the text styles, the embedded font and the atomic PDF write come from
+# app.letters.layout, which printed letters, labels and statements share: one look, and a
+# clinic name in Greek or Cyrillic prints on the kit as on a letter.
 
 from __future__ import annotations
 
 import datetime
 import html
-import os
-import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    BaseDocTemplate,
     Flowable,
-    Frame,
     KeepInFrame,
     ListFlowable,
     ListItem,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
     TableStyle,
+)
+
+from app.letters import fonts
+from app.letters.layout import (
+    INK,
+    RULE,
+    page_dimensions,
+    text_styles,
+    write_pdf_atomically,
 )
 
 PageSize = Literal["letter", "a4"]
@@ -51,20 +53,12 @@ KIT_TITLE = "Frontdesk Emergency Kit"
 UNLOCK_OPTION_LABEL = "Use recovery key"
 UNLOCK_COMMAND = "frontdesk unlock --recovery-key"
 
-# The PDF's standard 14 fonts need no font files, so the kit prints the same on every
-# computer and the installer carries nothing extra. Their encoding covers Latin-1 (é, í, ñ,
-# ü, ...), which is enough for the clinic names seen so far; a name in another script would
-# show missing glyphs. Bundling a TrueType font (e.g. DejaVu Sans) is the fix if that day
-# comes: register it here and the styles below pick it up.
-SANS = "Helvetica"
-SANS_BOLD = "Helvetica-Bold"
-MONO = "Courier"
-MONO_BOLD = "Courier-Bold"
+# The recovery key is ASCII only and prints in the standard Courier (no file to embed);
+# everything else in DejaVu Sans, embedded, so any clinic name prints.
+MONO = fonts.MONO
+MONO_BOLD = fonts.MONO_BOLD
 
 MARGIN = 20 * mm
-INK = colors.HexColor("#1a1a1a")
-MUTED = colors.HexColor("#5f6368")
-RULE = colors.HexColor("#9aa0a6")
 KEY_FILL = colors.HexColor("#f3f4f6")
 
 _KEY_FONT_MAX = 20.0
@@ -89,120 +83,10 @@ class EmergencyKit:
             raise ValueError("EmergencyKit.created_at must be timezone-aware (UTC).")
 
 
-def page_dimensions(page_size: PageSize) -> tuple[float, float]:
-    """Width and height in points; clinics in the US print on Letter, most others on A4."""
-    sizes: dict[str, tuple[float, float]] = {"letter": LETTER, "a4": A4}
-    try:
-        return sizes[page_size]
-    except KeyError:
-        raise ValueError(f"Unknown page size {page_size!r}; use 'letter' or 'a4'.") from None
-
-
-def text_styles() -> dict[str, ParagraphStyle]:
-    """The few paragraph styles a Frontdesk printout uses, so every page looks related.
-
-    A fresh dict each call: reportlab styles are mutable, and one document tweaking a style
-    must not change the next.
-    """
-    body = ParagraphStyle(
-        "body", fontName=SANS, fontSize=10, leading=13.5, textColor=INK, spaceAfter=4
-    )
-    return {
-        "title": ParagraphStyle(
-            "title", parent=body, fontName=SANS_BOLD, fontSize=22, leading=26, spaceAfter=4
-        ),
-        "lead": ParagraphStyle("lead", parent=body, fontSize=11, leading=15, textColor=MUTED),
-        "heading": ParagraphStyle(
-            "heading",
-            parent=body,
-            fontName=SANS_BOLD,
-            fontSize=11.5,
-            leading=15,
-            spaceBefore=10,
-            spaceAfter=3,
-        ),
-        "body": body,
-        "label": ParagraphStyle("label", parent=body, fontSize=9, textColor=MUTED, spaceAfter=0),
-        "value": ParagraphStyle("value", parent=body, fontName=SANS_BOLD, spaceAfter=0),
-        "mono": ParagraphStyle("mono", parent=body, fontName=MONO, fontSize=9.5, leading=12),
-        "small": ParagraphStyle("small", parent=body, fontSize=8.5, leading=11, textColor=MUTED),
-        "caption": ParagraphStyle(
-            "caption", parent=body, fontSize=8.5, leading=11, textColor=MUTED, alignment=TA_CENTER
-        ),
-    }
-
-
 def content_area(page_size: PageSize) -> tuple[float, float]:
     """Width and height inside the margins: what the page's flowables have to fit in."""
     width, height = page_dimensions(page_size)
     return width - 2 * MARGIN, height - 2 * MARGIN
-
-
-def write_pdf_atomically(
-    path: Path,
-    story: Sequence[Flowable],
-    *,
-    page_size: PageSize,
-    title: str,
-    footer: str = "",
-) -> None:
-    """Build a PDF from flowables into `path`, replacing it only once it is complete.
-
-    The PDF goes to a temporary file in the same folder (so the final rename stays on one
-    file system), is flushed to disk, and only then replaces the target (`os.replace`). A
-    full disk or a crash therefore leaves either the old file or the new one, never half a
-    kit that looks fine until the day it is needed. The temporary file is private (0600)
-    because the kit holds a secret, and the rename keeps that mode on the finished file.
-
-    Metadata carries only the title and the program name: PDF properties are shown by file
-    managers and search indexes, so nothing about the clinic goes there.
-    """
-    width, height = page_dimensions(page_size)
-    area_width, area_height = content_area(page_size)
-    # No frame padding, so content_area() is exactly the room the story gets and a table
-    # sized to it lines up with the text above and below.
-    frame = Frame(
-        MARGIN,
-        MARGIN,
-        area_width,
-        area_height,
-        leftPadding=0,
-        rightPadding=0,
-        topPadding=0,
-        bottomPadding=0,
-        id="body",
-    )
-
-    def draw_footer(canvas: Canvas, _doc: BaseDocTemplate) -> None:
-        if not footer:
-            return
-        canvas.saveState()
-        canvas.setFont(SANS, 8)
-        canvas.setFillColor(MUTED)
-        canvas.drawString(MARGIN, MARGIN / 2, footer)
-        canvas.restoreState()
-
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            doc = BaseDocTemplate(
-                handle,
-                pagesize=(width, height),
-                pageTemplates=[PageTemplate(id="page", frames=[frame], onPage=draw_footer)],
-                title=title,
-                author="Frontdesk",
-                creator="Frontdesk",
-                subject="",
-                keywords="",
-            )
-            doc.build(list(story))
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)  # os.replace: atomic on POSIX and Windows, overwrites the target
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_emergency_kit(
@@ -215,7 +99,11 @@ def write_emergency_kit(
     # page, because a kit whose second sheet got separated is a kit missing half its words.
     one_page = KeepInFrame(area_width, area_height, content, mode="shrink")
     footer = f"Made by Frontdesk {kit.app_version} on {_created_date(kit)}."
-    write_pdf_atomically(path, [one_page], page_size=page_size, title=KIT_TITLE, footer=footer)
+    # The kit holds a secret: write_pdf_atomically writes it through a private (0600)
+    # temporary file and renames it into place only when complete.
+    write_pdf_atomically(
+        path, [one_page], page_size=page_size, title=KIT_TITLE, footer=footer, margin=MARGIN
+    )
 
 
 def _created_date(kit: EmergencyKit) -> str:
@@ -348,7 +236,7 @@ def _bullets(items: list[str], style: ParagraphStyle) -> ListFlowable:
         bulletType="bullet",
         start="\u2022",
         leftIndent=14,
-        bulletFontName=SANS,
+        bulletFontName=fonts.register().regular,
         bulletFontSize=9,
     )
 
@@ -358,7 +246,7 @@ def _numbered(items: list[str], style: ParagraphStyle) -> ListFlowable:
         [ListItem(Paragraph(text, style), leftIndent=14) for text in items],
         bulletType="1",
         leftIndent=14,
-        bulletFontName=SANS,
+        bulletFontName=fonts.register().regular,
         bulletFontSize=10,
         bulletFormat="%s.",
     )
