@@ -124,7 +124,7 @@ class PostcardText(Protocol):
 @dataclass(frozen=True)
 class PostcardBatch:
     pages: int
-    first_page_of: list[int]  # 0-based page index of each card's address side
+    first_page_of: list[int]  # the page (1-based) of each card's address side
 
 
 def postcard_format(size: str) -> PostcardFormat:
@@ -381,4 +381,4 @@ def build_postcards(
             canvas.showPage()
 
     write_canvas(out, draw, page_size=fmt.page_size, title=PDF_TITLE)
-    return PostcardBatch(pages=2 * len(inputs), first_page_of=[2 * i for i in range(len(inputs))])
+    return PostcardBatch(pages=2 * len(inputs), first_page_of=[2 * i + 1 for i in range(len(inputs))])

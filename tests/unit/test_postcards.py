@@ -194,5 +194,5 @@ def test_pdf_properties_name_no_patient(tmp_path: Path) -> None:
 
     meta = PdfReader(target).metadata or {}
     values = " ".join(str(v) for v in meta.values())
-    assert batch.pages == 2 and batch.first_page_of == [0]
+    assert batch.pages == 2 and batch.first_page_of == [1]
     assert "Okafor" not in values and "Lakeside" not in values
