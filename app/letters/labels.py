@@ -41,7 +41,13 @@ from reportlab.pdfgen.canvas import Canvas
 from app.errors import InvalidInputError
 from app.letters import fonts
 from app.letters.envelopes import Rect
-from app.letters.layout import AddressTooLongError, fit_address, pdf_properties, write_atomically
+from app.letters.layout import (
+    RULE,
+    AddressTooLongError,
+    fit_address,
+    pdf_properties,
+    write_atomically,
+)
 
 
 @dataclass(frozen=True)
@@ -171,10 +177,14 @@ def build_labels(
     sheet: str = "5160",
     start: int = 1,
     out: BinaryIO | Path | None = None,
+    *,
+    outlines: bool = False,
 ) -> LabelBatch:
     """One PDF of label sheets: each address fitted (shrunk, then wrapped) into its label.
 
     `out` is a file opened for writing or a path (written whole or not at all).
+    `outlines` draws each label's edge in light grey: a test print on plain paper, held
+    against a sheet of labels to the light, shows whether the printer lines up.
     """
     if out is None:
         raise ValueError("build_labels needs `out`: a path or a binary file")
@@ -189,15 +199,29 @@ def build_labels(
 
     def draw(canvas: Canvas) -> None:
         page = 1
+        if outlines:
+            _draw_outlines(canvas, spec)
         for number, (lines, place) in enumerate(zip(cleaned, places, strict=True), 1):
             if place.page != page:
                 canvas.showPage()
                 page = place.page
+                if outlines:
+                    _draw_outlines(canvas, spec)
             _draw_address(canvas, number, lines, spec.text_box(place.position), spec, face)
         canvas.showPage()
 
     write_canvas(out, draw, page_size=spec.page_size, title=PDF_TITLE)
     return LabelBatch(pages=places[-1].page, places=places)
+
+
+def _draw_outlines(canvas: Canvas, spec: LabelSheet) -> None:
+    canvas.saveState()
+    canvas.setStrokeColor(RULE)
+    canvas.setLineWidth(0.4)
+    for position in range(1, spec.per_sheet + 1):
+        r = spec.label_rect(position)
+        canvas.roundRect(r.x, r.y, r.w, r.h, 0.0625 * inch)
+    canvas.restoreState()
 
 
 def write_canvas(

@@ -381,4 +381,6 @@ def build_postcards(
             canvas.showPage()
 
     write_canvas(out, draw, page_size=fmt.page_size, title=PDF_TITLE)
-    return PostcardBatch(pages=2 * len(inputs), first_page_of=[2 * i + 1 for i in range(len(inputs))])
+    return PostcardBatch(
+        pages=2 * len(inputs), first_page_of=[2 * i + 1 for i in range(len(inputs))]
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -23,7 +24,7 @@ from app.letters.statements import (
 from app.patients import records
 from app.patients.model import PatientDraft
 from app.reminders import wording
-from tests.unit.test_labels import page_runs
+from tests.unit.test_labels import page_runs, render_first_page
 
 ADDRESS = ["Ada Okafor", "12 Elm St Apt 3", "Springfield IL 62701"]
 
@@ -232,3 +233,18 @@ def test_an_address_too_long_for_the_window_is_refused_by_number(clinic: Clinic,
 
     with pytest.raises(InvalidInputError, match=r"^Statement 1 of 1: "):
         build_statements([item], LetterSettings(), clinic.settings, io.BytesIO())
+
+
+def test_a_statement_renders_for_the_docs(clinic: Clinic, ada: str, tmp_path: Path) -> None:
+    clinic.update_settings(address="400 Lake Shore Rd\nSpringfield IL 62704", phone="+12175550142")
+    for month in (1, 2, 3):
+        ledger.post_charge(
+            clinic, ada, 12000, "Office visit", posted_at=f"2026-0{month}-05T15:00:00Z"
+        )
+        ledger.record_payment(clinic, ada, 8000, "card", received_at=f"2026-0{month}-06T15:00:00Z")
+    ledger.post_charge(clinic, ada, 4550, "Lab work", posted_at="2026-03-06T15:30:00Z")
+    out = io.BytesIO()
+    item = StatementInput(ADDRESS, "March 10, 2026", statement_lines(clinic, ada))
+    build_statements([item], LetterSettings(web="lakeside.example/pay"), clinic.settings, out)
+
+    assert render_first_page(out.getvalue(), "statement.png", tmp_path).is_file()

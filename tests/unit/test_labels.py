@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -203,12 +205,49 @@ def test_unknown_sheet_is_refused_naming_the_known_ones() -> None:
         labels_pdf([ADDRESS], "9999")
 
 
-def test_a_path_is_written_whole(tmp_path: pytest.TempPathFactory) -> None:
-    from pathlib import Path
+def test_a_path_is_written_whole(tmp_path: Path) -> None:
 
-    target = Path(str(tmp_path)) / "labels.pdf"
+    target = tmp_path / "labels.pdf"
     batch = build_labels([ADDRESS] * 15, "l7163", 1, target)
 
     assert batch.pages == 2
     assert len(PdfReader(target).pages) == 2
     assert [p.name for p in target.parent.iterdir()] == ["labels.pdf"]
+
+
+# --- the picture in the docs --------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def render_first_page(pdf: bytes, name: str, tmp_path: Path, *, scale: float = 1.5) -> Path:
+    """The first page as a PNG: in docs/screenshots/ with FRONTDESK_SCREENSHOTS=1, else in
+    the test's folder. Rendered in memory with pdfium, as the print preview does."""
+    import pypdfium2 as pdfium
+
+    folder = DOCS if os.environ.get("FRONTDESK_SCREENSHOTS") else tmp_path
+    target = folder / name
+    document = pdfium.PdfDocument(pdf)
+    try:
+        image = document[0].render(scale=scale).to_pil()
+    finally:
+        document.close()
+    # some ink on the page, and not all of it: a blank or black render fails here
+    darkest, lightest = image.convert("L").getextrema()
+    assert darkest < 80 and lightest > 200
+    image.save(target)
+    return target
+
+
+def test_a_label_sheet_renders_for_the_docs(tmp_path: Path) -> None:
+    addresses = [
+        ["Ada Okafor", "12 Elm St Apt 3", "Springfield IL 62701"],
+        ["Νικόλαος Παπαδόπουλος", "Οδός Αθηνάς 12", "10551 Αθήνα", "GREECE"],
+        ["Анна Иванова", "ул. Ленина, д. 5", "190000 Санкт-Петербург", "RUSSIA"],
+        ["José Ramírez-Núñez", "4550 North Lake Shore Drive, Apartment 1204", "Chicago IL 60640"],
+        ["Bo Li", "1 Main St", "Springfield IL 62704"],
+    ] * 3
+    out = io.BytesIO()
+    build_labels(addresses, "5160", 4, out, outlines=True)  # the alignment test print
+
+    assert render_first_page(out.getvalue(), "labels.png", tmp_path).is_file()

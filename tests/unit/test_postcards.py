@@ -20,7 +20,7 @@ from app.letters.postcards import (
     build_postcards,
     check_postcard,
 )
-from tests.unit.test_labels import Drawn, page_runs
+from tests.unit.test_labels import Drawn, page_runs, render_first_page
 
 CLINIC = ClinicSettings(
     name="Lakeside Family Practice", address="400 Lake Shore Rd\nSpringfield IL 62704"
@@ -196,3 +196,9 @@ def test_pdf_properties_name_no_patient(tmp_path: Path) -> None:
     values = " ".join(str(v) for v in meta.values())
     assert batch.pages == 2 and batch.first_page_of == [1]
     assert "Okafor" not in values and "Lakeside" not in values
+
+
+def test_a_postcard_renders_for_the_docs(tmp_path: Path) -> None:
+    cards = [Card(["Νικόλαος Παπαδόπουλος", "12 Elm St Apt 3", "Springfield IL 62701"], RECALL)]
+
+    assert render_first_page(cards_pdf(cards, "4x6"), "postcard.png", tmp_path, scale=2).is_file()
