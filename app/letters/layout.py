@@ -314,13 +314,18 @@ def draw_address(
     """Print the recipient's address in the window (no bold, no blank line: DIN 5008 and
     USPS both ask for a plain block)."""
     placed = place_address(lines, envelope, font)
+    draw_placed_address(canvas, placed, font)
+    return placed
+
+
+def draw_placed_address(canvas: Canvas, placed: PlacedAddress, font: FontSet) -> None:
+    """Print an address fitted earlier (a batch fits all first, to refuse a bad one whole)."""
     canvas.saveState()
     canvas.setFillColor(INK)
     canvas.setFont(font.regular, placed.fitted.font_size)
     for line in placed.lines:
         canvas.drawString(line.x, line.baseline, line.text)
     canvas.restoreState()
-    return placed
 
 
 def draw_return_line(canvas: Canvas, text: str, envelope: Envelope, font: FontSet) -> None:

@@ -183,27 +183,46 @@ def draw_info(
     canvas: Canvas, head: Letterhead, envelope: Envelope, font: FontSet, date_text: str
 ) -> None:
     """The date beside the window: US letters right-aligned level with the window's top;
-    DIN letters in the information block at 125 mm, with the clinic's contact lines."""
-    width, _height = envelope.page_size
-    right = width - envelope.margins[1]
-    canvas.saveState()
+    DIN letters in the information block at 125 mm, below the clinic's contact lines."""
+    draw_info_lines(canvas, head, envelope, font)
+    draw_date(canvas, head, envelope, font, date_text)
+
+
+_DIN_INFO_X: Final = 125 / 25.4 * 72
+_INFO_LINE: Final = 8.5 * 1.25
+
+
+def draw_info_lines(canvas: Canvas, head: Letterhead, envelope: Envelope, font: FontSet) -> None:
+    """DIN's information block: the clinic's contact lines at 125 mm beside the address
+    field (the same on every letter, so builders may draw it once into a form)."""
     if envelope.return_line is None:
-        canvas.setFillColor(INK)
-        canvas.setFont(font.regular, 10)
-        canvas.drawRightString(right, envelope.window.top - 10, date_text)
-        canvas.restoreState()
         return
-    x = 125 / 25.4 * 72
-    room = right - x
+    right = envelope.page_size[0] - envelope.margins[1]
+    room = right - _DIN_INFO_X
     y = envelope.window.top - 5 / 25.4 * 72
+    canvas.saveState()
     canvas.setFillColor(MUTED)
     for line in head.contact_lines:
         size = _shrunk(line, font.regular, 8.5, room)
         canvas.setFont(font.regular, size)
-        y -= 8.5 * 1.25
-        canvas.drawString(x, y, line)
-    y -= 8.5 * 1.25 * 2
+        y -= _INFO_LINE
+        canvas.drawString(_DIN_INFO_X, y, line)
+    canvas.restoreState()
+
+
+def draw_date(
+    canvas: Canvas, head: Letterhead, envelope: Envelope, font: FontSet, date_text: str
+) -> None:
+    """The letter's date: beside the US window, or under DIN's information block."""
+    right = envelope.page_size[0] - envelope.margins[1]
+    canvas.saveState()
     canvas.setFillColor(INK)
-    canvas.setFont(font.regular, _shrunk(date_text, font.regular, 10, room))
-    canvas.drawString(x, y, date_text)
+    if envelope.return_line is None:
+        canvas.setFont(font.regular, 10)
+        canvas.drawRightString(right, envelope.window.top - 10, date_text)
+    else:
+        room = right - _DIN_INFO_X
+        y = envelope.window.top - 5 / 25.4 * 72 - _INFO_LINE * (len(head.contact_lines) + 2)
+        canvas.setFont(font.regular, _shrunk(date_text, font.regular, 10, room))
+        canvas.drawString(_DIN_INFO_X, y, date_text)
     canvas.restoreState()
