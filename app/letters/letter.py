@@ -168,15 +168,20 @@ def body_flowables(text: str, styles: _Styles, font: FontSet) -> list[Flowable]:
     out: list[Flowable] = []
     for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip("\n")):
         lines = [line.rstrip() for line in block.split("\n") if line.strip()]
-        for is_item, run in groupby(lines, key=lambda line: line.lstrip().startswith("- ")):
+        for kind, run in groupby(lines, key=_line_kind):
             group = list(run)
-            if is_item:
+            if kind == "item":
                 out += _bullets([line.lstrip()[2:].strip() for line in group], styles)
                 continue
-            indented = all(line[:1] in (" ", "\t") for line in group)
-            style = styles.indented if indented else styles.body
+            style = styles.indented if kind == "indented" else styles.body
             out.append(Paragraph("<br/>".join(_markup(line.strip()) for line in group), style))
     return out
+
+
+def _line_kind(line: str) -> str:
+    if line.lstrip().startswith("- "):
+        return "item"
+    return "indented" if line[:1] in (" ", "\t") else "plain"
 
 
 def _bullets(items: list[str], styles: _Styles) -> list[Flowable]:

@@ -258,3 +258,12 @@ def test_dates_in_the_clinic_language_without_the_os_locale() -> None:
 def test_no_letters_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="no letters"):
         build_letters([], LetterSettings(), CLINIC, io.BytesIO())
+
+
+def test_indented_lines_print_as_an_indented_block_apart_from_the_text_after() -> None:
+    body = "Your visit:\n\n    Tuesday, March 10 at 9:30 AM\n    Main Street office\nPlease call."
+    reader, _ = build([letter(body=body)])
+    drawn = {t[0]: t[1] for t in texts_at(reader, 0)}
+    assert drawn["Tuesday, March 10 at 9:30 AM"] == pytest.approx(drawn["Main Street office"])
+    assert drawn["Tuesday, March 10 at 9:30 AM"] > drawn["Please call."] + 10
+    assert drawn["Please call."] == pytest.approx(drawn["Your visit:"])
