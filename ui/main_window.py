@@ -30,6 +30,7 @@ from app.users import act_as_default_user, add_user, get_user
 from ui.bus import DataBus
 from ui.finder import Finder
 from ui.forms.new_patient import NewPatientDialog
+from ui.letters.page import LettersPage
 from ui.messages.page import MessagesPage
 from ui.patient.view import PatientView
 from ui.patients_page import PatientsPage
@@ -58,7 +59,6 @@ _AREA_SHORTCUTS = {
 }
 # The areas later releases fill; until then each page says plainly what will be there.
 _LATER = {
-    "Letters": "Letters, postcards and statements waiting to be printed will gather here.",
     "Campaigns": "Satisfaction surveys, review requests and health tips for groups of "
     "patients will be planned here.",
     "Reports": "How patients find the clinic, who has not been seen for a while, and "
@@ -115,12 +115,14 @@ class MainWindow(QMainWindow):
         self.today = TodayPage(clinic, self.bus)
         self.patients = PatientsPage(clinic, self.bus)
         self.messages = MessagesPage(clinic, self.bus)
+        self.letters = LettersPage(clinic, self.bus)
         self.settings = SettingsPage(clinic, self.bus)
         self.patient_view = PatientView(clinic, self.bus)
         self.pages: dict[str, QWidget] = {
             "Today": self.today,
             "Patients": self.patients,
             "Messages": self.messages,
+            "Letters": self.letters,
             "Settings": self.settings,
         }
         for area in AREAS:
@@ -131,6 +133,7 @@ class MainWindow(QMainWindow):
         self.today.open_patient.connect(self.open_patient)
         self.patients.open_patient.connect(self.open_patient)
         self.messages.open_patient.connect(self.open_patient)
+        self.letters.open_patient.connect(self.open_patient)
         self.patient_view.closed.connect(self._patient_closed)
         self.nav.currentRowChanged.connect(self._area_chosen)
         self._area = start_page if start_page in AREAS else "Today"

@@ -8,6 +8,7 @@ so a refused logo says why at once instead of when 300 letters are printing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -72,7 +73,7 @@ class ImageField(QWidget):
         layout.addWidget(self.picture)
         layout.addLayout(buttons)
         layout.addWidget(self.error)
-        self.edited_callback = lambda: None
+        self.edited_callback: Callable[[], None] = lambda: None
         self.set_data(None)
 
     def choose(self) -> None:

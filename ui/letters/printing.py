@@ -1,0 +1,121 @@
+"""PDF pages as images, in memory: for the preview and for the printer.
+
+Patient letters never touch a temporary file: the batch PDF lives in memory and PDFium
+(pypdfium2) renders its pages from there. Qt prints images, not PDFs, so each page is
+rendered at the printer's resolution (capped: a 1200 dpi page would take 400 MB for no
+visible gain) and drawn over the whole sheet, with the printer told to use the full page:
+the address must land where the envelope's window is, so nothing may shift it by the
+printer's own margins.
+
+PDFium is not thread-safe, not even for separate documents, so every use goes through
+one lock: the preview (GUI thread) and a print job (worker thread) take turns.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pypdfium2 as pdfium
+from PySide6.QtCore import QRectF, QSizeF
+from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
+from PySide6.QtPrintSupport import QPrinter
+
+from app.ops import CancelToken, OperationCancelledError, Progress, no_progress
+
+PRINT_DPI_CAP = 300
+_PDFIUM = threading.Lock()
+
+
+@contextmanager
+def opened(data: bytes) -> Iterator[pdfium.PdfDocument]:
+    """A PDF held in memory, open for rendering, under the PDFium lock."""
+    with _PDFIUM:
+        document = pdfium.PdfDocument(data)
+        try:
+            yield document
+        finally:
+            document.close()
+
+
+def page_count(data: bytes) -> int:
+    with opened(data) as document:
+        return len(document)
+
+
+def page_size_points(data: bytes, index: int = 0) -> tuple[float, float]:
+    with opened(data) as document:
+        width, height = document[index].get_size()
+        return float(width), float(height)
+
+
+def _image(page: pdfium.PdfPage, scale: float) -> QImage:
+    bitmap = page.render(scale=scale, rev_byteorder=True, prefer_bgrx=True, may_draw_forms=False)
+    fmt = QImage.Format.Format_RGBX8888 if bitmap.n_channels == 4 else QImage.Format.Format_RGB888
+    # copy(): the QImage must own its pixels; the bitmap's buffer goes with the bitmap.
+    return QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, fmt).copy()
+
+
+def render_page(data: bytes, index: int, width_px: int) -> QImage:
+    """Page `index` (0-based) scaled to `width_px` pixels wide."""
+    with opened(data) as document:
+        page = document[index]
+        width, _height = page.get_size()
+        return _image(page, max(width_px, 16) / width)
+
+
+def _page_size(width_pt: float, height_pt: float) -> QPageSize:
+    """The sheet the PDF was laid out for (Letter or A4 by their standard ids)."""
+    return QPageSize(QSizeF(width_pt, height_pt), QPageSize.Unit.Point)
+
+
+def prepare_printer(printer: QPrinter, data: bytes, *, duplex: bool) -> None:
+    """Paper size and orientation from the PDF, the full sheet, and duplex if blank backs
+    were laid out for it (one patient per sheet)."""
+    width, height = page_size_points(data)
+    printer.setFullPage(True)
+    printer.setPageSize(_page_size(width, height))
+    printer.setPageOrientation(
+        QPageLayout.Orientation.Landscape if width > height else QPageLayout.Orientation.Portrait
+    )
+    printer.setDuplex(
+        QPrinter.DuplexMode.DuplexLongSide if duplex else QPrinter.DuplexMode.DuplexNone
+    )
+
+
+def print_pdf(
+    data: bytes,
+    printer: QPrinter,
+    *,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> int:
+    """Draw every page of `data` on `printer`, each over its whole sheet; the number of
+    pages sent. Cancelling stops the job (nothing more goes to the printer)."""
+    token = cancel or CancelToken()
+    dpi = min(printer.resolution(), PRINT_DPI_CAP)
+    painter = QPainter()
+    if not painter.begin(printer):
+        raise OSError("The printer could not be started.")
+    sent = 0
+    try:
+        with opened(data) as document:
+            total = len(document)
+            for index in range(total):
+                if token.cancelled:
+                    printer.abort()
+                    raise OperationCancelledError("Printing stopped; some pages may have gone.")
+                progress(index, total, f"Sending page {index + 1:,} of {total:,} to the printer")
+                if index:
+                    printer.newPage()
+                page = document[index]
+                image = _image(page, dpi / 72)
+                target = printer.pageLayout().fullRectPixels(printer.resolution())
+                painter.drawImage(QRectF(0, 0, target.width(), target.height()), image)
+                sent += 1
+            progress(total, total, "Sent to the printer")
+    finally:
+        if painter.isActive():
+            painter.end()
+    return sent
