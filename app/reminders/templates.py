@@ -538,6 +538,10 @@ _SAMPLES: Final[Mapping[str, Mapping[str, str]]] = {
 
 
 _SMS_CONFIRM: Final = {"en": "Reply C to confirm.", "es": "Responda C para confirmar."}
+_LETTER_CONFIRM: Final = {
+    "en": "Please call us at (555) 010-0123 to confirm.",
+    "es": "Por favor, llámenos al (555) 010-0123 para confirmar.",
+}
 
 
 def sample_values(purpose: str, language: str, kind: str = "") -> dict[str, str]:
@@ -550,6 +554,8 @@ def sample_values(purpose: str, language: str, kind: str = "") -> dict[str, str]
     samples = dict(_SAMPLES.get(code, _SAMPLES["en"]))
     if kind == "sms":
         samples["confirm_instructions"] = _SMS_CONFIRM.get(code, _SMS_CONFIRM["en"])
+    elif kind == "letter":
+        samples["confirm_instructions"] = _LETTER_CONFIRM.get(code, _LETTER_CONFIRM["en"])
     return {name: samples[name] for name in variable_names(purpose)}
 
 

@@ -362,3 +362,22 @@ def test_sample_values_cover_exactly_the_variables_of_each_purpose() -> None:
             values = sample_values(purpose, language)
             assert tuple(values) == variable_names(purpose)
             assert all(value.strip() for value in values.values())
+
+
+@pytest.mark.parametrize("kind", ["letter", "email"])
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_visit_block_keeps_one_line_each_for_time_place_and_address(
+    kind: str, language: str
+) -> None:
+    values = sample_values("appointment", language, kind)
+    text = render(
+        default_template("appointment", kind, language),
+        purpose="appointment",
+        kind=kind,
+        values=values,
+    )
+    lines = text.splitlines()
+    place = lines.index("    " + values["location_name"])
+    assert lines[place + 1] == "    " + values["location_address"]
+    assert values["appointment_time"] in lines[place - 1]
+    assert lines[place + 2] == ""  # a blank line before the confirm sentence
