@@ -99,9 +99,9 @@ def test_every_area_has_a_page_and_later_areas_say_what_will_be_there(
     for row, area in enumerate(AREAS):
         window.nav.setCurrentRow(row)
         assert window.stack.currentWidget() is window.pages[area]
-    letters = window.pages["Letters"]
+    campaigns = window.pages["Campaigns"]
     assert "later version" in " ".join(
-        label.text() for label in letters.findChildren(type(window.clinic_label))
+        label.text() for label in campaigns.findChildren(type(window.clinic_label))
     )
 
 
