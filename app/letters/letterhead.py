@@ -19,6 +19,7 @@ from app.clinic import ClinicSettings
 from app.letters.envelopes import Envelope, Rect
 from app.letters.fonts import FontSet, text_width
 from app.letters.layout import INK, MUTED, RULE
+from app.patients.validation import display_phone
 from app.reminders import wording
 
 LOGO_FORM: Final = "frontdesk-logo"
@@ -131,7 +132,7 @@ def prepare_letterhead(
     return Letterhead(
         clinic_name=clinic.name,
         address_lines=lines,
-        phone=clinic.phone,
+        phone=display_phone(clinic.phone, clinic.region) if clinic.phone else "",
         web=" ".join(web.split()),
         logo=pic,
         area=area,
