@@ -92,6 +92,7 @@ def main() -> int:
             raise SystemExit("package-test: the packaged search found nobody in the demo clinic")
         upgraded = _upgrade_oldest_stored_clinic(cli, env, Path(tmp))
         imported = _import_a_bundle(cli, demo_env, Path(tmp), args.dist)
+        printing = _printing_parts(args.dist)
 
     size_mb = _disk_bytes(args.dist) / 1_000_000
     build = args.build_seconds.read_text().strip() if args.build_seconds.is_file() else "?"
@@ -107,6 +108,7 @@ def main() -> int:
     print(f"package-test: {planned}")
     print(f"package-test: {upgraded}")
     print(f"package-test: {imported}")
+    print(f"package-test: {printing}")
     internal = args.dist / "_internal"
     if internal.is_dir():
         parts = sorted(((_disk_bytes(p), p.name) for p in internal.iterdir()), reverse=True)
@@ -163,6 +165,21 @@ def _import_a_bundle(cli: Path, env: dict[str, str], tmp: Path, dist: Path) -> s
     if counts.get("patients", {}).get("created") != 1 or counts["visits"]["created"] != 1:
         raise SystemExit(f"package-test: the packaged import made {counts}")
     return "import of a FHIR bundle: 1 patient and 1 visit created"
+
+
+def _printing_parts(dist: Path) -> str:
+    """Letters need their font (Greek and Cyrillic names), PDFium for the preview and the
+    printer, and ReportLab's accelerator: all loaded at run time, so checked here."""
+    wanted = {
+        "the letter font": "DejaVuSans.ttf",
+        "its bold": "DejaVuSans-Bold.ttf",
+        "PDFium (preview and printing)": "*pdfium*",
+        "ReportLab's accelerator": "_rl_accel*",
+    }
+    missing = [what for what, pattern in wanted.items() if not any(dist.rglob(pattern))]
+    if missing:
+        raise SystemExit(f"package-test: not bundled: {', '.join(missing)}")
+    return "letters: font, PDFium and the ReportLab accelerator bundled"
 
 
 def _plan_reminders(cli: Path, env: dict[str, str]) -> str:
