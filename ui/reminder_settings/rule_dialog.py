@@ -30,6 +30,7 @@ from app.reminders.rules import (
     KIND_LABELS,
     MAX_OFFSET_DAYS,
     MAX_TOUCHES,
+    PRINT_FORMATS,
     PURPOSES,
     Rule,
     Touch,
@@ -62,6 +63,17 @@ TOUCH_CHANNEL_CHOICES: Final[tuple[tuple[str, ...], ...]] = (
     ("sms", "email", "letter"),
 )
 TIME_FORMAT: Final = "HH:mm"
+PRINT_FORMAT_LABELS: Final = {"letter": "Letter", "postcard": "Postcard"}
+PRINT_FORMAT_HINTS: Final = {
+    "letter": "A letter in a window envelope, as long as the message needs.",
+    "postcard": "A postcard (4 × 6 in, or A6 outside the US envelope setting) holds a short "
+    "message; the words' preview says when a message is too long for one.",
+}
+NO_LETTERS_HINT: Final = "This rule sends no letters. Choose Letter as a way of sending to pick."
+BILLING_PRINT_HINT: Final = (
+    "Billing notices print as statements: the open charges and payments, the balance and "
+    "how to pay."
+)
 
 # Words of the rule checks (app/reminders/rules.check_rule) → the part of the form they
 # are about, so the reason shows under that part.
@@ -77,6 +89,7 @@ _FIELD_WORDS: Final = (
     ("sent late", "window"),
     ("recall comes", "recall_months"),
     ("smallest balance", "min_balance"),
+    ("print as letters or postcards", "print_format"),
 )
 
 
@@ -316,6 +329,20 @@ class RuleDialog(FormDialog):
         )
         self.touch_list = TouchList(kind)
         self.add_field("Messages:", self.touch_list, "touches", form=messages_form)
+        # Billing notices always print as statements, so they get words, not a choice.
+        self.print_format_combo = QComboBox()
+        for print_format in PRINT_FORMATS:
+            self.print_format_combo.addItem(PRINT_FORMAT_LABELS[print_format], print_format)
+        if kind == "billing":
+            statements = QLabel("Statements")
+            statements.setAccessibleName("Letters print as statements")
+            self.add_field(
+                "Letters print as:", statements, "print_format", BILLING_PRINT_HINT, messages_form
+            )
+        else:
+            self.add_field(
+                "Letters print &as:", self.print_format_combo, "print_format", form=messages_form
+            )
 
         timing_form = self._tab("Timing")
         self.window_spin = QSpinBox()
@@ -412,6 +439,9 @@ class RuleDialog(FormDialog):
 
         self.touch_list.edited.connect(lambda: self._edited("touches"))
         self.channel_order.edited.connect(lambda: self._edited("channels"))
+        self.touch_list.edited.connect(self._update_print_format)
+        self.channel_order.edited.connect(self._update_print_format)
+        self.print_format_combo.currentIndexChanged.connect(lambda _i: self._update_print_format())
         for ticks in (self.kinds_list, self.providers_list, self.locations_list, self.recall_kinds):
             ticks.edited.connect(self.mark_dirty)
         self.save_button.setText("Save rule")
@@ -450,6 +480,26 @@ class RuleDialog(FormDialog):
         self.recall_months.setValue(rule.recall_months)
         self.recall_kinds.fill(((k, k) for k in kinds), rule.recall_visit_kinds)
         self.min_balance.setText(f"{rule.min_balance_cents / 100:.2f}")
+        self.print_format_combo.setCurrentIndex(
+            max(0, self.print_format_combo.findData(rule.print_format))
+        )
+        self._update_print_format()
+
+    def can_send_letters(self) -> bool:
+        """Whether the rule as shown now could send a letter: by its ways or a message's."""
+        rule_ways = self.channel_order.channels()
+        return any(
+            "letter" in (touch.channels or rule_ways) for touch in self.touch_list.touches()
+        ) or ("letter" in rule_ways and not self.touch_list.rows)
+
+    def _update_print_format(self) -> None:
+        """The choice only matters when the rule can send a letter; say why it is off."""
+        if self.rule.kind == "billing":
+            return
+        letters = self.can_send_letters()
+        self.print_format_combo.setEnabled(letters)
+        chosen = str(self.print_format_combo.currentData())
+        self.set_hint("print_format", PRINT_FORMAT_HINTS[chosen] if letters else NO_LETTERS_HINT)
 
     def edited_rule(self) -> Rule:
         """The rule as the form shows it now (not checked yet)."""
@@ -475,7 +525,14 @@ class RuleDialog(FormDialog):
             recall_months=self.recall_months.value(),
             recall_visit_kinds=self.recall_kinds.ticked(),
             min_balance_cents=min_balance,
+            print_format=self._print_format(),
         )
+
+    def _print_format(self) -> str:
+        """The choice; a rule that sends no letters (or bills) keeps what it had."""
+        if self.rule.kind == "billing" or not self.print_format_combo.isEnabled():
+            return self.rule.print_format
+        return str(self.print_format_combo.currentData())
 
     def _save(self) -> Changes:
         self.saved_rule = save_rule(self.clinic, self.edited_rule())

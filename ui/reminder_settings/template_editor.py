@@ -25,6 +25,9 @@ from PySide6.QtWidgets import (
 
 from app.clinic import Clinic
 from app.errors import FrontdeskError, InvalidInputError
+from app.letters.postcards import check_postcard
+from app.letters.queue import POSTCARD_SIZES
+from app.letters.settings import load_settings as load_letter_settings
 from app.reminders import template_store
 from app.reminders.compose import preview
 from app.reminders.rules import CHANNEL_LABELS, CHANNELS, KIND_LABELS, Rule
@@ -51,6 +54,7 @@ log = logging.getLogger(__name__)
 CHECK_DELAY_MS: Final = 400
 BASE_LANGUAGES: Final = ("en", "es")
 SAMPLE, PATIENT = "sample", "patient"
+CARD_WORDS: Final = {"4x6": "a 4 × 6 in postcard", "a6": "an A6 postcard"}
 
 
 def clinic_languages(clinic: Clinic, rule_id: str) -> list[str]:
@@ -107,6 +111,9 @@ class TemplateEditor(QDialog):
         self.rule = rule
         self.purpose = rule.kind  # templates are per rule kind (templates.VARIABLES)
         self.problem: TemplateProblem | None = None
+        # Why the previewed words do not fit the rule's postcard ('' when they do, or when
+        # the rule prints letters): Save stays off meanwhile, as for a broken template.
+        self.postcard_problem = ""
         self.question = PendingQuestion()
         self.picker: PatientPicker | None = None
         self.patient: tuple[str, str] | None = None  # id, name
@@ -199,6 +206,11 @@ class TemplateEditor(QDialog):
         self.preview.setReadOnly(True)
         self.preview.setAccessibleName("Preview of the message")
         self.preview.setTabChangesFocus(True)
+        self.postcard_label = error_line()
+        self.postcard_label.setAccessibleName("Why this does not fit a postcard")
+        self.postcard_label.setWordWrap(True)
+        self.postcard_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.postcard_label.hide()
         self.preview_note = hint_line()
         self.preview_note.setAccessibleName("About the preview")
         self.preview_note.setWordWrap(True)
@@ -210,6 +222,7 @@ class TemplateEditor(QDialog):
         preview_column = QVBoxLayout(preview_box)
         preview_column.addLayout(source_row)
         preview_column.addWidget(self.preview, 1)
+        preview_column.addWidget(self.postcard_label)
         preview_column.addWidget(self.preview_note)
 
         right = QSplitter(Qt.Orientation.Vertical)
@@ -287,6 +300,21 @@ class TemplateEditor(QDialog):
         return self.editor.toPlainText()
 
     @property
+    def prints_postcards(self) -> bool:
+        """The words shown are a letter this rule prints as a postcard (billing notices
+        always print as statements, whatever the rule says)."""
+        return (
+            self.channel == "letter"
+            and self.rule.kind != "billing"
+            and self.rule.print_format == "postcard"
+        )
+
+    def postcard_size(self) -> str:
+        """The card the clinic prints: 4×6 in with US envelopes, A6 otherwise (as the
+        print queue chooses), read now so a change in Settings ▸ Letters counts."""
+        return POSTCARD_SIZES.get(load_letter_settings(self.clinic).envelope, "a6")
+
+    @property
     def dirty(self) -> bool:
         return self.text() != self._loaded_text
 
@@ -341,7 +369,7 @@ class TemplateEditor(QDialog):
         self.problem_label.setText(str(problem) if problem is not None else "")
         self.problem_label.setVisible(problem is not None)
         self.editor.setAccessibleDescription(str(problem) if problem is not None else "")
-        self.save_button.setEnabled(problem is None and self.dirty)
+        self._update_save()
         marks: list[QTextEdit.ExtraSelection] = []
         if problem is not None and problem.line is not None:
             block = self.editor.document().findBlockByLineNumber(problem.line - 1)
@@ -355,30 +383,58 @@ class TemplateEditor(QDialog):
                 marks.append(mark)
         self.editor.setExtraSelections(marks)
 
+    def _update_save(self) -> None:
+        self.save_button.setEnabled(
+            self.problem is None and not self.postcard_problem and self.dirty
+        )
+
     def update_preview(self) -> None:
+        body: str | None = None  # the message as it would print; None when none is shown
         if self.preview_source.currentData() == PATIENT and self.patient is not None:
-            text, note = self._patient_preview(self.patient[0])
+            text, note, body = self._patient_preview(self.patient[0])
         elif self.problem is not None:
             text, note = "", "The preview comes back when the problem in the text is fixed."
         else:
-            text, note = self._sample_preview(), "With made-up values, not a real patient."
+            text, body = self._sample_preview()
+            note = "With made-up values, not a real patient."
         self.preview.setPlainText(text)
+        if self.prints_postcards:
+            size = self.postcard_size()
+            note += f" Prints as {CARD_WORDS.get(size, 'a postcard')}."
+            self._check_postcard(body, size)
+        else:
+            self._check_postcard(None, "")
         self.preview_note.setText(note)
         if self.channel == "sms":
-            body = text
-            self.parts_label.setText(parts_text(body) if body else "")
+            self.parts_label.setText(parts_text(text) if text else "")
 
-    def _sample_preview(self) -> str:
+    def _check_postcard(self, body: str | None, size: str) -> None:
+        """Show why the previewed message does not fit the card, and keep Save off."""
+        reason = ""
+        if body is not None:
+            try:
+                check_postcard(body, size)
+            except InvalidInputError as exc:
+                reason = str(exc)
+        self.postcard_problem = reason
+        self.postcard_label.setText(reason)
+        self.postcard_label.setVisible(bool(reason))
+        self.preview.setAccessibleDescription(reason)
+        self._update_save()
+
+    def _sample_preview(self) -> tuple[str, str | None]:
+        """What the preview shows, and the message body (None when it shows a problem)."""
         values = sample_values(self.purpose, self.language, self.channel)
         try:
             if self.channel == "email":
                 email = render_email(self.text(), purpose=self.purpose, values=values)
-                return f"Subject: {email.subject}\n\n{email.text}"
-            return render(self.text(), purpose=self.purpose, kind=self.channel, values=values)
+                return f"Subject: {email.subject}\n\n{email.text}", email.text
+            body = render(self.text(), purpose=self.purpose, kind=self.channel, values=values)
         except TemplateError as exc:
-            return str(exc.problem)
+            return str(exc.problem), None
+        return body, body
 
-    def _patient_preview(self, patient_id: str) -> tuple[str, str]:
+    def _patient_preview(self, patient_id: str) -> tuple[str, str, str | None]:
         """The message as it would go to this patient now: their own next visit, balance or
         recall where they have one (compose.preview), with the saved words."""
         name = self.patient[1] if self.patient else "the chosen patient"
@@ -393,12 +449,12 @@ class TemplateEditor(QDialog):
                 source=self.text(),
             )
         except TemplateError as exc:
-            return "", str(exc.problem)
+            return "", str(exc.problem), None
         except InvalidInputError as exc:
-            return "", str(exc)
+            return "", str(exc), None
         if draft.subject:
-            return f"Subject: {draft.subject}\n\n{draft.body}", note
-        return draft.body, note
+            return f"Subject: {draft.subject}\n\n{draft.body}", note, draft.body
+        return draft.body, note, draft.body
 
     # --- actions -----------------------------------------------------------------------
 
@@ -437,7 +493,7 @@ class TemplateEditor(QDialog):
     def save(self) -> bool:
         """Store the words (checked once more by the core); the reason shows inline if not."""
         self.check_now()
-        if self.problem is not None:
+        if self.problem is not None or self.postcard_problem:
             return False
         try:
             changes = template_store.save_template(
