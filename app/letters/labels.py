@@ -29,7 +29,7 @@ position lets the desk feed the same sheet again and begin on the first free lab
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -41,13 +41,7 @@ from reportlab.pdfgen.canvas import Canvas
 from app.errors import InvalidInputError
 from app.letters import fonts
 from app.letters.envelopes import Rect
-from app.letters.layout import (
-    RULE,
-    AddressTooLongError,
-    fit_address,
-    pdf_properties,
-    write_atomically,
-)
+from app.letters.layout import RULE, AddressTooLongError, fit_address, write_canvas
 
 
 @dataclass(frozen=True)
@@ -222,34 +216,6 @@ def _draw_outlines(canvas: Canvas, spec: LabelSheet) -> None:
         r = spec.label_rect(position)
         canvas.roundRect(r.x, r.y, r.w, r.h, 0.0625 * inch)
     canvas.restoreState()
-
-
-def write_canvas(
-    out: BinaryIO | Path,
-    draw: Callable[[Canvas], None],
-    *,
-    page_size: tuple[float, float],
-    title: str,
-) -> None:
-    """A PDF drawn straight on a reportlab canvas (no flowables: labels and cards are
-    placed to the point), into an open binary file or atomically to a path, with the
-    generic properties of every Frontdesk PDF."""
-
-    def write(handle: BinaryIO) -> None:
-        canvas = Canvas(handle, pagesize=page_size, pageCompression=1)
-        props = pdf_properties(title)
-        canvas.setTitle(props["title"])
-        canvas.setAuthor(props["author"])
-        canvas.setCreator(props["creator"])
-        canvas.setSubject(props["subject"])
-        canvas.setKeywords(props["keywords"])
-        draw(canvas)
-        canvas.save()
-
-    if isinstance(out, Path):
-        write_atomically(out, write)
-    else:
-        write(out)
 
 
 def _draw_address(

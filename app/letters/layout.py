@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import Any, BinaryIO, Final, Literal, Protocol
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -125,6 +125,15 @@ def write_atomically(path: Path, write: Any) -> None:
         raise
 
 
+def write_to(out: BinaryIO | Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call `write(handle)` on an open binary file (a preview's buffer, a printer's stream)
+    or, for a Path, through write_atomically: every builder saves the same safe way."""
+    if isinstance(out, Path):
+        write_atomically(out, write)
+    else:
+        write(out)
+
+
 def write_pdf_atomically(
     path: Path,
     story: Sequence[Flowable],
@@ -170,6 +179,31 @@ def write_pdf_atomically(
         doc.build(list(story))
 
     write_atomically(path, write)
+
+
+def write_canvas(
+    out: BinaryIO | Path,
+    draw: Callable[[Canvas], None],
+    *,
+    page_size: tuple[float, float],
+    title: str,
+) -> None:
+    """A PDF drawn straight on a reportlab canvas (no flowables: labels and cards are
+    placed to the point), into an open binary file or atomically to a path, with the
+    generic properties of every Frontdesk PDF."""
+
+    def write(handle: BinaryIO) -> None:
+        canvas = Canvas(handle, pagesize=page_size, pageCompression=1)
+        props = pdf_properties(title)
+        canvas.setTitle(props["title"])
+        canvas.setAuthor(props["author"])
+        canvas.setCreator(props["creator"])
+        canvas.setSubject(props["subject"])
+        canvas.setKeywords(props["keywords"])
+        draw(canvas)
+        canvas.save()
+
+    write_to(out, write)
 
 
 # --- addresses --------------------------------------------------------------------------

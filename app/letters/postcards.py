@@ -22,13 +22,10 @@ address side directly, so every zone the post office keeps for itself stays empt
 
 from __future__ import annotations
 
-import html
 import io
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
 from typing import Any, BinaryIO, Final, Protocol
 
@@ -36,13 +33,21 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch, mm
 from reportlab.pdfbase.pdfmetrics import getAscentDescent
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Frame, ListFlowable, ListItem, Paragraph
+from reportlab.platypus import Flowable, Frame
 
 from app.errors import InvalidInputError
 from app.letters import fonts
+from app.letters.body_text import BodyStyles, body_flowables
 from app.letters.envelopes import Rect
-from app.letters.labels import INK_ASCENT, write_canvas
-from app.letters.layout import INK, MUTED, RULE, AddressTooLongError, fit_address
+from app.letters.labels import INK_ASCENT
+from app.letters.layout import (
+    INK,
+    MUTED,
+    RULE,
+    AddressTooLongError,
+    fit_address,
+    write_canvas,
+)
 
 PDF_TITLE: Final = "Postcards"
 
@@ -136,15 +141,8 @@ def postcard_format(size: str) -> PostcardFormat:
 
 # --- the message ------------------------------------------------------------------------
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
 
-
-def _markup(text: str) -> str:
-    """Escape the text for reportlab's mini-markup, then turn **bold** into <b>bold</b>."""
-    return _BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False))
-
-
-def _styles(size: float, face: fonts.FontSet) -> dict[str, ParagraphStyle]:
+def _styles(size: float, face: fonts.FontSet) -> BodyStyles:
     body = ParagraphStyle(
         "card",
         fontName=face.regular,
@@ -153,39 +151,15 @@ def _styles(size: float, face: fonts.FontSet) -> dict[str, ParagraphStyle]:
         textColor=INK,
         spaceAfter=size * 0.5,
     )
-    return {"body": body, "item": ParagraphStyle("card-item", parent=body, spaceAfter=1)}
-
-
-def message_flowables(text: str, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
-    """Blank-line paragraphs, `**bold**`, and lines starting "- " as a bulleted list."""
-    body = styles["body"]
-    story: list[Flowable] = []
-    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
-        lines = [line.strip() for line in block.split("\n") if line.strip()]
-        for is_item, run in groupby(lines, key=lambda line: line.startswith("- ")):
-            group = list(run)
-            if not is_item:
-                story.append(Paragraph(_markup(" ".join(group)), body))
-                continue
-            items = [ListItem(Paragraph(_markup(i[2:].strip()), styles["item"])) for i in group]
-            story.append(
-                ListFlowable(
-                    items,
-                    bulletType="bullet",
-                    start="•",
-                    leftIndent=12,
-                    bulletFontName=body.fontName,
-                    bulletFontSize=body.fontSize,
-                    spaceAfter=body.spaceAfter,
-                )
-            )
-    return story
+    return BodyStyles.from_body(
+        body, block_indent=12, list_indent=12, bullet_indent=0, bullet_size=size, item_space=1
+    )
 
 
 def _height(story: Sequence[Flowable], width: float, room: float) -> float:
     """The height the story takes in a frame `width` wide, spaces between flowables included
     (a frame drops the space before the first and after the last)."""
-    # Lists measure their bullets on a canvas; a throw-away one in memory serves.
+    # Some flowables measure on a canvas (wrapOn sets it); a throw-away one in memory serves.
     scratch = Canvas(io.BytesIO())
     total = 0.0
     for i, flowable in enumerate(story):
@@ -209,7 +183,7 @@ def _fit_message(text: str, fmt: PostcardFormat, face: fonts.FontSet) -> _Fit:
     box = fmt.message_box
     needed = 0.0
     for size in _MESSAGE_SIZES:
-        story = message_flowables(text, _styles(size, face))
+        story = body_flowables(text, _styles(size, face))
         needed = _height(story, box.w, box.h)
         if needed <= box.h:
             return _Fit(size, story)

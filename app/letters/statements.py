@@ -14,35 +14,24 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Literal
+from typing import Any, BinaryIO, Final, Literal, TypeAlias
 from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import (
-    ActionFlowable,
-    BaseDocTemplate,
-    Flowable,
-    Frame,
-    KeepTogether,
-    NextPageTemplate,
-    PageBreak,
-    PageTemplate,
-    Paragraph,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, Table, TableStyle
 
 from app.clinic import Clinic, ClinicSettings
 from app.errors import InvalidInputError
 from app.letters import fonts as fontreg
-from app.letters.envelopes import Envelope, envelope
-from app.letters.fonts import FontSet, text_width
+from app.letters.body_text import BodyStyles, body_flowables
+from app.letters.envelopes import envelope
+from app.letters.fonts import FontSet
 from app.letters.layout import (
     INK,
     MUTED,
@@ -51,11 +40,9 @@ from app.letters.layout import (
     draw_fold_marks,
     draw_return_line,
     fit_address,
-    pdf_properties,
-    write_atomically,
 )
-from app.letters.letter import page_of
-from app.letters.letterhead import Letterhead, draw_info, draw_letterhead, prepare_letterhead
+from app.letters.letterhead import draw_info, draw_letterhead, prepare_letterhead
+from app.letters.paged import PagedBatch, PageRun, build_paged
 from app.letters.settings import LetterSettings
 from app.patients.validation import display_phone
 from app.reminders import wording
@@ -245,15 +232,11 @@ class StatementInput:
     date_text: str
     statement: Statement
     language: str = "en"
-    body_text: str = ""  # an optional note above the table (plain paragraphs)
+    body_text: str = ""  # an optional note above the table (read as a letter's body is)
 
 
-@dataclass(frozen=True)
-class StatementBatch:
-    """The built document: its page count and the page (1-based) each statement starts on."""
-
-    pages: int
-    first_page_of: list[int]
+StatementBatch: TypeAlias = PagedBatch
+"""The built document: its page count and the page (1-based) each statement starts on."""
 
 
 def short_date(day: date, *, day_first: bool) -> str:
@@ -274,6 +257,7 @@ class _Styles:
     due: ParagraphStyle
     heading: ParagraphStyle
     small: ParagraphStyle
+    text: BodyStyles
 
 
 def _styles(font: FontSet) -> _Styles:
@@ -310,6 +294,7 @@ def _styles(font: FontSet) -> _Styles:
             spaceAfter=3,
         ),
         small=ParagraphStyle("st-small", parent=body, fontSize=9, leading=12, textColor=MUTED),
+        text=BodyStyles.from_body(body),
     )
 
 
@@ -419,9 +404,7 @@ def _story_for(
     statement = item.statement
     region = clinic.region
     story: list[Flowable] = [Paragraph(_e(words["title"]), styles.title)]
-    for block in item.body_text.replace("\r\n", "\n").split("\n\n"):
-        if block.strip():
-            story.append(Paragraph(_e(" ".join(block.split())), styles.body))
+    story += body_flowables(item.body_text, styles.text)
     if statement.rows:
         story.append(_table(statement, item.language, styles, width, region, clinic.day_first))
     else:
@@ -455,120 +438,6 @@ def _story_for(
     return story
 
 
-# --- page furniture: letterhead on page one, header and page numbers on the others --------
-
-_HEADER_ROOM: Final = 30.0
-_FOOTER_ROOM: Final = 18.0
-
-
-@dataclass
-class _Run:
-    """What the markers and the page hook share while the batch is laid out."""
-
-    inputs: Sequence[StatementInput]
-    envelope: Envelope
-    font: FontSet
-    head: Letterhead
-    current: int = -1
-    first_page_of: list[int] = field(default_factory=list)
-    pages_of: list[list[int]] = field(default_factory=list)
-
-    def begin(self, index: int, canvas: Canvas) -> None:
-        self.current = index
-        self.first_page_of.append(canvas.getPageNumber())
-        self.pages_of.append([])
-        item = self.inputs[index]
-        env, font = self.envelope, self.font
-        draw_letterhead(canvas, self.head, env, font)
-        draw_return_line(canvas, self.head.return_line, env, font)
-        draw_address(canvas, item.recipient_lines, env, font)
-        draw_info(canvas, self.head, env, font, item.date_text)
-        draw_fold_marks(canvas, env)
-
-    def end(self, canvas: Canvas) -> None:
-        """Write the page-number forms of the statement that just ended: only now is its
-        page count known (each page already refers to its form by name)."""
-        item = self.inputs[self.current]
-        pages = [*self.pages_of[self.current], canvas.getPageNumber()]
-        for n, page in enumerate(pages, start=1):
-            canvas.beginForm(f"statement-page-{page}", -400, -20, 20, 40)
-            if len(pages) > 1:
-                canvas.setFillColor(MUTED)
-                canvas.setFont(self.font.regular, 8.5)
-                canvas.drawRightString(0, 0, page_of(n, len(pages), item.language))
-            canvas.endForm()
-        self.pages_of[self.current].append(-1)  # its last page: counted, not yet ended
-        self.current = -2
-
-    def page_end(self, canvas: Canvas, _doc: BaseDocTemplate) -> None:
-        index = self.current if self.current >= 0 else len(self.pages_of) - 1
-        if index < 0 or self.current == -1:
-            return  # a blank back between statements
-        page = canvas.getPageNumber()
-        pages = self.pages_of[index]
-        if pages and pages[-1] == -1:
-            pages[-1] = page
-            self.current = -1
-        else:
-            pages.append(page)
-        width, _height = self.envelope.page_size
-        canvas.saveState()
-        canvas.translate(
-            width - self.envelope.margins[1], self.envelope.margins[3] - _FOOTER_ROOM + 4
-        )
-        canvas.doForm(f"statement-page-{page}")
-        canvas.restoreState()
-        if pages.index(page) > 0:
-            self._continuation_header(canvas, self.inputs[index])
-
-    def _continuation_header(self, canvas: Canvas, item: StatementInput) -> None:
-        width, height = self.envelope.page_size
-        left, right, top, _bottom = self.envelope.margins
-        name = " ".join(item.recipient_lines[0].split()) if item.recipient_lines else ""
-        words = _words(item.language)
-        text = " · ".join(
-            p for p in (self.head.clinic_name, words["title"], name, item.date_text) if p
-        )
-        size = 8.5
-        while size > 5 and text_width(text, self.font.regular, size) > width - left - right:
-            size -= 0.5
-        y = height - top - 10
-        canvas.saveState()
-        canvas.setFillColor(MUTED)
-        canvas.setFont(self.font.regular, size)
-        canvas.drawString(left, y, text)
-        canvas.setStrokeColor(RULE)
-        canvas.setLineWidth(0.5)
-        canvas.line(left, y - 5, width - right, y - 5)
-        canvas.restoreState()
-
-
-class _Marker(Flowable):  # type: ignore[misc]  # reportlab has no type hints
-    """A zero-size flowable that acts on the page canvas when the layout reaches it."""
-
-    def __init__(self, action: Any) -> None:
-        super().__init__()
-        self.action = action
-
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
-        return 0, 0
-
-    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
-        self.action(canvas)
-
-    def draw(self) -> None:
-        return
-
-
-class _OddPage(ActionFlowable):  # type: ignore[misc]
-    """With blank backs (duplex) a statement starts on an odd page: never two patients on
-    one sheet."""
-
-    def apply(self, doc: BaseDocTemplate) -> None:
-        if doc.canv.getPageNumber() % 2 == 0:
-            doc.handle_pageBreak()
-
-
 def build_statements(
     inputs: Sequence[StatementInput],
     settings: LetterSettings,
@@ -593,53 +462,22 @@ def build_statements(
             raise InvalidInputError(f"Statement {number} of {len(inputs)}: {exc}") from None
     styles = _styles(font)
     head = prepare_letterhead(clinic_settings, env, settings.logo_png, settings.web)
-    run = _Run(inputs, env, font, head)
-    width, height = env.page_size
-    left, right, top, bottom = env.margins
-    frame_w = width - left - right
 
-    story: list[Flowable] = []
-    for index, item in enumerate(inputs):
-        if index:
-            story += [NextPageTemplate("first"), PageBreak()]
-            if settings.blank_backs:
-                story.append(_OddPage())
-        story.append(_Marker(lambda canvas, i=index: run.begin(i, canvas)))
-        story.append(NextPageTemplate("later"))
-        story += _story_for(item, settings, clinic_settings, styles, frame_w)
-        story.append(_Marker(run.end))
+    def page_one(index: int, canvas: Canvas) -> None:
+        item = inputs[index]
+        draw_letterhead(canvas, head, env, font)
+        draw_return_line(canvas, head.return_line, env, font)
+        draw_address(canvas, item.recipient_lines, env, font)
+        draw_info(canvas, head, env, font, item.date_text)
+        draw_fold_marks(canvas, env)
 
-    def frame(frame_id: str, frame_top: float) -> Frame:
-        return Frame(
-            left,
-            bottom,
-            frame_w,
-            frame_top - bottom,
-            leftPadding=0,
-            rightPadding=0,
-            topPadding=0,
-            bottomPadding=0,
-            id=frame_id,
-        )
+    def title_of(index: int) -> str:
+        return _words(inputs[index].language)["title"]
 
-    first = frame("first", height - env.body_top)
-    later = frame("later", height - top - _HEADER_ROOM)
-
-    def build(handle: Any) -> None:
-        doc = BaseDocTemplate(
-            handle,
-            pagesize=env.page_size,
-            pageTemplates=[
-                PageTemplate(id="first", frames=[first], onPageEnd=run.page_end),
-                PageTemplate(id="later", frames=[later], onPageEnd=run.page_end),
-            ],
-            **pdf_properties(PDF_TITLE),
-        )
-        doc.build(story)
-
-    if isinstance(out, Path):
-        write_atomically(out, build)
-    else:
-        build(out)
-    pages = max((p for numbers in run.pages_of for p in numbers), default=0)
-    return StatementBatch(pages=max(pages, run.first_page_of[-1]), first_page_of=run.first_page_of)
+    run = PageRun(inputs, env, font, head.clinic_name, page_one, title_of)
+    width, _height = env.page_size
+    left, right, _top, _bottom = env.margins
+    contents = [
+        _story_for(item, settings, clinic_settings, styles, width - left - right) for item in inputs
+    ]
+    return build_paged(run, contents, blank_backs=settings.blank_backs, title=PDF_TITLE, out=out)

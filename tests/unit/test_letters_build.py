@@ -17,8 +17,9 @@ from app.clinic import ClinicSettings
 from app.errors import InvalidInputError
 from app.letters import fonts
 from app.letters.envelopes import ENVELOPES, Rect
-from app.letters.letter import LetterInput, build_letters, check_recipient, page_of
+from app.letters.letter import LetterInput, build_letters, check_recipient
 from app.letters.letterhead import letter_date, picture
+from app.letters.paged import page_of
 from app.letters.settings import LetterSettings
 
 FONT = fonts.register()
