@@ -27,7 +27,14 @@ from app.reminders import wording
 from app.reminders.accounts import email_settings
 from app.reminders.outbox import Message
 from app.reminders.planning_times import parse_utc, when_text
-from app.reminders.reach import Way, blocked, channel_order, contact_for, ways_to_reach
+from app.reminders.reach import (
+    MISSING_CONTACT,
+    Way,
+    blocked,
+    channel_order,
+    contact_for,
+    ways_to_reach,
+)
 from app.reminders.rules import CHANNELS, Rule, Touch
 from app.reminders.send_window import earliest_tomorrow, quiet_until, sent_today
 from app.reminders.settings import ReminderSettings, load_settings
@@ -131,7 +138,7 @@ def decide(
             reasons.append(made)
     blocked_ways = tuple(reasons)
     if not drafts:
-        return _skip("No way to reach the patient: " + "; ".join(reasons), blocked_ways)
+        return _skip(_no_way(reasons), blocked_ways)
 
     only_letters = all(d.channel == "letter" for d in drafts)
     limit = settings.daily_limit
@@ -374,6 +381,17 @@ def _location(clinic: Clinic, location_id: str | None) -> dict[str, str]:
 
 
 # --- the template editor's preview -----------------------------------------------------------
+
+
+def _no_way(reasons: list[str]) -> str:
+    """Why nothing can go, and what the desk can do about it when details are missing."""
+    text = "No way to reach the patient: " + "; ".join(reasons)
+    if any(r.endswith(MISSING_CONTACT) for r in reasons):
+        text += (
+            ". Add the missing details with Edit details and consent, or give the rule "
+            "another way of sending in Settings ▸ Reminders."
+        )
+    return text
 
 
 def preview(

@@ -10,6 +10,7 @@ after a Yes. A STOP texted back opts the number out of every text, whatever the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from app.clinic import Clinic
 from app.patients.model import Address, Patient
@@ -119,6 +120,8 @@ _NO_CONTACT = {
     "email": "no email address",
     "letter": "no postal address",
 }
+MISSING_CONTACT: Final = tuple(_NO_CONTACT.values())
+"""The endings of a blocked reason that a receptionist fixes on the patient's record."""
 
 
 def ways_to_reach(

@@ -275,7 +275,9 @@ def test_when_no_channel_is_left_the_message_is_skipped_with_every_reason(
     decision = _decide(clinic, message, replace(rule, touches=(Touch(-2, time(10, 0)),)))
     assert decision.skip == (
         "No way to reach the patient: Text: no mobile number; Email: no email address; "
-        "Letter: the patient said no to letters for appointment reminders"
+        "Letter: the patient said no to letters for appointment reminders. Add the missing "
+        "details with Edit details and consent, or give the rule another way of sending in "
+        "Settings ▸ Reminders."
     )
     assert decision.drafts == ()
 
