@@ -42,14 +42,18 @@ _MONTHS_DE: Final = (
 )
 
 
-def letter_date(day: date, language: str) -> str:
+def letter_date(day: date, language: str, *, day_first: bool = False) -> str:
     """The date line in the letter's language, never the workstation's locale:
-    'March 10, 2026', '10 de marzo de 2026', '10. März 2026'."""
+    'March 10, 2026' ('10 March 2026' for a clinic that writes the day first),
+    '10 de marzo de 2026', '10. März 2026'."""
     code = wording.base_language(language)
     if code == "de":
         return f"{day.day}. {_MONTHS_DE[day.month - 1]} {day.year}"
     if code == "es":
         return f"{wording.month_day(day, 'es')} de {day.year}"
+    if day_first:
+        month, number = wording.month_day(day, "en").split(" ")
+        return f"{number} {month} {day.year}"
     return f"{wording.month_day(day, 'en')}, {day.year}"
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
@@ -28,15 +27,17 @@ from app.clinic import Clinic
 from app.errors import InvalidInputError, RecordNotFoundError
 from app.letters import layout
 from app.letters.letter import LetterInput, build_letters, check_recipient
+from app.letters.letterhead import letter_date
 from app.letters.postcards import build_postcards, check_postcard
 from app.letters.settings import LetterSettings
 from app.letters.settings import load_settings as load_letter_settings
 from app.letters.statements import StatementInput, build_statements, statement_lines
 from app.ops import CancelToken, Progress, no_progress
 from app.patients.model import Address
-from app.reminders import outbox, wording
+from app.reminders import outbox
 from app.reminders.rules import KIND_LABELS, KINDS, Rule, load_rules
 from app.reminders.settings import load_settings as load_reminder_settings
+from app.reminders.template_store import template_for
 from app.store.changes import Changes
 from app.store.writer import utc_now
 from app.today import clinic_today
@@ -290,14 +291,19 @@ def count_waiting(clinic: Clinic) -> int:
 # --- building one PDF -----------------------------------------------------------------------
 
 
-def letter_date(day: date, language: str, *, day_first: bool) -> str:
-    """The date line: 'November 29, 2026', '29 November 2026', '29 de noviembre de 2026'."""
-    if wording.base_language(language) == "es":
-        return f"{wording.month_day(day, 'es')} de {day.year}"
-    if day_first:
-        month, number = wording.month_day(day, "en").split(" ")
-        return f"{number} {month} {day.year}"
-    return f"{wording.month_day(day, 'en')}, {day.year}"
+def letter_language(
+    clinic: Clinic, rule_id: str, rule_kind: str, patient_language: str, clinic_language: str
+) -> str:
+    """The language the letter's text was written in, so its date line, page numbers and
+    continuation header match it: the patient's when the rule has a letter template in it,
+    else the clinic's. The same order app.reminders.compose chose the template in when the
+    letter was written (the outbox keeps the text, not its language)."""
+    own = patient_language.strip() or clinic_language
+    if own == clinic_language or not rule_kind:
+        return own
+    if template_for(clinic, rule_id, rule_kind, "letter", own) is not None:
+        return own
+    return clinic_language
 
 
 def _postcard_size(clinic: Clinic, settings: LetterSettings | None = None) -> str:
@@ -374,7 +380,8 @@ def prepare(
     cancel: CancelToken | None = None,
 ) -> Batch:
     """Read what the chosen messages print: recipient lines from the patient's address as
-    it is now, the text the sender wrote, today's date in the clinic's language.
+    it is now, the text the sender wrote, today's date in the language of that text (see
+    letter_language), which the page numbers and continuation header follow too.
 
     Raises InvalidInputError when a message cannot print (with the reason), was printed
     or cancelled meanwhile, or when the choice mixes letters, postcards and statements.
@@ -414,8 +421,10 @@ def prepare(
     settings = load_letter_settings(clinic)
     if blank_backs is not None and blank_backs != settings.blank_backs:
         settings = replace(settings, blank_backs=blank_backs)
-    language = load_reminder_settings(clinic).language or "en"
-    day = letter_date(clinic_today(clinic), language, day_first=clinic.settings.day_first)
+    clinic_language = load_reminder_settings(clinic).language or "en"
+    today = clinic_today(clinic)
+    languages: dict[tuple[str, str, str], str] = {}
+    dates: dict[str, str] = {}
     region = clinic.settings.region
     inputs: list[Any] = []
     for number, message_id in enumerate(wanted, start=1):
@@ -425,6 +434,13 @@ def prepare(
         row = by_id[message_id]
         assert row.address is not None  # a message without one has a problem, refused above
         lines = layout.address_lines(asdict(row.address), row.name, region)
+        choice = (row.item.rule_id, row.item.rule_kind, row.language)
+        if choice not in languages:
+            languages[choice] = letter_language(clinic, *choice, clinic_language)
+        language = languages[choice]
+        if language not in dates:
+            dates[language] = letter_date(today, language, day_first=clinic.settings.day_first)
+        day = dates[language]
         if print_as == "statement":
             inputs.append(
                 StatementInput(

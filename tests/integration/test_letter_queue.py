@@ -15,12 +15,14 @@ from app.billing.ledger import post_charge, record_payment
 from app.clinic import Clinic
 from app.errors import InvalidInputError
 from app.letters import queue
+from app.letters.letterhead import letter_date
 from app.letters.settings import update_settings
 from app.ops import CancelToken, OperationCancelledError
 from app.patients.model import AddressDraft, PatientDraft
 from app.patients.records import create_patient
 from app.reminders import outbox
 from app.reminders.rules import Rule, Touch, save_rule
+from app.today import clinic_today
 from app.users import act_as_default_user, add_user
 from tests.support.outbox_rows import make_message
 
@@ -44,7 +46,9 @@ def rule(clinic: Clinic, kind: str, name: str, print_format: str = "letter") -> 
     return save_rule(clinic, made).id
 
 
-def patient(clinic: Clinic, given: str, family: str, *, address: bool = True) -> str:
+def patient(
+    clinic: Clinic, given: str, family: str, *, address: bool = True, language: str = ""
+) -> str:
     addresses = (
         (
             AddressDraft(
@@ -59,7 +63,9 @@ def patient(clinic: Clinic, given: str, family: str, *, address: bool = True) ->
         if address
         else ()
     )
-    draft = PatientDraft(family_name=family, given_names=given, addresses=addresses)
+    draft = PatientDraft(
+        family_name=family, given_names=given, addresses=addresses, language=language
+    )
     return create_patient(clinic, draft).id
 
 
@@ -232,6 +238,76 @@ def test_a_batch_is_one_pdf_with_each_letter_on_its_own_first_page(
     meta = " ".join(str(v) for v in (reader.metadata or {}).values())
     for name in ("Okafor", "Παπαδοπούλου", "Иванов"):
         assert name not in meta
+
+
+def long_body(greeting: str, sentence: str) -> str:
+    """A letter body that runs onto a second page."""
+    return f"{greeting}\n\n" + "\n\n".join(sentence * 3 for _ in range(30))
+
+
+def test_each_letter_is_dated_and_numbered_in_the_language_of_its_text(
+    clinic: Clinic, rules: dict[str, str]
+) -> None:
+    # The body was written from the patient's language template; the date line, the page
+    # numbers and the continuation header follow it, not the clinic's language. A patient
+    # whose language has no letter template (German here) got the clinic's English text,
+    # so English dates and page numbers too.
+    spanish = patient(clinic, "Ana", "García", language="es-MX")
+    english = patient(clinic, "Ada", "Okafor")
+    german = patient(clinic, "Jörg", "Schmidt", language="de")
+    ids = [
+        waiting_letter(
+            clinic,
+            spanish,
+            rules["recall"],
+            body=long_body("Estimada Ana:", "Es momento de su revisión; llámenos para una cita. "),
+        ),
+        waiting_letter(
+            clinic,
+            english,
+            rules["recall"],
+            body=long_body("Dear Ada,", "It is time for your check-up; call us to book. "),
+        ),
+        waiting_letter(
+            clinic,
+            german,
+            rules["recall"],
+            body=long_body("Dear Jörg,", "It is time for your check-up; call us to book. "),
+        ),
+    ]
+    out = io.BytesIO()
+
+    result = queue.build_batch(clinic, ids, out)
+
+    reader = pdf_of(out.getvalue())
+    today = clinic_today(clinic)
+    es_date, en_date = letter_date(today, "es"), letter_date(today, "en")
+    assert " de " in es_date and " de " not in en_date
+    firsts = [result.first_page_of[i] for i in ids]
+    ana_first, ana_second = page_text(reader, firsts[0]), page_text(reader, firsts[0] + 1)
+    assert es_date in ana_first and en_date not in ana_first
+    assert "Página 1 de 2" in ana_first and "Page 1" not in ana_first
+    assert "Página 2 de 2" in ana_second
+    assert es_date in ana_second  # the continuation header
+    for first in firsts[1:]:
+        page_one, page_two = page_text(reader, first), page_text(reader, first + 1)
+        assert en_date in page_one and es_date not in page_one
+        assert "Page 1 of 2" in page_one and "Página" not in page_one and "Seite" not in page_one
+        assert "Page 2 of 2" in page_two and en_date in page_two
+
+
+def test_a_statement_is_dated_in_the_patients_language(clinic: Clinic) -> None:
+    billing = rule(clinic, "billing", "Balance letters")
+    ana = patient(clinic, "Ana", "García", language="es")
+    post_charge(clinic, ana, 12_500, "Revisión", posted_at="2026-10-01T15:00:00Z")
+    notice = waiting_letter(clinic, ana, billing, subject_kind="balance")
+    out = io.BytesIO()
+
+    queue.build_batch(clinic, [notice], out)
+
+    text = page_text(pdf_of(out.getvalue()), 1)
+    assert letter_date(clinic_today(clinic), "es") in text
+    assert "Estado de cuenta" in text
 
 
 def test_blank_backs_start_every_letter_on_an_odd_page(

@@ -249,9 +249,11 @@ def test_us_letters_have_no_fold_marks() -> None:
     assert all(x > 20 for x, _y in starts)
 
 
-def test_dates_in_the_clinic_language_without_the_os_locale() -> None:
+def test_dates_in_the_letter_language_without_the_os_locale() -> None:
     day = date(2026, 3, 10)
     assert letter_date(day, "en") == "March 10, 2026"
+    assert letter_date(day, "en", day_first=True) == "10 March 2026"
+    assert letter_date(day, "es", day_first=True) == "10 de marzo de 2026"
     assert letter_date(day, "es-MX") == "10 de marzo de 2026"
     assert letter_date(day, "de") == "10. März 2026"
 
