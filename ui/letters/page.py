@@ -49,6 +49,7 @@ from app.today import clinic_today
 from ui.bus import DataBus
 from ui.forms.base import PendingQuestion
 from ui.letters import printing
+from ui.letters.labels_dialog import LabelsDialog
 from ui.letters.preview import PdfPreview
 from ui.ops import Op, show_error
 from ui.theme import ColorName, ToneLabel, color, error_line, hint_line
@@ -269,6 +270,13 @@ class ToPrintView(QWidget):
         self.save_button.setAccessibleName("Save the batch as a PDF file")
         self.save_button.setToolTip("Save every page shown as one PDF file, to print later")
         self.save_button.clicked.connect(self.save_as_pdf)
+        self.labels_button = QPushButton("&Labels…")
+        self.labels_button.setAccessibleName("Print mailing labels for the ticked letters")
+        self.labels_button.setToolTip(
+            "Address labels on Avery 5160 or L7163 sheets, for envelopes without a window"
+        )
+        self.labels_button.clicked.connect(self.open_labels)
+        self.labels_dialog: LabelsDialog | None = None
         self.confirm_button = QPushButton("&Confirm printed…")
         self.confirm_button.setAccessibleName("Confirm the batch printed")
         self.confirm_button.setToolTip(
@@ -279,6 +287,7 @@ class ToPrintView(QWidget):
         actions.setContentsMargins(0, 0, 0, 0)
         actions.addWidget(self.print_button)
         actions.addWidget(self.save_button)
+        actions.addWidget(self.labels_button)
         actions.addStretch(1)
         actions.addWidget(self.confirm_button)
         self.problem = error_line()
@@ -333,7 +342,8 @@ class ToPrintView(QWidget):
             (self.preview.next_button, self.show_preview_button),
             (self.show_preview_button, self.print_button),
             (self.print_button, self.save_button),
-            (self.save_button, self.confirm_button),
+            (self.save_button, self.labels_button),
+            (self.labels_button, self.confirm_button),
         ):
             QWidget.setTabOrder(first, second)
 
@@ -617,7 +627,12 @@ class ToPrintView(QWidget):
                 self._show_letter_problem()
 
     def _set_actions(self, ready: bool) -> None:
-        for button in (self.print_button, self.save_button, self.confirm_button):
+        for button in (
+            self.print_button,
+            self.save_button,
+            self.labels_button,
+            self.confirm_button,
+        ):
             button.setEnabled(ready)
 
     # --- printing, saving, confirming ------------------------------------------------------
@@ -713,6 +728,18 @@ class ToPrintView(QWidget):
             "When they are printed, press Confirm printed."
         )
         return True
+
+    def open_labels(self) -> LabelsDialog | None:
+        """Mailing labels for the letters of the batch shown; nothing is marked printed."""
+        if not self.batch_ids:
+            return None
+        group = self.current_group()
+        names = {m.id: m.patient_name for m in group.messages} if group else {}
+        dialog = LabelsDialog(self.clinic, self.batch_ids, names, self)
+        dialog.finished.connect(lambda _result: setattr(self, "labels_dialog", None))
+        self.labels_dialog = dialog
+        dialog.open()
+        return dialog
 
     def confirm_printed(self) -> QMessageBox | None:
         """Ask whether every page came out right; Yes marks the batch sent."""
