@@ -235,7 +235,7 @@ def test_a_letter_without_an_address_is_named_with_the_reason(
 def test_every_control_is_named_and_the_keyboard_reaches_them(
     qtbot: QtBot, demo_clinic: Clinic, letters: dict[str, list[str]], tmp_path: Path
 ) -> None:
-    """FRONTDESK_SCREENSHOTS=1 also writes docs/screenshots/labels.png for the guide."""
+    """FRONTDESK_SCREENSHOTS=1 also writes docs/screenshots/labels-dialog.png for the guide."""
     page = make_page(qtbot, demo_clinic)
     view = page.to_print
     choose_group(view, "Letters — Recall")
@@ -265,6 +265,6 @@ def test_every_control_is_named_and_the_keyboard_reaches_them(
     out = REPO / "docs" / "screenshots" if os.environ.get("FRONTDESK_SCREENSHOTS") else tmp_path
     out.mkdir(parents=True, exist_ok=True)
     image = dialog.grab()
-    assert image.save(str(out / "labels.png"))
-    assert (out / "labels.png").stat().st_size > 10_000
+    assert image.save(str(out / "labels-dialog.png"))
+    assert (out / "labels-dialog.png").stat().st_size > 10_000
     dialog.close()
