@@ -219,5 +219,5 @@ def build_letters(
     signature = picture(settings.signature_png, 144.0, 45.0, SIGNATURE_FORM)
     page_one = _PageOne(inputs, env, font, head, signature, addresses)
     run = PageRun(inputs, env, font, head.clinic_name, page_one)
-    contents = [_content(letter, settings, signature, styles) for letter in inputs]
+    contents = (_content(letter, settings, signature, styles) for letter in inputs)
     return build_paged(run, contents, blank_backs=settings.blank_backs, title=PDF_TITLE, out=out)

@@ -477,7 +477,7 @@ def build_statements(
     run = PageRun(inputs, env, font, head.clinic_name, page_one, title_of)
     width, _height = env.page_size
     left, right, _top, _bottom = env.margins
-    contents = [
+    contents = (
         _story_for(item, settings, clinic_settings, styles, width - left - right) for item in inputs
-    ]
+    )
     return build_paged(run, contents, blank_backs=settings.blank_backs, title=PDF_TITLE, out=out)
