@@ -57,9 +57,11 @@ def test_start_runs_a_catch_up_pass_at_once_on_its_own_connection(clinic: Clinic
             channels=("email",),
         ),
     )
-    tomorrow = datetime.now(CHICAGO).replace(hour=11, minute=0, second=0, microsecond=0)
-    tomorrow += timedelta(days=1)
-    book(clinic, patient, tomorrow, tomorrow + timedelta(minutes=30))
+    # Two days ahead: its reminder (tomorrow 10:00) is in the future at any hour the test
+    # runs; a visit tomorrow would have its reminder stale late in the evening.
+    visit = datetime.now(CHICAGO).replace(hour=11, minute=0, second=0, microsecond=0)
+    visit += timedelta(days=2)
+    book(clinic, patient, visit, visit + timedelta(minutes=30))
     forks = Forks(clinic)
     reports, on_pass = _collector()
     scheduler = ReminderScheduler(forks, on_pass=on_pass, interval_s=3600)
