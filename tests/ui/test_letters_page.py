@@ -27,6 +27,7 @@ from app.users import act_as_default_user, add_user
 from tests.support.outbox_rows import make_message
 from tests.ui.test_accessibility import unnamed_controls
 from ui.bus import DataBus
+from ui.letters import printing
 from ui.letters.page import EMPTY, NOTE, PATIENT, LettersPage, ToPrintView
 
 REPO = Path(__file__).resolve().parents[2]
@@ -289,6 +290,68 @@ def test_print_sends_every_page_to_the_printer(
     width, height = printed.pages[0].mediabox.width, printed.pages[0].mediabox.height
     assert (round(float(width)), round(float(height))) == (612, 792)  # Letter, full page
     assert "sent to the printer" in view.status.text()
+
+
+@pytest.mark.parametrize(
+    ("print_as", "blank_backs", "mode"),
+    [
+        ("postcard", False, QPrinter.DuplexMode.DuplexShortSide),
+        ("postcard", True, QPrinter.DuplexMode.DuplexShortSide),
+        ("letter", True, QPrinter.DuplexMode.DuplexLongSide),
+        ("letter", False, QPrinter.DuplexMode.DuplexNone),
+        ("statement", True, QPrinter.DuplexMode.DuplexLongSide),
+    ],
+)
+def test_postcards_are_two_sided_on_the_short_edge_letters_only_with_blank_backs(
+    print_as: str, blank_backs: bool, mode: QPrinter.DuplexMode
+) -> None:
+    assert printing.duplex_for(print_as, blank_backs) == mode
+
+
+def test_a_postcard_batch_prints_both_sides_of_every_card(
+    qtbot: QtBot, demo_clinic: Clinic, letters: dict[str, list[str]], tmp_path: Path
+) -> None:
+    rule = save_rule(
+        demo_clinic,
+        Rule(
+            id="",
+            kind="recall",
+            name="Recall cards",
+            touches=(Touch(days=0, at=time(10, 0), channels=("letter",)),),
+            channels=("letter",),
+            print_format="postcard",
+        ),
+    )
+    short_text = "Hello,\n\nIt is time for your check-up. Please call us to book."
+    cards = [
+        make_message(
+            demo_clinic,
+            p,
+            rule.id,
+            "to_print",
+            due_at=NOW - timedelta(hours=2),
+            channel="letter",
+            recipient="(address)",
+            subject="",
+            body=short_text,
+            subject_kind="recall",
+        )
+        for p in mailable_patients(demo_clinic, 2)
+    ]
+    page = make_page(qtbot, demo_clinic)
+    view = page.to_print
+    choose_group(view, "Postcards")
+    wait_for_batch(qtbot, view, cards)
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "cards.pdf"))
+
+    op = view.print_to(printer)
+
+    assert op is not None
+    qtbot.waitUntil(lambda: op.finished, timeout=30_000)
+    assert len(PdfReader(str(tmp_path / "cards.pdf")).pages) == 4  # two sides per card
+    assert view.print_button.text() == "P&rint…"  # Alt+P is the Patient menu
 
 
 def test_confirm_printed_marks_the_batch_sent_and_empties_the_group(

@@ -475,7 +475,7 @@ class LabelsDialog(QDialog):
         if self.pdf is None:
             return None
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printing.prepare_printer(printer, self.pdf, duplex=False)
+        printing.prepare_printer(printer, self.pdf, duplex=QPrinter.DuplexMode.DuplexNone)
         dialog = QPrintDialog(printer, self)
         dialog.setWindowTitle(f"Print {labels_words(self.made.labels if self.made else 0)}")
         dialog.setAccessibleName("Print")
@@ -493,7 +493,7 @@ class LabelsDialog(QDialog):
         if data is None:
             return None
         self._clear_notes()
-        printing.prepare_printer(printer, data, duplex=False)
+        printing.prepare_printer(printer, data, duplex=QPrinter.DuplexMode.DuplexNone)
         self._printer = printer
         summary = self.summary()
         self.print_op = (

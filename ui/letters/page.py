@@ -262,7 +262,7 @@ class ToPrintView(QWidget):
         self.show_preview_button.setAccessibleName("Show the pages again")
         self.show_preview_button.clicked.connect(self.build_preview)
         self.show_preview_button.hide()
-        self.print_button = QPushButton("&Print…")
+        self.print_button = QPushButton("P&rint…")
         self.print_button.setAccessibleName("Print the batch")
         self.print_button.setToolTip("Choose a printer and print every page shown")
         self.print_button.clicked.connect(self.print_batch)
@@ -642,7 +642,9 @@ class ToPrintView(QWidget):
         if self.pdf is None:
             return None
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printing.prepare_printer(printer, self.pdf, duplex=self.blank_backs)
+        printing.prepare_printer(
+            printer, self.pdf, duplex=printing.duplex_for(self.batch_kind, self.blank_backs)
+        )
         dialog = QPrintDialog(printer, self)
         dialog.setWindowTitle(f"Print {plural(len(self.batch_ids), self.batch_kind)}")
         dialog.setAccessibleName("Print")
@@ -659,10 +661,10 @@ class ToPrintView(QWidget):
         if data is None:
             return None
         self._clear_notes()
-        printing.prepare_printer(printer, data, duplex=self.blank_backs)
+        kind = self.batch_kind
+        printing.prepare_printer(printer, data, duplex=printing.duplex_for(kind, self.blank_backs))
         self._printer = printer  # Qt must not lose it while the worker paints on it
         count = len(self.batch_ids)
-        kind = self.batch_kind
         self.print_op = (
             Op(
                 self,
@@ -965,7 +967,7 @@ class PrintedView(QWidget):
         try:
             result = queue.reprint(self.clinic, message_id, buffer)
             data = buffer.getvalue()
-            printing.prepare_printer(printer, data, duplex=False)
+            printing.prepare_printer(printer, data, duplex=QPrinter.DuplexMode.DuplexNone)
             printing.print_pdf(data, printer)
         except (FrontdeskError, OSError) as exc:
             self.problem.setText(str(exc))

@@ -70,18 +70,25 @@ def _page_size(width_pt: float, height_pt: float) -> QPageSize:
     return QPageSize(QSizeF(width_pt, height_pt), QPageSize.Unit.Point)
 
 
-def prepare_printer(printer: QPrinter, data: bytes, *, duplex: bool) -> None:
-    """Paper size and orientation from the PDF, the full sheet, and duplex if blank backs
-    were laid out for it (one patient per sheet)."""
+def duplex_for(print_as: str, blank_backs: bool) -> QPrinter.DuplexMode:
+    """Postcards always print on both sides, turned on the short edge so the message side
+    is upright behind the address side; letters print two-sided only when blank backs were
+    laid out for it (one patient per sheet)."""
+    if print_as == "postcard":
+        return QPrinter.DuplexMode.DuplexShortSide
+    return QPrinter.DuplexMode.DuplexLongSide if blank_backs else QPrinter.DuplexMode.DuplexNone
+
+
+def prepare_printer(printer: QPrinter, data: bytes, *, duplex: QPrinter.DuplexMode) -> None:
+    """Paper size and orientation from the PDF, the full sheet, and the two-sided mode
+    (duplex_for); a printer that cannot print two-sided ignores it."""
     width, height = page_size_points(data)
     printer.setFullPage(True)
     printer.setPageSize(_page_size(width, height))
     printer.setPageOrientation(
         QPageLayout.Orientation.Landscape if width > height else QPageLayout.Orientation.Portrait
     )
-    printer.setDuplex(
-        QPrinter.DuplexMode.DuplexLongSide if duplex else QPrinter.DuplexMode.DuplexNone
-    )
+    printer.setDuplex(duplex)
 
 
 def print_pdf(

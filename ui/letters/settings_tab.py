@@ -177,7 +177,7 @@ class LetterSettingsTab(QWidget):
         self._row(form, "Logo:", self.logo)
         self._row(form, "&Web address:", self.web_edit)
         self._row(form, "&Closing:", self.closing_edit)
-        self._row(form, "Si&gned by:", self.signer_edit)
+        self._row(form, "Signed &by:", self.signer_edit)
         self._row(form, "Signature:", self.signature)
         form.addRow("", self.blank_backs_box)
 
