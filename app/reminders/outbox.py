@@ -46,6 +46,8 @@ STATE_LABELS: Final = {
     "skipped": "Skipped",
     "cancelled": "Cancelled",
 }
+SUBJECT_KINDS: Final = ("appointment", "recall", "balance", "birthday")
+"""What a message can be about (the schema leaves the column open for later kinds)."""
 OPEN: Final = ("planned", "due")
 """Not yet started: the planner may still move, re-time or cancel these."""
 FINISHED: Final = ("sent", "skipped", "cancelled")
@@ -156,6 +158,8 @@ def new_row(
 ) -> dict[str, Any]:
     """A planned message as the planner inserts it (columns in one fixed order, so the
     planner can hand many to Tx.insert_many)."""
+    if subject_kind not in SUBJECT_KINDS:
+        raise ValueError(f"unknown outbox subject kind: {subject_kind}")
     return {
         "id": message_id_for_key(idem),
         "idem_key": idem,

@@ -40,8 +40,11 @@ CREATE TABLE outbox (
     touch         INTEGER NOT NULL,     -- which touch of the rule (0, 1, 2...)
     purpose       TEXT NOT NULL,
     patient_id    TEXT NOT NULL REFERENCES patient(id) ON DELETE CASCADE,
-    subject_kind  TEXT NOT NULL CHECK (subject_kind IN
-                    ('appointment', 'recall', 'balance', 'birthday')),
+    -- What the message is about: appointment, recall, balance, birthday; the engagement
+    -- programmes add their own (survey, review, education...). Checked by the code
+    -- (outbox.SUBJECT_KINDS), not here: a CHECK cannot be widened without rebuilding
+    -- the table.
+    subject_kind  TEXT NOT NULL,
     subject_id    TEXT NOT NULL DEFAULT '',   -- the appointment, for appointment and no-show
     occurrence    TEXT NOT NULL,        -- which one: visit day, recall due date, notice number, year
     due_at        TEXT NOT NULL,        -- UTC: not before

@@ -19,7 +19,8 @@ BENCH_DATA = REPO_ROOT / "bench-data"
 PASSPHRASE = "bench passphrase 4711"  # a throw-away clinic of made-up people
 # A fixed reference day, so a seed names one clinic and one set of queries for ever.
 TODAY = date(2025, 1, 15)
-MARKER_FORMAT = 3  # 2: schema-2 indexes, clinic-local demo schedule; 3: charge_posted
+# 2: schema-2 indexes, clinic-local demo schedule; 3: charge_posted; 4: open subject_kind
+MARKER_FORMAT = 4
 
 
 def no_keyring() -> None:
