@@ -16,7 +16,7 @@ import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, QSize, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QMouseEvent,
@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -56,6 +55,7 @@ from app.letters.labels import SHEETS, LabelSheet
 from app.ops import OperationCancelledError
 from app.today import clinic_today
 from ui.letters import printing
+from ui.letters.notes import NoteLines
 from ui.letters.preview import PdfPreview
 from ui.ops import Op, show_error
 from ui.theme import ToneLabel, error_line, hint_line
@@ -270,14 +270,8 @@ class LabelsDialog(QDialog):
         self.left_out.setAccessibleName("Letters without a label")
         self.left_out.setWordWrap(True)
         self.left_out.hide()
-        self.problem = error_line()
-        self.problem.setAccessibleName("Problem")
-        self.problem.setWordWrap(True)
-        self.problem.hide()
-        self.status = ToneLabel(tone="ok", bold=True)
-        self.status.setAccessibleName("What happened")
-        self.status.setWordWrap(True)
-        self.status.hide()
+        self.notes = NoteLines()
+        self.problem, self.status = self.notes.problem, self.notes.status
 
         self.print_button = QPushButton("&Print…")
         self.print_button.setAccessibleName("Print the labels")
@@ -384,7 +378,7 @@ class LabelsDialog(QDialog):
             self.found = label_addresses(self.clinic, self.message_ids)
         except FrontdeskError as exc:
             self.found = None
-            self._show_problem(str(exc))
+            self.notes.show_problem(str(exc))
         self.lay_out()
 
     def _sheet_changed(self, _index: int) -> None:
@@ -427,7 +421,7 @@ class LabelsDialog(QDialog):
         except FrontdeskError as exc:
             self.preview.show_message("")
             self._show_left_out([])
-            self._show_problem(str(exc))
+            self.notes.show_problem(str(exc))
             self._update_picture(0)
             return
         self.pdf = buffer.getvalue()
@@ -492,7 +486,7 @@ class LabelsDialog(QDialog):
         data = self.pdf
         if data is None:
             return None
-        self._clear_notes()
+        self.notes.clear()
         printing.prepare_printer(printer, data, duplex=QPrinter.DuplexMode.DuplexNone)
         self._printer = printer
         summary = self.summary()
@@ -504,7 +498,7 @@ class LabelsDialog(QDialog):
                     data, printer, progress=progress, cancel=cancel
                 ),
             )
-            .success(lambda _pages: self._show_status(f"Sent to the printer: {summary}."))
+            .success(lambda _pages: self.notes.show_status(f"Sent to the printer: {summary}."))
             .failure(self._print_failed)
             .run_in_background()
         )
@@ -512,59 +506,33 @@ class LabelsDialog(QDialog):
 
     def _print_failed(self, exc: BaseException) -> None:
         if isinstance(exc, OperationCancelledError):
-            self._show_problem(str(exc))
+            self.notes.show_problem(str(exc))
         elif isinstance(exc, (FrontdeskError, OSError)):
-            self._show_problem(f"Printing did not work: {exc}")
+            self.notes.show_problem(f"Printing did not work: {exc}")
         else:
             show_error(self, "Printing labels", exc)
 
     def default_save_path(self) -> Path:
-        folder = QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.DocumentsLocation
-        ) or str(Path.home())
-        return Path(folder) / default_file_name(clinic_today(self.clinic).isoformat())
+        day = clinic_today(self.clinic).isoformat()
+        return printing.documents_folder() / default_file_name(day)
 
     def save_as_pdf(self) -> None:
         if self.pdf is None:
             return
-        path, _kind = QFileDialog.getSaveFileName(
-            self, "Save labels as PDF", str(self.default_save_path()), "PDF files (*.pdf)"
-        )
-        if path:
-            self.save_to(Path(path))
+        path = printing.ask_pdf_path(self, "Save labels as PDF", self.default_save_path())
+        if path is not None:
+            self.save_to(path)
 
     def save_to(self, path: Path) -> bool:
         """Write the label sheets to `path`; a problem is shown under the preview."""
         if self.pdf is None:
             return False
-        if path.suffix.lower() != ".pdf":
-            path = path.with_name(path.name + ".pdf")
-        self._clear_notes()
-        try:
-            path.write_bytes(self.pdf)
-        except OSError as exc:
-            self._show_problem(f"The file could not be saved: {exc.strerror or 'unknown error'}.")
+        path, problem = printing.write_pdf_file(self.pdf, path)
+        if problem:
+            self.notes.show_problem(problem)
             return False
-        self._show_status(
+        self.notes.show_status(
             f"Saved {self.summary()} as {path.name}. Print it at actual size (100 %), "
             "not fitted to the page, or the addresses miss the labels."
         )
         return True
-
-    # --- notes ---------------------------------------------------------------------------
-
-    def _show_problem(self, text: str) -> None:
-        self.status.hide()
-        self.problem.setText(text)
-        self.problem.setAccessibleDescription(text)
-        self.problem.show()
-
-    def _show_status(self, text: str) -> None:
-        self.problem.hide()
-        self.status.setText(text)
-        self.status.setAccessibleDescription(text)
-        self.status.show()
-
-    def _clear_notes(self) -> None:
-        self.problem.hide()
-        self.status.hide()

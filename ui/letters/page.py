@@ -17,13 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QSize, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QShowEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -50,9 +49,10 @@ from ui.bus import DataBus
 from ui.forms.base import PendingQuestion
 from ui.letters import printing
 from ui.letters.labels_dialog import LabelsDialog
+from ui.letters.notes import NoteLines
 from ui.letters.preview import PdfPreview
 from ui.ops import Op, show_error
-from ui.theme import ColorName, ToneLabel, color, error_line, hint_line
+from ui.theme import ColorName, color, error_line, hint_line
 
 EMPTY = "Nothing to print. Letters, postcards and statements from the reminders gather here."
 NONE_TICKED = "Tick at least one to see the pages here."
@@ -290,14 +290,8 @@ class ToPrintView(QWidget):
         actions.addWidget(self.labels_button)
         actions.addStretch(1)
         actions.addWidget(self.confirm_button)
-        self.problem = error_line()
-        self.problem.setAccessibleName("Problem")
-        self.problem.setWordWrap(True)
-        self.problem.hide()
-        self.status = ToneLabel(tone="ok", bold=True)
-        self.status.setAccessibleName("What happened")
-        self.status.setWordWrap(True)
-        self.status.hide()
+        self.notes = NoteLines()
+        self.problem, self.status = self.notes.problem, self.notes.status
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -498,7 +492,7 @@ class ToPrintView(QWidget):
         if self._filling:
             return
         self._update_ticked()
-        self._clear_notes()
+        self.notes.clear()
         self._set_actions(False)  # the pages shown are no longer the batch
         self._rebuild_timer.start()
 
@@ -541,7 +535,7 @@ class ToPrintView(QWidget):
             batch = queue.prepare(self.clinic, ids)
         except FrontdeskError as exc:
             self.preview.show_message("")
-            self._show_problem(str(exc))
+            self.notes.show_problem(str(exc))
             return
         self.preview.show_message(f"Laying out {plural(len(ids), group.print_as)}…")
         self.batch_kind = batch.print_as
@@ -578,7 +572,7 @@ class ToPrintView(QWidget):
             return
         self.preview.show_message("")
         if isinstance(exc, FrontdeskError):
-            self._show_problem(str(exc))
+            self.notes.show_problem(str(exc))
             return
         show_error(self, "Laying out the letters", exc)
 
@@ -660,7 +654,7 @@ class ToPrintView(QWidget):
         data = self.pdf
         if data is None:
             return None
-        self._clear_notes()
+        self.notes.clear()
         kind = self.batch_kind
         printing.prepare_printer(printer, data, duplex=printing.duplex_for(kind, self.blank_backs))
         self._printer = printer  # Qt must not lose it while the worker paints on it
@@ -680,7 +674,7 @@ class ToPrintView(QWidget):
         return self.print_op
 
     def _printed(self, pages: int, count: int, kind: str) -> None:
-        self._show_status(
+        self.notes.show_status(
             f"{plural(count, kind).capitalize()} ({pages:,} pages) sent to the printer. "
             "When they are out and look right, press Confirm printed."
         )
@@ -688,44 +682,32 @@ class ToPrintView(QWidget):
 
     def _print_failed(self, exc: BaseException) -> None:
         if isinstance(exc, OperationCancelledError):
-            self._show_problem(str(exc))
+            self.notes.show_problem(str(exc))
         elif isinstance(exc, (FrontdeskError, OSError)):
-            self._show_problem(f"Printing did not work: {exc}")
+            self.notes.show_problem(f"Printing did not work: {exc}")
         else:
             show_error(self, "Printing", exc)
 
     def default_save_path(self) -> Path:
-        folder = QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.DocumentsLocation
-        ) or str(Path.home())
         day = clinic_today(self.clinic).isoformat()
-        return Path(folder) / default_file_name(self.batch_kind, day)
+        return printing.documents_folder() / default_file_name(self.batch_kind, day)
 
     def save_as_pdf(self) -> None:
         if self.pdf is None:
             return
-        path, _kind = QFileDialog.getSaveFileName(
-            self,
-            "Save as PDF",
-            str(self.default_save_path()),
-            "PDF files (*.pdf)",
-        )
-        if path:
-            self.save_to(Path(path))
+        path = printing.ask_pdf_path(self, "Save as PDF", self.default_save_path())
+        if path is not None:
+            self.save_to(path)
 
     def save_to(self, path: Path) -> bool:
         """Write the batch PDF to `path`; a problem is shown under the preview."""
         if self.pdf is None:
             return False
-        if path.suffix.lower() != ".pdf":
-            path = path.with_name(path.name + ".pdf")
-        self._clear_notes()
-        try:
-            path.write_bytes(self.pdf)
-        except OSError as exc:
-            self._show_problem(f"The file could not be saved: {exc.strerror or 'unknown error'}.")
+        path, problem = printing.write_pdf_file(self.pdf, path)
+        if problem:
+            self.notes.show_problem(problem)
             return False
-        self._show_status(
+        self.notes.show_status(
             f"Saved {plural(len(self.batch_ids), self.batch_kind)} as {path.name}. "
             "When they are printed, press Confirm printed."
         )
@@ -763,13 +745,13 @@ class ToPrintView(QWidget):
         try:
             changes = queue.mark_printed(self.clinic, ids)
         except FrontdeskError as exc:
-            self._show_problem(str(exc))
+            self.notes.show_problem(str(exc))
             return
         kind = self.batch_kind
         self.bus.publish(changes)
         if not self.isVisible():
             self.refresh()
-        self._show_status(f"{plural(len(ids), kind).capitalize()} marked as sent.")
+        self.notes.show_status(f"{plural(len(ids), kind).capitalize()} marked as sent.")
 
     # --- the patient ---------------------------------------------------------------------
 
@@ -787,22 +769,6 @@ class ToPrintView(QWidget):
                 self.open_patient.emit(message.patient_id)
 
     # --- notes ---------------------------------------------------------------------------
-
-    def _show_problem(self, text: str) -> None:
-        self.status.hide()
-        self.problem.setText(text)
-        self.problem.setAccessibleDescription(text)
-        self.problem.show()
-
-    def _show_status(self, text: str) -> None:
-        self.problem.hide()
-        self.status.setText(text)
-        self.status.setAccessibleDescription(text)
-        self.status.show()
-
-    def _clear_notes(self) -> None:
-        self.problem.hide()
-        self.status.hide()
 
     # --- following the clinic --------------------------------------------------------------
 
@@ -866,14 +832,8 @@ class PrintedView(QWidget):
         self.open_button = QPushButton("&Open patient")
         self.open_button.setAccessibleName("Open the patient")
         self.open_button.clicked.connect(self.open_current_patient)
-        self.problem = error_line()
-        self.problem.setAccessibleName("Problem")
-        self.problem.setWordWrap(True)
-        self.problem.hide()
-        self.status = ToneLabel(tone="ok", bold=True)
-        self.status.setAccessibleName("What happened")
-        self.status.setWordWrap(True)
-        self.status.hide()
+        self.notes = NoteLines()
+        self.problem, self.status = self.notes.problem, self.notes.status
         self.empty = hint_line("No letters printed yet.")
         self.empty.setAccessibleName("No printed letters")
         buttons = QHBoxLayout()
@@ -961,8 +921,7 @@ class PrintedView(QWidget):
 
     def reprint_to(self, message_id: str, printer: QPrinter) -> bool:
         """One letter, short enough to print at once on this thread."""
-        self.problem.hide()
-        self.status.hide()
+        self.notes.clear()
         buffer = io.BytesIO()
         try:
             result = queue.reprint(self.clinic, message_id, buffer)
@@ -970,12 +929,10 @@ class PrintedView(QWidget):
             printing.prepare_printer(printer, data, duplex=QPrinter.DuplexMode.DuplexNone)
             printing.print_pdf(data, printer)
         except (FrontdeskError, OSError) as exc:
-            self.problem.setText(str(exc))
-            self.problem.show()
+            self.notes.show_problem(str(exc))
             return False
         self.bus.publish(result.changes)
-        self.status.setText(f"Sent to the printer again ({result.pages:,} pages).")
-        self.status.show()
+        self.notes.show_status(f"Sent to the printer again ({result.pages:,} pages).")
         return True
 
     def _on_changed(self, changes: Changes) -> None:

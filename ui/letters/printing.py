@@ -16,11 +16,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pypdfium2 as pdfium
-from PySide6.QtCore import QRectF, QSizeF
+from PySide6.QtCore import QRectF, QSizeF, QStandardPaths
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
 from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.ops import CancelToken, OperationCancelledError, Progress, no_progress
 
@@ -126,3 +128,30 @@ def print_pdf(
         if painter.isActive():
             painter.end()
     return sent
+
+
+# --- saving a batch as a file ------------------------------------------------------------
+
+
+def documents_folder() -> Path:
+    """Where a saved batch is offered first: the person's documents folder."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(folder or str(Path.home()))
+
+
+def ask_pdf_path(parent: QWidget, title: str, suggested: Path) -> Path | None:
+    """Qt's save dialog for a PDF; None when the person cancels."""
+    chosen, _kind = QFileDialog.getSaveFileName(parent, title, str(suggested), "PDF files (*.pdf)")
+    return Path(chosen) if chosen else None
+
+
+def write_pdf_file(data: bytes, path: Path) -> tuple[Path, str]:
+    """Write `data` to `path` (".pdf" added when missing): the path written and "" or, when
+    the disk refused, the problem in plain words."""
+    if path.suffix.lower() != ".pdf":
+        path = path.with_name(path.name + ".pdf")
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        return path, f"The file could not be saved: {exc.strerror or 'unknown error'}."
+    return path, ""
