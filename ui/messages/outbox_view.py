@@ -25,7 +25,6 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
-    QFocusEvent,
     QFont,
     QGuiApplication,
     QKeyEvent,
@@ -36,7 +35,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractButton,
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QFrame,
@@ -52,7 +50,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -71,6 +68,7 @@ from ui.bus import DataBus
 from ui.patient.header import local_text
 from ui.shortcuts import shortcut
 from ui.theme import ColorName, ToneLabel, color, css, error_line, hint_line
+from ui.today_page import RowTable
 
 PAGE_SIZE = 200
 FIND_DEBOUNCE_MS = 250  # a fast typist reloads the list once, not at every letter
@@ -225,34 +223,18 @@ class OutboxModel(QAbstractTableModel):
         return None
 
 
-class MessageTable(QTableView):
-    """Tab leaves the list; Enter opens the patient of the current message."""
-
-    open_row = Signal(int)
+class MessageTable(RowTable):
+    """Tab leaves the list; Enter opens the patient of the current message. Columns are
+    sized by size_columns and can be widened by the person (the reason takes the rest)."""
 
     def __init__(self, model: OutboxModel) -> None:
-        super().__init__()
-        self.setModel(model)
-        self.setAccessibleName("Messages")
+        super().__init__("Messages", model, stretch_column=WHY_COLUMN)
         self.setAccessibleDescription(
             "Newest due first. Arrows move, the details show on the right, Enter opens the patient."
         )
-        self.setTabKeyNavigation(False)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setAlternatingRowColors(True)
-        self.setWordWrap(False)
-        self.setShowGrid(False)
-        self.setCornerButtonEnabled(False)
-        self.verticalHeader().hide()
-        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         header = self.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(WHY_COLUMN, QHeaderView.ResizeMode.Stretch)
-        self.doubleClicked.connect(lambda index: self.open_row.emit(index.row()))
 
     def size_columns(self) -> None:
         """Fit the columns to the page shown, but cap names so the reason keeps room
@@ -270,18 +252,6 @@ class MessageTable(QTableView):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self.size_columns()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.open_row.emit(self.currentIndex().row())
-            return
-        super().keyPressEvent(event)
-
-    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
-        # Arriving by Tab lands on a message, so Enter works at once.
-        if not self.currentIndex().isValid() and self.model().rowCount() > 0:
-            self.selectRow(0)
-        super().focusInEvent(event)
 
 
 # --- the banner and the details ----------------------------------------------------------------
