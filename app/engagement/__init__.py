@@ -1,0 +1,1 @@
+"""Engagement beyond reminders: surveys, education, seasonal alerts, acquisition, reactivation."""
