@@ -1,0 +1,1 @@
+"""Growing the clinic: where new patients come from, saved patient filters, and reports."""
