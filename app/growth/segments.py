@@ -18,9 +18,10 @@ same segment, so the rules below are the one place that says what a term means:
 * Future visit: a booked or confirmed appointment from the start of today (local) on.
 * Conditions, any of: an active condition or allergy record (clinical status not inactive,
   remission or resolved; none recorded counts as active) with a listed code. SNOMED CT
-  matches the code itself; an ICD-10 code matches itself and every code below it (E11
-  covers E11.9), whichever ICD-10 system name the record came with — the health education
-  rule (app/engagement/education.py), so a campaign and its items agree on who has what.
+  matches the code itself (as stored: a FHIR code has no spaces); an ICD-10 code matches
+  itself and every code below it (E11 covers E11.9), whichever ICD-10 system name the
+  record came with — the health education rule (app/engagement/education.py), so a
+  campaign and its items agree on who has what.
 * Sources, any of: the patient's acquisition source is one of them.
 * Tags, ALL of: each tag narrows the segment, like every other term ("diabetic" and
   "interpreter" = patients with both). A choice among tags is a segment per tag.
@@ -454,7 +455,8 @@ def _conditions(b: _Builder, terms: SegmentTerms) -> None:
         for table, alias in (("condition", "c"), ("allergy", "g")):
             active = f"{alias}.clinical_status NOT IN ('inactive', 'remission', 'resolved')"
             if system == SNOMED_SYSTEM:
-                match = f"{alias}.system = :sys{i} AND trim({alias}.code, {_WS}) = :code{i}"
+                # A seek on (system, code): FHIR codes never carry spaces, so as stored.
+                match = f"{alias}.system = :sys{i} AND {alias}.code = :code{i}"
                 b.params[f"sys{i}"] = system
                 b.params[f"code{i}"] = code.strip()
             else:
@@ -544,9 +546,11 @@ def compile_terms(
     if terms.sex is not None:
         b.add("p.sex = :sex", sex=terms.sex)
     if terms.sources:
+        # A list of marks (not json_each) lets SQLite seek patient_acquisition per source.
+        marks = ", ".join(f":source{i}" for i in range(len(terms.sources)))
         b.add(
-            "p.acquisition_source IN (SELECT value FROM json_each(:sources))",
-            sources=json.dumps(list(terms.sources)),
+            f"p.acquisition_source IN ({marks})",
+            **{f"source{i}": source for i, source in enumerate(terms.sources)},
         )
     _language(b, terms, policy)
     for i, tag in enumerate(dict.fromkeys(" ".join(t.split()) for t in terms.tags)):
