@@ -539,21 +539,22 @@ _MONTHS_CTE = (
     "months(month, lo, hi) AS MATERIALIZED (SELECT value ->> 0, value ->> 1, value ->> 2 "
     "FROM json_each(:months))"
 )
-# Patients whose start (see the module docstring) falls in [:lo, :hi). The first
-# fulfilled visit of every patient comes from one pass over the covering index
-# (patient_id, status, start_at) in its own order: no table rows, no sort. Left alone,
-# the planner takes (status, start_at) and fetches every row for its patient, which on
-# an encrypted 100k clinic is 25 times slower; hence INDEXED BY (schema 2 has both).
-# Then one sequential pass over the patients. Both CTEs are MATERIALIZED so that the
-# month join below runs over the few started patients, not inside the patient scan.
+# Patients whose start (see the module docstring) falls in [:lo, :hi): one pass over
+# the patients, each with one seek for its first fulfilled visit on the covering index
+# appointment(patient_id, status, start_at). The inner LIMIT -1 keeps SQLite from
+# flattening the subquery, which would copy the seek into each range test (3 per row).
+# MATERIALIZED so the month join below runs over the started few, not inside the scan.
+# Tried and slower on the 100k bench clinic: a GROUP BY over all fulfilled visits
+# joined back to the patients (it needs an automatic index), and a range over visits
+# by (status, start_at) with a NOT EXISTS for earlier ones (a table row per visit).
 _STARTS_CTE = (
-    "firsts(patient_id, first_at) AS MATERIALIZED ("
-    " SELECT patient_id, min(start_at) FROM appointment INDEXED BY appointment_patient_status"
-    " WHERE status = 'fulfilled' AND start_at IS NOT NULL GROUP BY patient_id),"
     "starts(patient_id, source, start_at) AS MATERIALIZED ("
-    " SELECT p.id, p.acquisition_source, coalesce(f.first_at, p.created_at) AS started"
-    " FROM patient p LEFT JOIN firsts f ON f.patient_id = p.id"
-    " WHERE p.merged_into IS NULL AND started >= :lo AND started < :hi)"
+    " SELECT id, source, started FROM ("
+    "  SELECT p.id, p.acquisition_source AS source, coalesce((SELECT min(a.start_at)"
+    "   FROM appointment a WHERE a.patient_id = p.id AND a.status = 'fulfilled'),"
+    "   p.created_at) AS started"
+    "  FROM patient p WHERE p.merged_into IS NULL LIMIT -1)"
+    " WHERE started >= :lo AND started < :hi)"
 )
 _NEW_BY_MONTH = (
     f"WITH {_MONTHS_CTE}, {_STARTS_CTE} "  # noqa: S608 - constant parts
