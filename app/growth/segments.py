@@ -419,21 +419,21 @@ def _visits(b: _Builder, terms: SegmentTerms, today: date, zone: ZoneInfo) -> No
     if terms.visit_kinds:
         kinds = " AND v.kind IN (SELECT value FROM json_each(:visit_kinds))"
         b.params["visit_kinds"] = json.dumps(list(terms.visit_kinds))
-    seen = (
-        "EXISTS (SELECT 1 FROM appointment v WHERE v.patient_id = p.id "  # noqa: S608
-        f"AND v.status = '{VISITED}'{{since}}{kinds})"
-    )
+    # One probe for both terms: the patient's latest fulfilled visit (NULL, so not in
+    # the segment, when they were never seen).
+    tests: list[str] = []
     if terms.last_visit_before_months is not None:
         since = add_months(today, -terms.last_visit_before_months)
-        b.add(
-            seen.format(since="") + " AND NOT " + seen.format(since=" AND v.start_at >= :before"),
-            before=utc_text(day_start(since, zone)),
-        )
+        tests.append("max(v.start_at) < :before")
+        b.params["before"] = utc_text(day_start(since, zone))
     if terms.last_visit_within_months is not None:
         since = add_months(today, -terms.last_visit_within_months)
+        tests.append("max(v.start_at) >= :within")
+        b.params["within"] = utc_text(day_start(since, zone))
+    if tests:
         b.add(
-            seen.format(since=" AND v.start_at >= :within"),
-            within=utc_text(day_start(since, zone)),
+            f"(SELECT {' AND '.join(tests)} FROM appointment v "  # noqa: S608 - fixed text
+            f"WHERE v.patient_id = p.id AND v.status = '{VISITED}'{kinds}) = 1"
         )
     if terms.has_future_visit is not None:
         upcoming = (
