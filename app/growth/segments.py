@@ -37,7 +37,10 @@ same segment, so the rules below are the one place that says what a term means:
 The statement is built from fixed fragments and whitelisted names; every value is a
 parameter. Each term is an index probe or an index range (appointment_patient_status,
 consent_patient, condition_code, allergy_code, patient_acquisition, patient_tag's unique
-index), so a campaign over 100,000 patients is counted in well under half a second.
+index). Measured at 100k (`make bench ONLY=segments`): a campaign (35-70, no visit in 18
+months, none booked, email for education) counts in ~0.5 s against ~0.93 s for a query
+per patient. Nearly all of it is page decryption: the 32 MB page cache cannot hold the
+pages a segment reads, and with 128 MB a repeated count takes ~0.2 s.
 """
 
 from __future__ import annotations
