@@ -52,12 +52,11 @@ from app.letters.label_batch import (
     write_label_sheet,
 )
 from app.letters.labels import SHEETS, LabelSheet
-from app.ops import OperationCancelledError
 from app.today import clinic_today
 from ui.letters import printing
 from ui.letters.notes import NoteLines
 from ui.letters.preview import PdfPreview
-from ui.ops import Op, show_error
+from ui.ops import Op
 from ui.theme import ToneLabel, error_line, hint_line
 
 SHEET_CHOICES = (
@@ -470,14 +469,11 @@ class LabelsDialog(QDialog):
             return None
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         printing.prepare_printer(printer, self.pdf, duplex=QPrinter.DuplexMode.DuplexNone)
-        dialog = QPrintDialog(printer, self)
-        dialog.setWindowTitle(f"Print {labels_words(self.made.labels if self.made else 0)}")
-        dialog.setAccessibleName("Print")
-        dialog.accepted.connect(lambda: self.print_to(printer))
+        title = f"Print {labels_words(self.made.labels if self.made else 0)}"
+        dialog = printing.open_print_dialog(self, printer, title, lambda: self.print_to(printer))
         dialog.finished.connect(lambda _result: setattr(self, "print_dialog", None))
         self._printer = printer
         self.print_dialog = dialog
-        QDialog.open(dialog)  # PySide6 hides the plain open() behind open(receiver, slot)
         return dialog
 
     def print_to(self, printer: QPrinter) -> Op[int] | None:
@@ -490,27 +486,15 @@ class LabelsDialog(QDialog):
         printing.prepare_printer(printer, data, duplex=QPrinter.DuplexMode.DuplexNone)
         self._printer = printer
         summary = self.summary()
-        self.print_op = (
-            Op(
-                self,
-                "Printing labels",
-                lambda progress, cancel: printing.print_pdf(
-                    data, printer, progress=progress, cancel=cancel
-                ),
-            )
-            .success(lambda _pages: self.notes.show_status(f"Sent to the printer: {summary}."))
-            .failure(self._print_failed)
-            .run_in_background()
+        self.print_op = printing.print_in_background(
+            self,
+            data,
+            printer,
+            what="Printing labels",
+            notes=self.notes,
+            done=lambda _pages: self.notes.show_status(f"Sent to the printer: {summary}."),
         )
         return self.print_op
-
-    def _print_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, OperationCancelledError):
-            self.notes.show_problem(str(exc))
-        elif isinstance(exc, (FrontdeskError, OSError)):
-            self.notes.show_problem(f"Printing did not work: {exc}")
-        else:
-            show_error(self, "Printing labels", exc)
 
     def default_save_path(self) -> Path:
         day = clinic_today(self.clinic).isoformat()

@@ -22,7 +22,6 @@ from PySide6.QtGui import QFont, QKeyEvent, QShowEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -639,14 +638,11 @@ class ToPrintView(QWidget):
         printing.prepare_printer(
             printer, self.pdf, duplex=printing.duplex_for(self.batch_kind, self.blank_backs)
         )
-        dialog = QPrintDialog(printer, self)
-        dialog.setWindowTitle(f"Print {plural(len(self.batch_ids), self.batch_kind)}")
-        dialog.setAccessibleName("Print")
-        dialog.accepted.connect(lambda: self.print_to(printer))
+        title = f"Print {plural(len(self.batch_ids), self.batch_kind)}"
+        dialog = printing.open_print_dialog(self, printer, title, lambda: self.print_to(printer))
         dialog.finished.connect(lambda _result: setattr(self, "print_dialog", None))
         self._printer = printer
         self.print_dialog = dialog
-        QDialog.open(dialog)  # PySide6 hides the plain open() behind open(receiver, slot)
         return dialog
 
     def print_to(self, printer: QPrinter) -> Op[int] | None:
@@ -659,17 +655,13 @@ class ToPrintView(QWidget):
         printing.prepare_printer(printer, data, duplex=printing.duplex_for(kind, self.blank_backs))
         self._printer = printer  # Qt must not lose it while the worker paints on it
         count = len(self.batch_ids)
-        self.print_op = (
-            Op(
-                self,
-                "Printing",
-                lambda progress, cancel: printing.print_pdf(
-                    data, printer, progress=progress, cancel=cancel
-                ),
-            )
-            .success(lambda pages: self._printed(pages, count, kind))
-            .failure(self._print_failed)
-            .run_in_background()
+        self.print_op = printing.print_in_background(
+            self,
+            data,
+            printer,
+            what="Printing",
+            notes=self.notes,
+            done=lambda pages: self._printed(pages, count, kind),
         )
         return self.print_op
 
@@ -679,14 +671,6 @@ class ToPrintView(QWidget):
             "When they are out and look right, press Confirm printed."
         )
         self.confirm_button.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def _print_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, OperationCancelledError):
-            self.notes.show_problem(str(exc))
-        elif isinstance(exc, (FrontdeskError, OSError)):
-            self.notes.show_problem(f"Printing did not work: {exc}")
-        else:
-            show_error(self, "Printing", exc)
 
     def default_save_path(self) -> Path:
         day = clinic_today(self.clinic).isoformat()
@@ -909,14 +893,14 @@ class PrintedView(QWidget):
         if message is None:
             return None
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        dialog = QPrintDialog(printer, self)
-        dialog.setWindowTitle("Print the letter again")
-        dialog.setAccessibleName("Print the letter again")
-        dialog.accepted.connect(lambda: self.reprint_to(message.id, printer))
+        title = "Print the letter again"
+        dialog = printing.open_print_dialog(
+            self, printer, title, lambda: self.reprint_to(message.id, printer)
+        )
+        dialog.setAccessibleName(title)
         dialog.finished.connect(lambda _result: setattr(self, "print_dialog", None))
         self._printer = printer
         self.print_dialog = dialog
-        QDialog.open(dialog)  # PySide6 hides the plain open() behind open(receiver, slot)
         return dialog
 
     def reprint_to(self, message_id: str, printer: QPrinter) -> bool:

@@ -14,17 +14,20 @@ one lock: the preview (GUI thread) and a print job (worker thread) take turns.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pypdfium2 as pdfium
 from PySide6.QtCore import QRectF, QSizeF, QStandardPaths
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
-from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
+from app.errors import FrontdeskError
 from app.ops import CancelToken, OperationCancelledError, Progress, no_progress
+from ui.letters.notes import NoteLines
+from ui.ops import Op, show_error
 
 PRINT_DPI_CAP = 300
 _PDFIUM = threading.Lock()
@@ -155,3 +158,50 @@ def write_pdf_file(data: bytes, path: Path) -> tuple[Path, str]:
     except OSError as exc:
         return path, f"The file could not be saved: {exc.strerror or 'unknown error'}."
     return path, ""
+
+
+# --- the print dialog and printing in the background ---------------------------------------
+
+
+def open_print_dialog(
+    parent: QWidget, printer: QPrinter, title: str, on_accept: Callable[[], object]
+) -> QPrintDialog:
+    """Qt's printer choice, window-modal; `on_accept` prints once a printer is chosen."""
+    dialog = QPrintDialog(printer, parent)
+    dialog.setWindowTitle(title)
+    dialog.setAccessibleName("Print")
+    dialog.accepted.connect(on_accept)
+    QDialog.open(dialog)  # PySide6 hides the plain open() behind open(receiver, slot)
+    return dialog
+
+
+def print_in_background(
+    parent: QWidget,
+    data: bytes,
+    printer: QPrinter,
+    *,
+    what: str,
+    notes: NoteLines,
+    done: Callable[[int], None],
+) -> Op[int]:
+    """Send every page to `printer` on a worker with progress and Cancel; `done` gets the
+    page count. A cancel or a printer that refuses shows under the preview in plain words."""
+
+    def failed(exc: BaseException) -> None:
+        if isinstance(exc, OperationCancelledError):
+            notes.show_problem(str(exc))
+        elif isinstance(exc, (FrontdeskError, OSError)):
+            notes.show_problem(f"Printing did not work: {exc}")
+        else:
+            show_error(parent, what, exc)
+
+    return (
+        Op(
+            parent,
+            what,
+            lambda progress, cancel: print_pdf(data, printer, progress=progress, cancel=cancel),
+        )
+        .success(done)
+        .failure(failed)
+        .run_in_background()
+    )
