@@ -38,13 +38,8 @@ from app.reminders.reach import (
 from app.reminders.rules import CHANNELS, Rule, Touch
 from app.reminders.send_window import earliest_tomorrow, quiet_until, sent_today
 from app.reminders.settings import ReminderSettings, load_settings
-from app.reminders.subject_checks import (
-    Facts,
-    Gone,
-    facts_for,
-    still_holds,
-    upcoming_facts,
-)
+from app.reminders.subject_checks import facts_for, still_holds, upcoming_facts
+from app.reminders.subject_facts import Facts, Gone
 from app.reminders.template_store import template_for
 from app.reminders.templates import (
     TemplateError,
@@ -345,6 +340,7 @@ def _values(
         values["balance"] = wording.money(facts.balance_cents, clinic.settings.region)
     if rule.kind == "billing":
         values["pay_instructions"] = wording.pay_instructions(language, online=False)
+    values.update(facts.extra)
     wanted = variable_names(rule.kind)
     return {name: values[name] for name in wanted if name in values}
 

@@ -46,7 +46,17 @@ STATE_LABELS: Final = {
     "skipped": "Skipped",
     "cancelled": "Cancelled",
 }
-SUBJECT_KINDS: Final = ("appointment", "recall", "balance", "birthday")
+SUBJECT_KINDS: Final = (
+    "appointment",
+    "recall",
+    "balance",
+    "birthday",
+    "survey",
+    "review",
+    "education",
+    "pollen",
+    "reactivation",
+)
 """What a message can be about (the schema leaves the column open for later kinds)."""
 OPEN: Final = ("planned", "due")
 """Not yet started: the planner may still move, re-time or cancel these."""

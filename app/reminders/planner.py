@@ -29,12 +29,16 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
 from app.reminders import outbox
+from app.reminders.planning_base import OpenMessage as _Open
+from app.reminders.planning_base import Span as _Span
+from app.reminders.planning_base import Verdict as _Verdict
+from app.reminders.planning_base import Wanted
 from app.reminders.planning_subjects import (
     Visit,
     balance_candidates,
@@ -56,7 +60,6 @@ from app.reminders.planning_times import (
     local_day,
     months_before_range,
     parse_utc,
-    touch_moment,
     when_text,
     window_text,
 )
@@ -124,84 +127,12 @@ class PlanReport:
     changes: Changes = field(default_factory=Changes, compare=False)
 
 
-@dataclass(frozen=True)
-class Wanted:
-    """A message a rule asks for now."""
-
-    touch: int
-    patient_id: str
-    subject_id: str  # the appointment for appointment and no-show rules, else ''
-    occurrence: str
-    due_at: datetime
-    stale_at: datetime
-
-    def key(self, rule_id: str) -> str:
-        return outbox.idem_key(
-            rule_id, self.touch, self.subject_id or self.patient_id, self.occurrence
-        )
-
-
-@dataclass(frozen=True)
-class _Span:
-    now: datetime
-    until: datetime
-    zone: ZoneInfo
-
-    @property
-    def now_text(self) -> str:
-        return utc_text(self.now)
-
-    def due_days(self, rule: Rule) -> tuple[date, date]:
-        """The local days on which a message of this rule may be due in this run."""
-        earliest = self.now - timedelta(hours=rule.window_hours)
-        return local_day(earliest, self.zone), local_day(self.until, self.zone)
-
-    def anchors(self, rule: Rule, touch: int) -> tuple[date, date]:
-        """The anchor days whose `touch` falls on a due day of this run."""
-        first, last = self.due_days(rule)
-        offset = timedelta(days=rule.touches[touch].days)
-        return first - offset, last - offset
-
-    def timing(
-        self, rule: Rule, touch: int, anchor: date, cap: datetime | None = None
-    ) -> tuple[datetime, datetime]:
-        """(due, stale) of a touch for an anchor day; `cap` ends the window early (a
-        reminder is worth nothing once the visit has started)."""
-        step = rule.touches[touch]
-        due = touch_moment(anchor + timedelta(days=step.days), step.at, self.zone)
-        stale = due + timedelta(hours=rule.window_hours)
-        return due, stale if cap is None else min(stale, cap)
-
-
-@dataclass(frozen=True)
-class _Open:
-    """A planned or due message as the run found it, with its patient's flags."""
-
-    id: str
-    idem_key: str
-    rule_id: str
-    touch: int
-    patient_id: str
-    subject_id: str
-    occurrence: str
-    due_at: str
-    stale_at: str
-    state: str
-    deceased: bool
-    do_not_contact: bool
-    merged: bool
-    birth_date: str | None
-
-
 _OPEN_SQL: Final = (
     "SELECT o.id, o.idem_key, o.rule_id, o.touch, o.patient_id, o.subject_id, o.occurrence, "
     "o.due_at, o.stale_at, o.state, p.deceased, p.do_not_contact, p.merged_into IS NOT NULL, "
     "p.birth_date FROM outbox o JOIN patient p ON p.id = o.patient_id "
     "WHERE o.state IN ('planned', 'due') ORDER BY o.due_at, o.id"
 )
-
-# A verdict on an open message: the reason to cancel it, or the (due, stale) it should have.
-_Verdict = str | tuple[datetime, datetime]
 
 
 def plan(

@@ -28,13 +28,31 @@ from app.errors import InvalidInputError, RecordNotFoundError
 from app.store.changes import Changes
 from app.store.writer import new_id, utc_now
 
-KINDS: Final = ("appointment", "recall", "billing", "no_show", "birthday")
+KINDS: Final = (
+    "appointment",
+    "recall",
+    "billing",
+    "no_show",
+    "birthday",
+    "survey",
+    "review",
+    "education",
+    "allergy",
+    "reactivation",
+)
+ENGAGEMENT_KINDS: Final = ("survey", "review", "education", "allergy", "reactivation")
+"""Kinds whose planning and send-time checks live in app/engagement (see planner)."""
 KIND_LABELS: Final = {
     "appointment": "Appointment reminder",
     "recall": "Recall",
     "billing": "Billing notice",
     "no_show": "Missed visit follow-up",
     "birthday": "Birthday greeting",
+    "survey": "Satisfaction survey",
+    "review": "Review request",
+    "education": "Health education",
+    "allergy": "Allergy alert",
+    "reactivation": "Reactivation",
 }
 CHANNELS: Final = ("sms", "email", "letter")
 CHANNEL_LABELS: Final = {"sms": "Text", "email": "Email", "letter": "Letter"}
@@ -45,6 +63,13 @@ DEFAULT_PURPOSE: Final = {
     "billing": "billing",
     "no_show": "appointment",
     "birthday": "marketing",
+    "survey": "survey",
+    "review": "survey",
+    "education": "education",
+    "allergy": "education",
+    # Bringing back a lapsed patient is about their care (like a recall): opt-out, so
+    # the patients who said no are left out and the others are asked.
+    "reactivation": "recall",
 }
 PRINT_FORMATS: Final = ("letter", "postcard")
 MAX_TOUCHES: Final = 8
@@ -55,6 +80,11 @@ SUBJECT_KIND: Final = {
     "recall": "recall",
     "billing": "balance",
     "birthday": "birthday",
+    "survey": "survey",  # subject_id: the fulfilled visit asked about
+    "review": "review",  # subject_id: the survey answer that was a promoter's
+    "education": "education",  # subject_id: the education item's key
+    "allergy": "pollen",  # occurrence: the high-pollen day
+    "reactivation": "reactivation",  # occurrence: the day the patient's outreach began
 }
 """What an outbox row of each rule kind is about (outbox.subject_kind)."""
 
@@ -103,6 +133,19 @@ class Rule:
     # What a letter-channel message of this rule prints as: "letter" or "postcard"
     # (billing notices always print as statements with the open charges).
     print_format: str = "letter"
+    # survey and review: at most one per patient in this many months
+    every_months: int = 6
+    # education, allergy, reactivation (and survey): only patients in this saved segment
+    segment_id: str = ""
+    # education: the day of the month the campaign goes out
+    send_day: int = 1
+    # allergy: at most this many alerts per patient in a season of these months
+    season_limit: int = 10
+    season_months: tuple[int, ...] = (3, 4, 5, 6, 7, 8, 9)
+    # reactivation: the first day of the campaign (patients lapsed before it are asked from
+    # this day; those who lapse later, from the day they do). Uses recall_months and
+    # recall_visit_kinds for "no visit of these kinds for N months".
+    start_on: str = ""
     created_at: str = ""
     updated_at: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -243,6 +286,12 @@ def _definition(rule: Rule) -> str:
         recall_visit_kinds=list(rule.recall_visit_kinds),
         min_balance_cents=rule.min_balance_cents,
         print_format=rule.print_format,
+        every_months=rule.every_months,
+        segment_id=rule.segment_id,
+        send_day=rule.send_day,
+        season_limit=rule.season_limit,
+        season_months=list(rule.season_months),
+        start_on=rule.start_on,
     )
     return json.dumps(values, ensure_ascii=False, sort_keys=True)
 
@@ -261,6 +310,12 @@ _KNOWN_KEYS: Final = frozenset(
         "recall_visit_kinds",
         "min_balance_cents",
         "print_format",
+        "every_months",
+        "segment_id",
+        "send_day",
+        "season_limit",
+        "season_months",
+        "start_on",
     }
 )
 
@@ -300,6 +355,12 @@ def _from_row(row: tuple[Any, ...]) -> Rule:
         recall_visit_kinds=_strings(values.get("recall_visit_kinds")),
         min_balance_cents=int(values.get("min_balance_cents", defaults.min_balance_cents)),
         print_format=str(values.get("print_format", defaults.print_format)),
+        every_months=int(values.get("every_months", defaults.every_months)),
+        segment_id=str(values.get("segment_id", "")),
+        send_day=int(values.get("send_day", defaults.send_day)),
+        season_limit=int(values.get("season_limit", defaults.season_limit)),
+        season_months=tuple(int(m) for m in values.get("season_months", defaults.season_months)),
+        start_on=str(values.get("start_on", "")),
         created_at=created_at,
         updated_at=updated_at,
         extra={k: v for k, v in values.items() if k not in _KNOWN_KEYS},

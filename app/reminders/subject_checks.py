@@ -9,7 +9,6 @@ without the checks, for the template editor's preview.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,29 +20,13 @@ from app.reminders import wording
 from app.reminders.outbox import Message
 from app.reminders.planning_times import add_months, birthday_in, local_day, parse_utc
 from app.reminders.rules import Rule, Touch
+from app.reminders.subject_facts import Facts, Gone
 from app.scheduling.appointments import Appointment, next_for_patient
 from app.scheduling.appointments import get as get_appointment
 from app.store.writer import utc_text
 
 _UPCOMING = ("booked", "confirmed")
 _SEEN = ("arrived", "fulfilled")
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What a message says, as the record stands: only what the purpose's variables need."""
-
-    visit: Appointment | None = None  # the visit reminded of, or the one missed
-    due_date: date | None = None  # recall
-    recall_kind: str = ""  # recall: the kind of visit the patient is due for
-    balance_cents: int | None = None  # billing
-
-
-@dataclass(frozen=True)
-class Gone:
-    """The message's subject no longer holds; `reason` is what the Messages page shows."""
-
-    reason: str
 
 
 def _iso_date(text: str) -> date | None:

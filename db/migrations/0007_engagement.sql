@@ -1,0 +1,52 @@
+-- Frontdesk schema 7: engagement. Satisfaction answers, the clinic's own health-education
+-- items, and the pollen level each day an allergy alert was considered. Clinic data
+-- (journalled, synced). Surveys, review requests, education, allergy alerts and
+-- reactivation are reminder rules of new kinds: they plan into the outbox like the rest,
+-- so the outbox rows are the record of who was sent what (campaign exposure).
+
+-- One answer to "How likely are you to recommend us?" (0-10) and what the patient added.
+-- The provider and location are the visit's when it was answered, so NPS by provider
+-- stays right after a visit is edited or removed.
+CREATE TABLE survey_response (
+    id              TEXT PRIMARY KEY,
+    patient_id      TEXT REFERENCES patient(id) ON DELETE SET NULL,  -- NULL: kiosk, no visit chosen
+    appointment_id  TEXT REFERENCES appointment(id) ON DELETE SET NULL,
+    provider_id     TEXT REFERENCES provider(id) ON DELETE SET NULL,
+    location_id     TEXT REFERENCES location(id) ON DELETE SET NULL,
+    score           INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
+    comment         TEXT NOT NULL DEFAULT '',
+    channel         TEXT NOT NULL CHECK (channel IN ('sms', 'email', 'kiosk', 'desk')),
+    outbox_id       TEXT,            -- the survey message answered, when there was one
+    reply_id        TEXT,            -- the inbox reply it was read from, when there was one
+    answered_at     TEXT NOT NULL,   -- UTC
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX survey_response_answered ON survey_response(answered_at);
+CREATE INDEX survey_response_patient ON survey_response(patient_id, answered_at);
+CREATE UNIQUE INDEX survey_response_reply ON survey_response(reply_id) WHERE reply_id IS NOT NULL;
+
+-- An education item the clinic wrote or changed (title, body, links, language, target
+-- ages, conditions, months: JSON checked by app/engagement/education.py). A shipped item
+-- changed in the app is stored here under its own key and replaces the shipped text.
+CREATE TABLE education_item (
+    id          TEXT PRIMARY KEY,   -- the item's key, e.g. 'flu-season-adults.en'
+    definition  TEXT NOT NULL,      -- JSON
+    active      INTEGER NOT NULL DEFAULT 1,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+
+-- The pollen level decided for a local day, and from where (Open-Meteo, the desk's
+-- switch, a CSV of daily levels); allergy alerts plan from this, never from the network.
+CREATE TABLE pollen_day (
+    day         TEXT PRIMARY KEY,   -- the clinic's local date, ISO
+    level       TEXT NOT NULL CHECK (level IN ('low', 'moderate', 'high', 'very_high', 'unknown')),
+    source      TEXT NOT NULL DEFAULT '',
+    status      TEXT NOT NULL DEFAULT '',   -- in plain words, for Settings
+    decided_at  TEXT NOT NULL
+);
+
+-- Survey and review planning reads fulfilled visits by day; reactivation reads bookings
+-- made after an outreach.
+CREATE INDEX appointment_created ON appointment(created_at);
+CREATE INDEX outbox_subject_patient ON outbox(patient_id, subject_kind, state);
