@@ -34,6 +34,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
+from app.engagement import campaign_rules, survey_rules
 from app.reminders import outbox
 from app.reminders.planning_base import OpenMessage as _Open
 from app.reminders.planning_base import Span as _Span
@@ -405,6 +406,8 @@ _JUDGES: Final = {
     "recall": _judge_recalls,
     "billing": _judge_balances,
     "birthday": _judge_birthdays,
+    **survey_rules.JUDGES,
+    **campaign_rules.JUDGES,
 }
 
 
@@ -484,6 +487,8 @@ _WANTERS: Final = {
     "recall": _want_recalls,
     "billing": _want_balances,
     "birthday": _want_birthdays,
+    **survey_rules.WANTERS,
+    **campaign_rules.WANTERS,
 }
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from app.billing.ledger import balance
 from app.clinic import Clinic
+from app.engagement import campaign_rules, survey_rules
 from app.errors import RecordNotFoundError
 from app.patients.model import Patient
 from app.reminders import wording
@@ -72,6 +73,10 @@ def still_holds(
         return _billing(clinic, rule, patient)
     if rule.kind == "birthday":
         return _birthday_greeting(touch, message, patient, now=now, zone=zone)
+    if rule.kind in survey_rules.KINDS:
+        return survey_rules.still_holds(clinic, rule, touch, message, patient, now=now, zone=zone)
+    if rule.kind in campaign_rules.KINDS:
+        return campaign_rules.still_holds(clinic, rule, touch, message, patient, now=now, zone=zone)
     return Gone("This kind of message is not one Frontdesk knows")
 
 
@@ -223,6 +228,10 @@ def facts_for(
         )
     if rule.kind == "billing":
         return Facts(balance_cents=balance(clinic, patient_id).due_cents)
+    if rule.kind in survey_rules.KINDS:
+        return survey_rules.facts_for(clinic, rule, patient_id, subject_id, occurrence)
+    if rule.kind in campaign_rules.KINDS:
+        return campaign_rules.facts_for(clinic, rule, patient_id, subject_id, occurrence)
     return Facts()
 
 
@@ -248,4 +257,8 @@ def upcoming_facts(clinic: Clinic, rule: Rule, patient_id: str, *, now: datetime
     if rule.kind == "billing":
         owed = balance(clinic, patient_id).due_cents
         return Facts(balance_cents=owed if owed > 0 else None)
+    if rule.kind in survey_rules.KINDS:
+        return survey_rules.upcoming_facts(clinic, rule, patient_id, now=now)
+    if rule.kind in campaign_rules.KINDS:
+        return campaign_rules.upcoming_facts(clinic, rule, patient_id, now=now)
     return Facts()
