@@ -46,6 +46,10 @@ CREATE TABLE pollen_day (
     decided_at  TEXT NOT NULL
 );
 
+-- The day the clinic learned a patient moved away (NULL: not known to have moved).
+-- Reactivation and campaigns leave such patients out; their record stays as it is.
+ALTER TABLE patient ADD COLUMN moved_on TEXT;
+
 -- Survey and review planning reads fulfilled visits by day; reactivation reads bookings
 -- made after an outreach.
 CREATE INDEX appointment_created ON appointment(created_at);
