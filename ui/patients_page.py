@@ -104,7 +104,7 @@ def _cells(row: PatientRow) -> tuple[str, ...]:
         row.email,
         _day(row.last_visit),
         _day(row.next_appointment),
-        row.source,
+        row.source_words,
         row.tags,
     )
 
@@ -411,14 +411,14 @@ class PatientsPage(QWidget):
     def _fill_choices(self) -> None:
         for combo, blank, values in (
             (self.source, "Any source", sources(self.clinic)),
-            (self.tag, "Any tag", tags_in_use(self.clinic)),
+            (self.tag, "Any tag", [(t, t) for t in tags_in_use(self.clinic)]),
         ):
             chosen = combo.currentData()
             combo.blockSignals(True)
             combo.clear()
             combo.addItem(blank, "")
-            for value in values:
-                combo.addItem(value, value)
+            for value, words in values:
+                combo.addItem(words, value)
             index = combo.findData(chosen) if chosen else 0
             combo.setCurrentIndex(max(index, 0))
             combo.blockSignals(False)

@@ -388,15 +388,18 @@ CITIES = (
     ("Brookfield", "WI", "53"),
     ("Hudson", "WI", "54"),
 )
+# Channel keys of app.growth.acquisition (DEFAULT_SOURCES) with their weights.
 ACQUISITION_SOURCES = (
-    ("referral from a patient", 30),
-    ("Google search", 22),
-    ("insurance directory", 14),
-    ("walk-in", 8),
-    ("clinic website", 10),
-    ("doctor referral", 9),
-    ("social media", 4),
-    ("community event", 3),
+    ("patient_referral", 28),
+    ("search", 20),
+    ("maps", 6),
+    ("insurance_directory", 13),
+    ("walk_in", 7),
+    ("website", 9),
+    ("physician_referral", 9),
+    ("social", 4),
+    ("event", 3),
+    ("other", 1),
 )
 PROVIDERS = (
     ("Ahmed", "Sara", "Dr.", "Family medicine"),

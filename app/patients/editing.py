@@ -13,9 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
 from app.errors import InvalidDateError, InvalidInputError, RecordNotFoundError
+from app.growth import acquisition
 from app.patients import model
 from app.patients.model import AddressDraft, PatientDraft, PhoneDraft
 from app.patients.records import bump_version, check_version
@@ -32,17 +34,53 @@ from app.store.writer import Tx, utc_now
 
 PREFERRED_CHANNELS = ("", *model.CHANNELS)
 
-# Offered in the forms' "How did they hear about us?" box; anything else may be typed.
-ACQUISITION_SOURCES = (
-    "referral from a patient",
-    "doctor referral",
-    "Google search",
-    "clinic website",
-    "insurance directory",
-    "social media",
-    "community event",
-    "walk-in",
-)
+# What the forms and the lists said before the channels of app.growth.acquisition were
+# the one list: an answer stored in these words is read as that channel's key, without
+# rewriting anybody's record (the text stays as written until the record is saved anew).
+OLDER_SOURCE_WORDS = {
+    "referral from a patient": "patient_referral",
+    "doctor referral": "physician_referral",
+    "Google search": "search",
+    "clinic website": "website",
+    "insurance directory": "insurance_directory",
+    "social media": "social",
+    "community event": "event",
+    "walk-in": "walk_in",
+}
+_OLDER_FOLDED = {words.casefold(): key for words, key in OLDER_SOURCE_WORDS.items()}
+
+
+def source_key(stored: str) -> str:
+    """A stored answer as a channel key: keys stay, older words become their key,
+    other free text stays as written."""
+    return _OLDER_FOLDED.get(" ".join(stored.split()).casefold(), stored)
+
+
+def stored_forms(key: str) -> list[str]:
+    """Every stored value that means this answer: the key and the older words for it."""
+    return [key, *(words for words, older in OLDER_SOURCE_WORDS.items() if older == key)]
+
+
+def source_words(clinic: Clinic, stored: str) -> str:
+    """What a screen shows for a stored answer: the channel's label (older words read as
+    their channel), other free text as written, "" when nothing is recorded."""
+    if not stored:
+        return ""
+    return acquisition.labels(clinic).get(source_key(stored), stored)
+
+
+def source_choices(clinic: Clinic, current: str = "") -> list[tuple[str, str]]:
+    """(value to store, words) for "How did you hear about us?": not asked, the active
+    channels in the clinic's order, and the current answer when it is no longer offered
+    (a retired channel or older free text), so opening a form never changes it."""
+    choices = [("", "Not asked")]
+    choices += [(s.key, s.label) for s in acquisition.active_sources(clinic)]
+    key = source_key(current)
+    if current and key not in {value for value, _ in choices}:
+        choices.append((current, source_words(clinic, current)))
+    return choices
+
+
 # The languages a form offers first (BCP 47 code, name); other codes are kept as stored.
 LANGUAGES = (
     ("en", "English"),
@@ -68,6 +106,7 @@ _KIND_WORDS = {
     "preferred_channel": "preferred channel",
     "do_not_contact": "do not contact",
     "acquisition_source": "source",
+    "moved_on": "moved away",
     "phone": "phone",
     "email": "email",
     "address": "address",
@@ -82,6 +121,7 @@ _COLUMN_KIND = {
     "preferred_channel": "preferred_channel",
     "do_not_contact": "do_not_contact",
     "acquisition_source": "acquisition_source",
+    "moved_on": "moved_on",
 }
 _ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
 NOTE_OUTCOME = "details updated"
@@ -113,7 +153,8 @@ class DetailsEdit:
     language: str = ""
     preferred_channel: str = ""
     do_not_contact: bool = False
-    acquisition_source: str = ""
+    acquisition_source: str = ""  # a channel key of app.growth.acquisition, or as stored
+    moved_on: str = ""  # ISO local date the clinic learned they moved away; "" = not moved
     phones: tuple[tuple[str, str], ...] = ()  # (number as typed, use), preferred first
     emails: tuple[str, ...] = ()  # preferred first
     address: AddressDraft = field(default_factory=AddressDraft)
@@ -132,6 +173,7 @@ class ContactDetails:
     preferred_channel: str
     do_not_contact: bool
     acquisition_source: str
+    moved_on: str | None  # ISO local date, None when not known to have moved
     phones: tuple[tuple[str, str], ...]  # (E.164, use) in rank order
     emails: tuple[str, ...]  # in rank order
     address: AddressDraft  # the home address; all fields empty when there is none
@@ -149,6 +191,7 @@ class ContactDetails:
             preferred_channel=self.preferred_channel,
             do_not_contact=self.do_not_contact,
             acquisition_source=self.acquisition_source,
+            moved_on=self.moved_on or "",
             phones=self.phones,
             emails=self.emails,
             address=self.address,
@@ -215,7 +258,7 @@ def load_details(clinic: Clinic, patient_id: str) -> ContactDetails:
 def _load(conn: Connection, patient_id: str) -> ContactDetails:
     row = conn.execute(
         "SELECT family_name, given_names, preferred_name, birth_date, sex, language, "
-        "preferred_channel, do_not_contact, acquisition_source, version "
+        "preferred_channel, do_not_contact, acquisition_source, version, moved_on "
         "FROM patient WHERE id = ?",
         (patient_id,),
     ).fetchone()
@@ -231,6 +274,7 @@ def _load(conn: Connection, patient_id: str) -> ContactDetails:
         preferred_channel=row[6],
         do_not_contact=bool(row[7]),
         acquisition_source=row[8],
+        moved_on=row[10],
         phones=tuple((r.value, r.use) for r in _contact_rows(conn, patient_id, "phone")),
         emails=tuple(r.value for r in _contact_rows(conn, patient_id, "email")),
         address=_home_address(conn, patient_id)[1],
@@ -270,6 +314,7 @@ def _validate(clinic: Clinic, edit: DetailsEdit) -> _Clean:
         errors["sex"] = "Choose female, male, other or unknown."
     if edit.preferred_channel not in PREFERRED_CHANNELS:
         errors["preferred_channel"] = "Choose text, email, letter, phone or no preference."
+    moved_on = _moved_on(clinic, edit.moved_on, errors)
     phones = _validate_phones(clinic, edit.phones, errors)
     emails = _validate_emails(edit.emails, errors)
     address = _validate_address(edit.address, errors)
@@ -286,11 +331,27 @@ def _validate(clinic: Clinic, edit: DetailsEdit) -> _Clean:
             "preferred_channel": edit.preferred_channel,
             "do_not_contact": 1 if edit.do_not_contact else 0,
             "acquisition_source": " ".join(edit.acquisition_source.split()),
+            "moved_on": moved_on,
         },
         phones=phones,
         emails=emails,
         address=address,
     )
+
+
+def _moved_on(clinic: Clinic, text: str, errors: dict[str, str]) -> str | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        errors["moved_on"] = "Give the day they moved away as a date."
+        return None
+    if day > datetime.now(ZoneInfo(clinic.settings.timezone)).date():
+        errors["moved_on"] = "The day they moved away cannot be in the future."
+        return None
+    return day.isoformat()
 
 
 def _validate_phones(
@@ -367,6 +428,7 @@ def save_details(
     The edit appears on the timeline as a note naming the kinds of fields changed.
     """
     clean = _validate(clinic, edit)
+    _keep_or_check_source(clinic, patient_id, clean.columns)
     with clinic.store.write() as tx:
         check_version(tx, patient_id, expected_version)
         kinds: set[str] = set()
@@ -395,6 +457,22 @@ def save_details(
                 },
             )
     return tx.changes if kinds else Changes()
+
+
+def _keep_or_check_source(clinic: Clinic, patient_id: str, columns: dict[str, Any]) -> None:
+    """A source is "" or an active channel, or the answer the patient already has (a
+    retired channel or older words stay as stored: the same answer is not a change)."""
+    row = clinic.conn.execute(
+        "SELECT acquisition_source FROM patient WHERE id = ?", (patient_id,)
+    ).fetchone()
+    stored = str(row[0]) if row is not None else ""
+    wanted = str(columns["acquisition_source"])
+    if source_key(wanted) == source_key(stored):
+        columns["acquisition_source"] = stored
+    elif wanted and wanted not in {s.key for s in acquisition.active_sources(clinic)}:
+        raise DetailsInvalidError(
+            {"acquisition_source": "Choose how they heard about us from the list."}
+        )
 
 
 def changed_subject(kinds: set[str]) -> str:

@@ -33,6 +33,7 @@ Merged patients (folded into another record) are never listed.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError, InvalidPhoneError
+from app.growth import acquisition
+from app.patients.editing import source_key, stored_forms
 from app.patients.model import display_name
 from app.patients.search import age_on
 from app.patients.search_index import name_tokens
@@ -95,15 +98,21 @@ class PatientRow:
     source: str
     tags: str  # "diabetic, interpreter"
     deceased: bool
+    source_words: str = ""  # the channel's label, or older free text as written
 
 
-def sources(clinic: Clinic) -> list[str]:
-    """Acquisition sources in use, for the filter's choices (read from the index)."""
+def sources(clinic: Clinic) -> list[tuple[str, str]]:
+    """(value, words) for the source filter: the clinic's channels in their order, then
+    other free text still on some patients (read from the index), as written."""
+    channels = acquisition.sources(clinic)
+    choices = [(s.key, s.label if s.active else f"{s.label} (no longer offered)") for s in channels]
+    known = {s.key for s in channels}
     rows = clinic.conn.execute(
         "SELECT DISTINCT acquisition_source FROM patient WHERE acquisition_source != '' "
         "ORDER BY acquisition_source"
     ).fetchall()
-    return [str(r[0]) for r in rows]
+    choices += [(str(r[0]), str(r[0])) for r in rows if source_key(str(r[0])) not in known]
+    return choices
 
 
 def tags_in_use(clinic: Clinic) -> list[str]:
@@ -177,8 +186,9 @@ def _filter(query: PatientListQuery, now: str, region: str) -> _Filter:
     if not query.include_deceased:
         parts.append("p.deceased = 0")
     if query.source:
-        parts.append("p.acquisition_source = :source")
-        params["source"] = query.source
+        # A channel also matches the older words that meant it ("Google search").
+        parts.append("p.acquisition_source IN (SELECT value FROM json_each(:source))")
+        params["source"] = json.dumps(stored_forms(query.source))
     if query.tag:
         parts.append(
             "EXISTS (SELECT 1 FROM patient_tag t WHERE t.patient_id = p.id AND t.tag = :tag)"
@@ -458,6 +468,7 @@ class PatientList:
         self._conn = clinic.conn
         self._region = clinic.settings.region
         self._zone = ZoneInfo(clinic.settings.timezone)
+        self._source_names = acquisition.labels(clinic)
         moment = now or datetime.now(UTC)
         self._now = utc_text(moment)
         self._today = moment.astimezone(self._zone).date()
@@ -504,8 +515,9 @@ class PatientList:
         if self.query.source:
             bounds.append(
                 self._scalar(
-                    "SELECT count(*) FROM patient WHERE acquisition_source = ?",
-                    (self.query.source,),
+                    "SELECT count(*) FROM patient WHERE acquisition_source IN "
+                    "(SELECT value FROM json_each(?))",
+                    (json.dumps(stored_forms(self.query.source)),),
                 )
             )
         return min(bounds) if bounds else None
@@ -597,6 +609,7 @@ class PatientList:
             last_visit=self._local_date(r[10]),
             next_appointment=self._local_date(r[11]),
             source=r[7],
+            source_words=self._source_names.get(source_key(r[7]), r[7]),
             tags=r[12] or "",
             deceased=bool(r[6]),
         )

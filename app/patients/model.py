@@ -131,6 +131,7 @@ class Patient:
     consents: tuple[Consent, ...] = field(default=())
     preferred_channel: str = ""  # sms, email, letter, phone or '' for no preference
     version: int = 1  # raised by every edit; forms save against it (see update_patient)
+    moved_on: str | None = None  # local ISO date the clinic learned they moved away
 
     @property
     def display_name(self) -> str:

@@ -21,7 +21,7 @@ from app.store.writer import Tx, new_id, utc_now
 _PATIENT_COLUMNS = (
     "id, family_name, given_names, preferred_name, birth_date, sex, gender_identity, "
     "language, deceased, deceased_date, do_not_contact, acquisition_source, household_id, "
-    "household_role, merged_into, created_at, updated_at, preferred_channel, version"
+    "household_role, merged_into, created_at, updated_at, preferred_channel, version, moved_on"
 )
 # Fields a plain edit may change; deceased, merge and household have their own calls
 # because each has rules of its own.
@@ -36,6 +36,7 @@ _EDITABLE = {
     "do_not_contact",
     "acquisition_source",
     "preferred_channel",
+    "moved_on",
 }
 
 
@@ -154,6 +155,17 @@ def update_patient(
     return tx.changes
 
 
+def _moved_on(text: str) -> str | None:
+    # A local date or nothing; the details form checks it is not in the future.
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InvalidInputError("Give the day they moved away as a date.") from None
+
+
 def _clean_values(clinic: Clinic, values: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(values) - _EDITABLE
     if unknown:
@@ -168,6 +180,8 @@ def _clean_values(clinic: Clinic, values: Mapping[str, Any]) -> dict[str, Any]:
             clean[key] = _check_choice(str(value), ("", *model.CHANNELS), "preferred channel")
         elif key == "do_not_contact":
             clean[key] = 1 if value else 0
+        elif key == "moved_on":
+            clean[key] = _moved_on(str(value or ""))
         elif key in ("family_name", "given_names", "preferred_name"):
             clean[key] = _clean_name(str(value))
         else:
@@ -380,6 +394,7 @@ def get_patient(clinic: Clinic, patient_id: str) -> model.Patient:
         updated_at=row[16],
         preferred_channel=row[17],
         version=int(row[18]),
+        moved_on=row[19],
         contact_points=contacts,
         addresses=addresses,
         identifiers=identifiers,

@@ -7,6 +7,7 @@ from datetime import date
 
 from app.billing.ledger import Balance, balance
 from app.clinic import Clinic
+from app.patients.editing import source_words
 from app.patients.model import CHANNELS, PURPOSES, Patient
 from app.patients.records import get_patient
 from app.patients.search import age_on
@@ -34,6 +35,7 @@ class PatientSummary:
     badges: tuple[ConsentBadge, ...]
     open_tasks: int
     insurance: tuple[str, ...] = ()  # payers of the coverages in force, from an import
+    source: str = ""  # how they heard about us, in the clinic's words ("" = not recorded)
 
     @property
     def reachable(self) -> bool:
@@ -108,4 +110,5 @@ def patient_summary(clinic: Clinic, patient_id: str, today: date | None = None) 
         badges=_badges(clinic, patient),
         open_tasks=int(open_tasks),
         insurance=_insurance(clinic, patient_id, day),
+        source=source_words(clinic, patient.acquisition_source),
     )

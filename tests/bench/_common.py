@@ -19,8 +19,9 @@ BENCH_DATA = REPO_ROOT / "bench-data"
 PASSPHRASE = "bench passphrase 4711"  # a throw-away clinic of made-up people
 # A fixed reference day, so a seed names one clinic and one set of queries for ever.
 TODAY = date(2025, 1, 15)
-# 2: schema-2 indexes, clinic-local demo schedule; 3: charge_posted; 4: open subject_kind
-MARKER_FORMAT = 4
+# 2: schema-2 indexes, clinic-local demo schedule; 3: charge_posted; 4: open subject_kind;
+# 5: acquisition channel keys
+MARKER_FORMAT = 5
 
 
 def no_keyring() -> None:

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDateEdit,
     QDialogButtonBox,
     QFormLayout,
     QGridLayout,
@@ -48,7 +49,6 @@ from app.patients.consents import (
     set_consents,
 )
 from app.patients.editing import (
-    ACQUISITION_SOURCES,
     LANGUAGES,
     ContactDetails,
     DetailsEdit,
@@ -57,6 +57,8 @@ from app.patients.editing import (
     check_details,
     load_details,
     save_details,
+    source_choices,
+    source_key,
 )
 from app.patients.model import AddressDraft
 from app.patients.records import get_patient
@@ -489,10 +491,31 @@ class DetailsDialog(FormDialog):
             form=person_form,
         )
         self.source = QComboBox()
-        self.source.setEditable(True)
-        self.source.addItems(["", *ACQUISITION_SOURCES])
-        self.source.setAccessibleName("How they heard about us")
+        self.source.setAccessibleName("How did you hear about us?")
         self.add_field("&Heard of us", self.source, "acquisition_source", form=person_form)
+        moved_row = QWidget()
+        moved_layout = QHBoxLayout(moved_row)
+        moved_layout.setContentsMargins(0, 0, 0, 0)
+        self.moved = QCheckBox("&Moved away")
+        self.moved.setAccessibleName("Moved away")
+        self.moved_on = QDateEdit()
+        self.moved_on.setCalendarPopup(True)
+        self.moved_on.setDisplayFormat("d MMM yyyy")
+        self.moved_on.setMaximumDate(self._today_qdate())  # a move is learned, not planned
+        self.moved_on.setAccessibleName("Day we learned they moved away")
+        inner = self.moved_on.findChild(QLineEdit)
+        if inner is not None:  # the date's own line is what a screen reader lands on
+            inner.setAccessibleName("Day we learned they moved away")
+        self.moved.toggled.connect(self._moved_toggled)
+        moved_layout.addWidget(self.moved)
+        moved_layout.addWidget(self.moved_on, 1)
+        self.add_field(
+            "Moved",
+            moved_row,
+            "moved_on",
+            hint="Campaigns and reactivation leave out patients who moved away.",
+            form=person_form,
+        )
 
         self.phones = ContactList("phone", "(612) 555-0142", with_use=True, on_edit=self.mark_dirty)
         self.add_field("Phones", self.phones, "phones", form=reach_form)
@@ -593,7 +616,14 @@ class DetailsDialog(FormDialog):
             self._fill_languages(edit.language)
             self.channel.setCurrentIndex(max(self.channel.findData(edit.preferred_channel), 0))
             self.do_not_contact.setChecked(edit.do_not_contact)
-            self.source.setCurrentText(edit.acquisition_source)
+            self._fill_sources(edit.acquisition_source)
+            self.moved.setChecked(bool(edit.moved_on))
+            self.moved_on.setDate(
+                QDate.fromString(edit.moved_on, Qt.DateFormat.ISODate)
+                if edit.moved_on
+                else self._today_qdate()
+            )
+            self.moved_on.setEnabled(bool(edit.moved_on))
             region = self.clinic.settings.region
             self.phones.set_values([(display_phone(n, region), use) for n, use in details.phones])
             self.emails.set_values([(e, "home") for e in details.emails])
@@ -605,6 +635,25 @@ class DetailsDialog(FormDialog):
             self._filling = False
         self._filled = self.current_edit()
         self.mark_clean()
+
+    def _fill_sources(self, current: str) -> None:
+        self.source.clear()
+        for value, words in source_choices(self.clinic, current):
+            self.source.addItem(words, value)
+        # Older words ("Google search") stand for their channel: shown as that channel.
+        index = self.source.findData(source_key(current))
+        if index < 0:
+            index = self.source.findData(current)
+        self.source.setCurrentIndex(max(index, 0))
+
+    def _today_qdate(self) -> QDate:
+        day = self.today()
+        return QDate(day.year, day.month, day.day)
+
+    def _moved_toggled(self, on: bool) -> None:
+        self.moved_on.setEnabled(on)
+        if on and not self._filling:
+            self.moved_on.setDate(self._today_qdate())
 
     def _fill_languages(self, current: str) -> None:
         self.language.clear()
@@ -661,7 +710,12 @@ class DetailsDialog(FormDialog):
             language=str(self.language.currentData() or ""),
             preferred_channel=str(self.channel.currentData() or ""),
             do_not_contact=self.do_not_contact.isChecked(),
-            acquisition_source=self.source.currentText(),
+            acquisition_source=str(self.source.currentData() or ""),
+            moved_on=(
+                self.moved_on.date().toString(Qt.DateFormat.ISODate)
+                if self.moved.isChecked()
+                else ""
+            ),
             phones=tuple(self.phones.values()),
             emails=tuple(text for text, _use in self.emails.values()),
             address=AddressDraft(

@@ -26,12 +26,12 @@ from app.patients import model
 from app.patients.consents import COMMON_SOURCES, set_consents
 from app.patients.duplicates import DuplicateCandidate, similar_patients
 from app.patients.editing import (
-    ACQUISITION_SOURCES,
     DetailsEdit,
     DetailsInvalidError,
     birth_date_hint,
     check_details,
     draft_from_text,
+    source_choices,
 )
 from app.patients.model import PatientDraft, PhoneDraft
 from app.patients.records import create_patient
@@ -129,8 +129,8 @@ class NewPatientDialog(FormDialog):
         self.email.setPlaceholderText("name@example.com")
         self.add_field("&Email", self.email, "email")
         self.source = QComboBox()
-        self.source.setEditable(True)
-        self.source.addItems(["", *ACQUISITION_SOURCES])
+        for value, words in source_choices(clinic):
+            self.source.addItem(words, value)
         self.source.setAccessibleName("How did they hear about us?")
         self.add_field("How did they hea&r about us?", self.source, "acquisition_source")
 
@@ -253,7 +253,7 @@ class NewPatientDialog(FormDialog):
             preferred_name=self.preferred.text(),
             birth_date=self.birth_date.text(),
             sex=str(self.sex.currentData()),
-            acquisition_source=self.source.currentText(),
+            acquisition_source=str(self.source.currentData() or ""),
             phones=(PhoneDraft(phone, str(self.phone_use.currentData())),) if phone else (),
             emails=(email,) if email else (),
         )

@@ -69,6 +69,13 @@ def birth_text(birth_date: str | None) -> str:
     return f"born {birth_date}"
 
 
+def _day_text(iso: str) -> str:
+    try:
+        return datetime.strptime(iso, "%Y-%m-%d").strftime("%d %b %Y")
+    except ValueError:
+        return iso
+
+
 def badge_text(badge: ConsentBadge, zone: ZoneInfo) -> str:
     what = f"{CHANNEL_WORDS[badge.channel]} for {PURPOSE_WORDS[badge.purpose].lower()}"
     if badge.state == "unknown":
@@ -251,8 +258,8 @@ class HeaderCard(QFrame):
         self.insurance.setText("Insurance: " + "; ".join(summary.insurance))
         self.insurance.setVisible(bool(summary.insurance))
         self.source.setText(
-            f"Found us through: {patient.acquisition_source}"
-            if patient.acquisition_source
+            f"Found us through: {summary.source}"
+            if summary.source
             else "How they found us: not recorded"
         )
         for badge in summary.badges:
@@ -274,6 +281,12 @@ class HeaderCard(QFrame):
         elif patient.do_not_contact:
             self.banner.setText(
                 "Do not contact: Frontdesk sends this patient no messages or letters."
+            )
+            self._banner_tone = "warning"
+        elif patient.moved_on:
+            self.banner.setText(
+                f"Moved away (noted {_day_text(patient.moved_on)}): campaigns and "
+                "reactivation leave this patient out."
             )
             self._banner_tone = "warning"
         else:
