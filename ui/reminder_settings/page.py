@@ -32,6 +32,7 @@ from app.reminders import settings as reminder_settings
 from app.reminders.accounts import email_settings, sms_account
 from app.reminders.rules import (
     DEFAULT_PURPOSE,
+    ENGAGEMENT_KINDS,
     KIND_LABELS,
     KINDS,
     Rule,
@@ -59,6 +60,9 @@ from ui.theme import error_line, hint_line
 
 ACTIVE, NAME, KIND, MESSAGES = range(4)
 RULE_TABLES = ("reminder_rule", "setting", "message_template")
+REMINDER_KINDS = tuple(k for k in KINDS if k not in ENGAGEMENT_KINDS)
+"""The kinds listed here; surveys, reviews, health tips, allergy alerts and reactivation
+are campaigns, listed and edited in the Campaigns area (ui/campaigns)."""
 KEEP_SENDING_HINT = (
     "Frontdesk stays in the system tray so reminders still go; Quit from the tray icon to stop it."
 )
@@ -222,7 +226,7 @@ class RemindersTab(QWidget):
         self.new_button = QPushButton("New rule…")
         self.new_button.setAccessibleName("New rule")
         menu = QMenu(self.new_button)
-        for kind in KINDS:
+        for kind in REMINDER_KINDS:
             action = menu.addAction(KIND_LABELS[kind])
             action.triggered.connect(lambda _checked=False, k=kind: self.new_rule(k))
         self.new_button.setMenu(menu)
@@ -284,7 +288,8 @@ class RemindersTab(QWidget):
         try:
             settings = reminder_settings.load_settings(self.clinic)
             self._fill_settings(settings)
-            self._fill_rules(load_rules(self.clinic))
+            rules = load_rules(self.clinic)
+            self._fill_rules([r for r in rules if r.kind in REMINDER_KINDS])
         finally:
             self._loading = False
         self._update_buttons()

@@ -27,6 +27,7 @@ from app.clinic import Clinic
 from app.directory import locations, providers
 from app.errors import InvalidInputError
 from app.reminders.rules import (
+    CALL_CHANNEL,
     KIND_LABELS,
     MAX_OFFSET_DAYS,
     MAX_TOUCHES,
@@ -63,6 +64,7 @@ TOUCH_CHANNEL_CHOICES: Final[tuple[tuple[str, ...], ...]] = (
     ("sms", "email", "letter"),
 )
 TIME_FORMAT: Final = "HH:mm"
+CALL_LIST_WORDS: Final = "A call (on Today's call list)"
 PRINT_FORMAT_LABELS: Final = {"letter": "Letter", "postcard": "Postcard"}
 PRINT_FORMAT_HINTS: Final = {
     "letter": "A letter in a window envelope, as long as the message needs.",
@@ -130,6 +132,8 @@ class TouchRow(QWidget):
         self.channels.addItem("the rule's ways", SAME_AS_RULE)
         for choice in TOUCH_CHANNEL_CHOICES:
             self.channels.addItem(channel_chain(choice).capitalize(), ",".join(choice))
+        if kind == "reactivation":  # this step puts the patient on Today's call list
+            self.channels.addItem(CALL_LIST_WORDS, CALL_CHANNEL)
         self.confirm = QCheckBox("Ask to reply C to confirm")
         self.confirm.setVisible(kind == "appointment")
         self.remove = QPushButton("Remove")

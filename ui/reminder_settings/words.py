@@ -28,6 +28,11 @@ ANCHORS: Final = {
     "billing": "the charge",
     "no_show": "the missed visit",
     "birthday": "the birthday",
+    "survey": "the visit",
+    "review": "the survey answer",
+    "education": "the send day",
+    "allergy": "the high-pollen day",
+    "reactivation": "the start",
 }
 """What a touch's days count from, per rule kind (see app/reminders/rules.py)."""
 
@@ -39,6 +44,12 @@ DIRECTIONS: Final = {
     "billing": (ON_THE_DAY, AFTER),
     "recall": (BEFORE, ON_THE_DAY, AFTER),
     "birthday": (BEFORE, ON_THE_DAY, AFTER),
+    # campaigns go on their day or after it: nothing is known before
+    "survey": (ON_THE_DAY, AFTER),
+    "review": (ON_THE_DAY, AFTER),
+    "education": (ON_THE_DAY, AFTER),
+    "allergy": (ON_THE_DAY,),
+    "reactivation": (ON_THE_DAY, AFTER),
 }
 DIRECTION_LABELS: Final = {
     BEFORE: "days before",
