@@ -30,12 +30,14 @@ from app.reminders.planning_times import parse_utc, when_text
 from app.reminders.reach import (
     MISSING_CONTACT,
     Way,
+    best_phone,
     blocked,
     channel_order,
+    consent_problem,
     contact_for,
     ways_to_reach,
 )
-from app.reminders.rules import CHANNELS, Rule, Touch
+from app.reminders.rules import CALL_CHANNEL, CHANNELS, Rule, Touch
 from app.reminders.send_window import earliest_tomorrow, quiet_until, sent_today
 from app.reminders.settings import ReminderSettings, load_settings
 from app.reminders.subject_checks import facts_for, still_holds, upcoming_facts
@@ -57,7 +59,7 @@ __all__ = ["Decision", "Draft", "decide", "preview", "template_values"]
 class Draft:
     """One message ready for one channel: what the sender hands to SMS, SMTP or the printer."""
 
-    channel: str  # sms | email | letter
+    channel: str  # sms | email | letter | call (a reactivation touch for the call list)
     recipient: str  # E.164 number, email address, or the one-line postal address
     subject: str  # email only
     body: str  # the text (SMS, letter, the email's plain part)
@@ -121,6 +123,8 @@ def decide(
     facts = still_holds(clinic, rule, touch, message, patient, now=now, zone=zone)
     if isinstance(facts, Gone):
         return _skip(facts.reason)
+    if rule.channels_for(touch) == (CALL_CHANNEL,):
+        return _call(clinic, patient, message.purpose, settings)
 
     order = channel_order(rule, touch, patient)
     ways, reasons = ways_to_reach(clinic, patient, order, message.purpose, settings)
@@ -162,6 +166,24 @@ def decide(
                 f"{quiet_end.astimezone(zone):%H:%M}",
             )
     return Decision(drafts=tuple(drafts), blocked=blocked_ways)
+
+
+CALL_NOTE = "Reactivation: ask if they would like to book"
+"""What Today's call list says for a reactivation call (no more than the desk sees)."""
+
+
+def _call(clinic: Clinic, patient: Patient, purpose: str, settings: ReminderSettings) -> Decision:
+    """A call-list touch: the patient's phone consent for the purpose (the purpose's
+    opt-in or opt-out) and a phone number; the sender puts them on Today's call list."""
+    problem = consent_problem(clinic, patient, "phone", purpose, settings)
+    if problem is not None:
+        reason = blocked(CALL_CHANNEL, problem.replace("phones", "phone calls"))
+        return _skip(f"No way to reach the patient: {reason}", (reason,))
+    number = best_phone(patient)
+    if number is None:
+        reason = blocked(CALL_CHANNEL, "no phone number")
+        return _skip(f"No way to reach the patient: {reason}", (reason,))
+    return Decision(drafts=(Draft(CALL_CHANNEL, number, "", CALL_NOTE),))
 
 
 def _patient(clinic: Clinic, patient_id: str) -> Patient | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import time
+from datetime import date, time
 from typing import Any, Final
 
 from app.clinic import Clinic
@@ -55,7 +55,9 @@ KIND_LABELS: Final = {
     "reactivation": "Reactivation",
 }
 CHANNELS: Final = ("sms", "email", "letter")
-CHANNEL_LABELS: Final = {"sms": "Text", "email": "Email", "letter": "Letter"}
+CHANNEL_LABELS: Final = {"sms": "Text", "email": "Email", "letter": "Letter", "call": "Call"}
+CALL_CHANNEL: Final = "call"
+"""A reactivation touch's only channel when it puts the patient on Today's call list."""
 PURPOSES: Final = ("appointment", "recall", "billing", "education", "survey", "marketing")
 DEFAULT_PURPOSE: Final = {
     "appointment": "appointment",
@@ -193,9 +195,15 @@ def _check_touches(rule: Rule) -> None:
             raise _problem(f"{where}: a missed-visit follow-up goes a day or more after the visit.")
         if rule.kind == "billing" and touch.days < 0:
             raise _problem(f"{where}: a billing notice counts days since the charge, from 0 up.")
+        if rule.kind == "survey" and touch.days < 0:
+            raise _problem(f"{where}: a survey goes on the day of the visit or after it.")
+        if rule.kind == "review" and touch.days < 0:
+            raise _problem(f"{where}: a review request goes on the day of the answer or after it.")
         if touch.days in seen:
             raise _problem(f"{where}: two messages of one rule cannot go on the same day.")
         seen.add(touch.days)
+        if rule.kind == "reactivation" and touch.channels == (CALL_CHANNEL,):
+            continue  # a reactivation touch may put the patient on the call list instead
         _check_channels(touch.channels, where)
 
 
@@ -221,6 +229,9 @@ def check_rule(rule: Rule) -> None:
     if rule.kind == "billing" and rule.min_balance_cents < 1:
         raise _problem("A billing notice needs a smallest balance above zero.")
     _check_touches(rule)
+    _check_campaign(rule)
+    if rule.kind in ("survey", "review") and not 1 <= rule.every_months <= 60:
+        raise _problem("Ask the same patient at most once in 1 to 60 months; choose in that range.")
     for touch in rule.touches:
         if (
             rule.quiet_start != rule.quiet_end
@@ -231,6 +242,30 @@ def check_rule(rule: Rule) -> None:
                 f"A message set for {touch.at:%H:%M} falls in the quiet hours "
                 f"({rule.quiet_start:%H:%M}–{rule.quiet_end:%H:%M}); choose another time."
             )
+
+
+def _check_campaign(rule: Rule) -> None:
+    """The terms of the health education, allergy alert and reactivation campaigns."""
+    if rule.kind == "education" and not 1 <= rule.send_day <= 28:
+        raise _problem("Choose a day of the month from 1 to 28 for the campaign to go out.")
+    if rule.kind == "allergy":
+        if not 1 <= rule.season_limit <= 366:
+            raise _problem("Allow 1 or more allergy alerts per patient in a season.")
+        months = rule.season_months
+        if not months or len(set(months)) != len(months) or any(not 1 <= m <= 12 for m in months):
+            raise _problem("Choose the months of the allergy season (each once, 1 to 12).")
+    if rule.kind == "reactivation":
+        if not 1 <= rule.recall_months <= 120:
+            raise _problem("A patient counts as away after 1 to 120 months without a visit.")
+        if rule.start_on:
+            try:
+                date.fromisoformat(rule.start_on)
+            except ValueError:
+                raise _problem("Write the campaign's first day as a date.") from None
+    if rule.kind != "reactivation" and any(
+        CALL_CHANNEL in t.channels for t in rule.touches
+    ):  # pragma: no cover - _check_channels refuses it first
+        raise _problem("Only a reactivation campaign can put patients on the call list.")
 
 
 def _only_letters(channels: tuple[str, ...]) -> bool:

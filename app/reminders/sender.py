@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -53,7 +54,7 @@ from app.reminders.delivery import (
     send_sms,
 )
 from app.reminders.outbox import Message, get_message, record_events, transition
-from app.reminders.rules import Rule, load_rules
+from app.reminders.rules import CALL_CHANNEL, Rule, load_rules
 from app.reminders.sender_lock import sending_lock
 from app.reminders.settings import ReminderSettings, is_sender, load_settings
 from app.store.writer import utc_now, utc_text
@@ -95,6 +96,9 @@ RECOVERED_EMAIL: Final = (
     "the mail server. Check with the patient before sending it again."
 )
 WAITING_FOR_PRINT: Final = "Waiting for print"
+CALL_LIST_REASON: Final = "Put on the call list"
+CALL_TASK_NAMESPACE: Final = uuid.UUID("0b6f3c57-2f51-4d7e-9a0e-3c1d2e8f4a61")
+"""A reactivation call's task id is uuid5(this, the message id): one task per message."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +307,9 @@ class _Pass:
         if decision.wait_until is not None:
             self._wait(message, decision.wait_until, self._wait_reason(decision))
             return
+        if decision.drafts and decision.drafts[0].channel == CALL_CHANNEL:
+            self._put_on_call_list(message, decision.drafts[0])
+            return
         drafts = [d for d in decision.drafts if self.channels.available(d.channel)]
         if not drafts:
             self._no_way(message, decision)
@@ -311,6 +318,60 @@ class _Pass:
             self.waiting += 1  # the channel is down or refused us this pass: try next pass
             return
         self._claim_and_deliver(message, drafts)
+
+    def _put_on_call_list(self, message: Message, draft: Draft) -> None:
+        """A reactivation call: a call-back task due today on Today's call list, and the
+        message marked sent, in one transaction. The task's id is made from the message's,
+        so a second pass (or a second sender) can never add it twice. The outbox has no
+        "call" channel (its CHECK predates calls): the row keeps channel '' and says
+        CALL_LIST_REASON."""
+        today = self.now.astimezone(self.zone).date()
+        task_id = str(uuid.uuid5(CALL_TASK_NAMESPACE, message.id))
+        with self.clinic.store.write() as tx:
+            claimed = transition(
+                tx,
+                message.id,
+                "sending",
+                CALL_LIST_REASON,
+                expect=("due",),
+                device_id=self.device,
+                values={
+                    "channel": "",
+                    "recipient": draft.recipient,
+                    "subject": "",
+                    "body": draft.body,
+                    "attempts": message.attempts + 1,
+                    "next_try_at": None,
+                },
+            )
+            if not claimed:
+                return
+            if tx.current("task", task_id, ("id",)) is None:
+                tx.insert(
+                    "task",
+                    {
+                        "id": task_id,
+                        "patient_id": message.patient_id,
+                        "kind": "call-back",
+                        "due_on": today.isoformat(),
+                        "note": draft.body,
+                        "created_at": utc_text(self.now),
+                        "created_by": self.clinic.acting_user_id,
+                        "interaction_id": None,
+                        "done_at": None,
+                        "done_by": "",
+                    },
+                )
+            transition(
+                tx,
+                message.id,
+                "sent",
+                CALL_LIST_REASON,
+                expect=("sending",),
+                device_id=self.device,
+                values={"sent_at": utc_text(self.now)},
+            )
+        self.sent += 1
 
     def _wait_reason(self, decision: Decision) -> str:
         if decision.skip:

@@ -21,15 +21,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
+from zoneinfo import ZoneInfo
 
 import requests
 
 from app.clinic import Clinic, put_setting
+from app.engagement import pollen_days
+from app.engagement.pollen_days import PollenDay
 from app.errors import FrontdeskError
 from app.ops import CancelToken, OperationCancelledError
 from app.reminders import planner, replies, sender
 from app.reminders.planner import PlanReport
 from app.reminders.replies import ReplyReport
+from app.reminders.rules import load_rules
 from app.reminders.sender import Channels, SendReport
 from app.reminders.settings import claim_sender_if_unset, device_id, load_settings
 from app.store.changes import Changes
@@ -50,6 +54,7 @@ MODE_PLAN_ONLY: Final = "plan_only"  # asked for (send-due --plan-only)
 
 STEPS: Final = {
     "recover": "checking messages a previous run left half-sent",
+    "pollen": "deciding today's pollen level",
     "plan": "planning",
     "send": "sending",
     "replies": "reading text-message replies",
@@ -215,6 +220,7 @@ def run_pass(
         recovered = step.run(
             "recover", lambda: sender.recover_interrupted(clinic, channels, now=now)
         )
+        step.run("pollen", lambda: decide_pollen(clinic, now))
         planned = step.run("plan", lambda: planner.plan(clinic, now=now))
         sent = step.run("send", lambda: sender.send_due(clinic, channels, now=now, cancel=cancel))
         sms = channels.sms
@@ -241,6 +247,18 @@ def run_pass(
     )
     _record(clinic, report, now)
     return report
+
+
+def decide_pollen(clinic: Clinic, now: datetime) -> PollenDay | None:
+    """Today's pollen level, decided once a day on the sending workstation (again an hour
+    after an unknown), only when an allergy alert rule is on: the forecast service is
+    asked for nothing the clinic does not use. The planners of every desk read it."""
+    if not any(r.kind == "allergy" for r in load_rules(clinic, active_only=True)):
+        return None
+    today = now.astimezone(ZoneInfo(clinic.settings.timezone)).date()
+    if not pollen_days.needs_deciding(clinic, today, now):
+        return pollen_days.pollen_for(clinic, today)
+    return pollen_days.decide_day(clinic, today, now=now)
 
 
 class _Steps:

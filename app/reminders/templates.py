@@ -109,6 +109,42 @@ VARIABLES: Final[Mapping[str, tuple[Variable, ...]]] = {
         Variable("missed_date", "The day of the missed visit (Tuesday, March 10)."),
     ),
     "birthday": _COMMON,
+    "survey": (
+        *_COMMON,
+        Variable("appointment_date", "The day of the visit asked about (Tuesday, March 10)."),
+        Variable("provider_name", "Who the patient saw (Dr. Rivera)."),
+        Variable(
+            "survey_question",
+            "The survey's question, in the patient's language (How likely are you to "
+            "recommend us…?).",
+        ),
+        Variable(
+            "reply_instructions", "How to answer: reply with a number from 0 to 10, and a comment."
+        ),
+    ),
+    "review": (
+        *_COMMON,
+        Variable(
+            "review_links",
+            "The clinic's review links from Settings, one per line (Google: https://…).",
+        ),
+        Variable("review_link_first", "The first review link's address alone, for a text."),
+    ),
+    "education": (
+        *_COMMON,
+        Variable("education_title", "The education item's title (the email's subject)."),
+        Variable("education_body", "The education item's text, for an email or a letter."),
+        Variable("education_sms", "The education item's short text-message version."),
+        Variable("education_links", "The item's links, one per line (label: address)."),
+    ),
+    "allergy": (
+        *_COMMON,
+        Variable("pollen_level", "Today's pollen level in plain words (high, very high)."),
+    ),
+    "reactivation": (
+        *_COMMON,
+        Variable("last_visit_date", "The day of the patient's last visit (March 10, 2026)."),
+    ),
 }
 """The variables of each purpose: the only values a template of that purpose can show."""
 
@@ -513,6 +549,18 @@ _SAMPLES: Final[Mapping[str, Mapping[str, str]]] = {
         "pay_url": "https://pay.example.com/sunrise",
         "pay_instructions": "You can pay online, by phone or at the front desk.",
         "missed_date": "Tuesday, March 10",
+        "survey_question": "How likely are you to recommend us to a friend or family member?",
+        "reply_instructions": "Reply with a number from 0 (not at all likely) to 10 "
+        "(extremely likely). You are welcome to add a comment.",
+        "review_links": "Google: https://g.page/r/sunrise-clinic/review\n"
+        "Yelp: https://www.yelp.com/writeareview/biz/sunrise-clinic",
+        "review_link_first": "https://g.page/r/sunrise-clinic/review",
+        "education_title": "Flu season: protect yourself",
+        "education_body": "A yearly flu shot is the best protection. Ask us for yours.",
+        "education_sms": "Flu season is here: a yearly flu shot is the best protection.",
+        "education_links": "CDC: Flu: https://www.cdc.gov/flu/",
+        "pollen_level": "high",
+        "last_visit_date": "March 10, 2026",
     },
     "es": {
         "patient_first_name": "Lucía",
@@ -533,6 +581,18 @@ _SAMPLES: Final[Mapping[str, Mapping[str, str]]] = {
         "pay_url": "https://pay.example.com/sunrise",
         "pay_instructions": "Puede pagar en línea, por teléfono o en la recepción.",
         "missed_date": "martes 10 de marzo",
+        "survey_question": "¿Qué tan probable es que nos recomiende a un amigo o familiar?",
+        "reply_instructions": "Responda con un número del 0 (nada probable) al 10 "
+        "(muy probable). Si quiere, añada un comentario.",
+        "review_links": "Google: https://g.page/r/sunrise-clinic/review\n"
+        "Yelp: https://www.yelp.com/writeareview/biz/sunrise-clinic",
+        "review_link_first": "https://g.page/r/sunrise-clinic/review",
+        "education_title": "Temporada de gripe: protéjase",
+        "education_body": "La vacuna anual contra la gripe es la mejor protección.",
+        "education_sms": "Llega la gripe: la vacuna anual es la mejor protección.",
+        "education_links": "CDC: Gripe: https://www.cdc.gov/flu/",
+        "pollen_level": "alto",
+        "last_visit_date": "10 de marzo de 2026",
     },
 }
 

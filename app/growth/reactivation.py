@@ -1,0 +1,221 @@
+"""Reactivation: the worklist of patients who have not been back, and how well each
+reactivation campaign brings them back.
+
+A patient is lapsed when they were seen (a fulfilled visit of the chosen kinds) but not for
+`months`, and nothing is booked; the deceased, merged, do-not-contact and moved away are
+left out (campaign_rules.lapsed, the campaign's own reading). A patient is reactivated by a
+campaign when they book (an appointment created) within 60 days after the campaign first
+reached them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from app.clinic import Clinic
+from app.engagement.campaign_rules import lapsed
+from app.errors import InvalidInputError
+from app.patients.validation import display_phone
+from app.reminders.planning_subjects import utc_range
+from app.reminders.planning_times import local_day, parse_utc
+from app.reminders.sender import CALL_LIST_REASON, CALL_TASK_NAMESPACE
+from app.store.writer import utc_text
+
+REACTIVATED_WITHIN: Final = timedelta(days=60)
+_MONTHS: Final = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+_SENT_WORDS: Final = {"sms": "Texted", "email": "Emailed", "letter": "Letter sent"}
+
+
+@dataclass(frozen=True)
+class LapsedPatient:
+    patient_id: str
+    name: str
+    phone: str
+    last_visit: date
+    last_kind: str
+    months_away: int
+    step: str  # "Not contacted yet", "Texted 3 Nov", "Call due", "Called 17 Nov", ...
+
+
+@dataclass(frozen=True)
+class ReactivationRate:
+    rule_id: str
+    name: str
+    reached: int
+    reactivated: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.reactivated / self.reached if self.reached else None
+
+
+def _check(months: int) -> None:
+    if isinstance(months, bool) or not 1 <= months <= 120:
+        raise InvalidInputError("Choose 1 to 120 months without a visit.")
+
+
+def _today(clinic: Clinic, today: date | None) -> tuple[date, ZoneInfo]:
+    zone = ZoneInfo(clinic.settings.timezone)
+    return today or datetime.now(zone).date(), zone
+
+
+def _short(day: date) -> str:
+    return f"{day.day} {_MONTHS[day.month - 1]}"
+
+
+def _months_between(first: date, last: date) -> int:
+    months = (last.year - first.year) * 12 + last.month - first.month
+    return months - 1 if last.day < first.day else months
+
+
+def lapsed_count(
+    clinic: Clinic, *, months: int, visit_kinds: Sequence[str] = (), today: date | None = None
+) -> int:
+    _check(months)
+    day, zone = _today(clinic, today)
+    return len(lapsed(clinic.conn, months=months, visit_kinds=visit_kinds, today=day, zone=zone))
+
+
+_DETAILS_SQL: Final = (
+    "SELECT p.id, trim(p.given_names || ' ' || p.family_name), (SELECT c.value FROM "
+    "contact_point c WHERE c.patient_id = p.id AND c.kind = 'phone' AND c.value != '' "
+    "ORDER BY c.use != 'mobile', c.rank LIMIT 1) FROM patient p "
+    "WHERE p.id IN (SELECT value FROM json_each(?))"
+)
+_OUTREACH_SQL: Final = (
+    "SELECT patient_id, channel, state, reason, sent_at, id, occurrence FROM outbox "
+    "WHERE subject_kind = 'reactivation' AND patient_id IN (SELECT value FROM json_each(?)) "
+    "ORDER BY patient_id, coalesce(sent_at, due_at)"
+)
+
+
+def lapsed_patients(
+    clinic: Clinic,
+    *,
+    months: int,
+    visit_kinds: Sequence[str] = (),
+    today: date | None = None,
+    limit: int = 500,
+) -> list[LapsedPatient]:
+    """The worklist: longest away first, with where each patient's outreach stands."""
+    _check(months)
+    if limit < 0:
+        raise InvalidInputError("The number of patients to list must be 0 or more.")
+    day, zone = _today(clinic, today)
+    found = lapsed(clinic.conn, months=months, visit_kinds=visit_kinds, today=day, zone=zone)
+    found = found[:limit]
+    ids = json.dumps([f.patient_id for f in found])
+    details = {
+        str(r[0]): (str(r[1] or ""), r[2]) for r in clinic.conn.execute(_DETAILS_SQL, (ids,))
+    }
+    since = {f.patient_id: local_day(parse_utc(f.last_visit), zone).isoformat() for f in found}
+    steps = _steps(clinic, ids, since, zone)
+    region = clinic.settings.region
+    listed: list[LapsedPatient] = []
+    for entry in found:
+        name, phone = details.get(entry.patient_id, ("", None))
+        seen = local_day(parse_utc(entry.last_visit), zone)
+        listed.append(
+            LapsedPatient(
+                patient_id=entry.patient_id,
+                name=name,
+                phone=display_phone(str(phone), region) if phone else "",
+                last_visit=seen,
+                last_kind=entry.last_kind,
+                months_away=_months_between(seen, day),
+                step=steps.get(entry.patient_id, "Not contacted yet"),
+            )
+        )
+    return listed
+
+
+def _steps(clinic: Clinic, ids: str, since: dict[str, str], zone: ZoneInfo) -> dict[str, str]:
+    """Each patient's latest reactivation step in plain words (of the outreach since their
+    last visit: an earlier campaign that brought them back is history)."""
+    steps: dict[str, str] = {}
+    rows = clinic.conn.execute(_OUTREACH_SQL, (ids,)).fetchall()
+    for pid, channel, state, reason, sent_at, message_id, occurrence in rows:
+        if str(occurrence) < since.get(str(pid), ""):
+            continue
+        if state in ("cancelled", "skipped", "failed"):
+            continue
+        if state in ("planned", "due"):
+            steps.setdefault(str(pid), "Not contacted yet")
+            continue
+        if reason == CALL_LIST_REASON:
+            steps[str(pid)] = _call_step(clinic, str(message_id), zone)
+            continue
+        if state == "to_print":
+            steps[str(pid)] = "Letter waiting for print"
+        elif sent_at:
+            words = _SENT_WORDS.get(str(channel), "Sent")
+            steps[str(pid)] = f"{words} {_short(local_day(parse_utc(str(sent_at)), zone))}"
+    return steps
+
+
+def _call_step(clinic: Clinic, message_id: str, zone: ZoneInfo) -> str:
+    task_id = str(uuid.uuid5(CALL_TASK_NAMESPACE, message_id))
+    row = clinic.conn.execute("SELECT done_at FROM task WHERE id = ?", (task_id,)).fetchone()
+    if row is None or row[0] is None:
+        return "Call due"
+    return f"Called {_short(local_day(parse_utc(str(row[0])), zone))}"
+
+
+# --- the rate by campaign ------------------------------------------------------------------------
+
+_FIRST_REACHED_SQL: Final = (
+    "SELECT rule_id, patient_id, min(sent_at) FROM outbox WHERE subject_kind = 'reactivation' "
+    "AND state = 'sent' AND sent_at IS NOT NULL GROUP BY rule_id, patient_id"
+)
+_BOOKED_SQL: Final = (
+    "SELECT 1 FROM appointment WHERE patient_id = ? AND created_at > ? AND created_at <= ? LIMIT 1"
+)
+
+
+def reactivation_rates(clinic: Clinic, *, first: date, last: date) -> list[ReactivationRate]:
+    """Per reactivation rule: the patients it first reached in [first, last] (local days),
+    and of them those who booked within 60 days after that first message."""
+    if last < first:
+        raise InvalidInputError("The end of the period is before its start.")
+    zone = ZoneInfo(clinic.settings.timezone)
+    lo, hi = utc_range(first, last, zone)
+    names = {
+        str(r[0]): str(r[1])
+        for r in clinic.conn.execute(
+            "SELECT id, name FROM reminder_rule WHERE kind = 'reactivation'"
+        )
+    }
+    reached: dict[str, int] = dict.fromkeys(names, 0)
+    back: dict[str, int] = dict.fromkeys(names, 0)
+    for rule_id, pid, sent_at in clinic.conn.execute(_FIRST_REACHED_SQL).fetchall():
+        if not lo <= str(sent_at) < hi:
+            continue
+        rule = str(rule_id)
+        reached[rule] = reached.get(rule, 0) + 1
+        until = utc_text(parse_utc(str(sent_at)) + REACTIVATED_WITHIN)
+        if clinic.conn.execute(_BOOKED_SQL, (pid, sent_at, until)).fetchone():
+            back[rule] = back.get(rule, 0) + 1
+    rates = [
+        ReactivationRate(rule, names.get(rule, "A deleted campaign"), reached[rule], back[rule])
+        for rule in reached
+    ]
+    return sorted(rates, key=lambda r: (r.name.casefold(), r.rule_id))
