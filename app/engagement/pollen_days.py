@@ -145,9 +145,8 @@ def _stored_level(level: str) -> str:
 
 def _put(tx: Tx, found: PollenDay, at: datetime) -> None:
     # pollen_day is keyed by its day and has no id column, which the journalled writer
-    # needs; the row is written in the writer's transaction, unjournalled (see the docs:
-    # the sending workstation decides, the others read it after the next sync of a
-    # journalled table would carry it, so this is reported to the lead as a gap).
+    # needs: the row is written inside the writer's transaction but not journalled (so not
+    # synced). Reported to the lead: schema 8 should give pollen_day an id.
     tx.conn.execute(
         "INSERT INTO pollen_day (day, level, source, status, decided_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT(day) DO UPDATE SET level = excluded.level, source = excluded.source, "
