@@ -10,6 +10,11 @@ each poll looks back a little before it, so a reply listed late is still seen.
 
 Replies Frontdesk acted on by itself are stored already handled; the rest (a question,
 CANCEL, a confirm with nothing to confirm) wait in the Inbox for a person.
+
+A reply to a satisfaction survey (the newest text to the number was one) that plainly reads
+as a score (app/engagement/nps.parse_score: "10!", "ten", "9/10") is recorded as the answer,
+with the rest of the text as its comment, and stored handled; anything in doubt stays in the
+Inbox. STOP, HELP and confirm keep their meaning first, as for any other text.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic, put_setting
+from app.engagement import nps, surveys
 from app.errors import FrontdeskError, InvalidInputError, RecordNotFoundError
 from app.interactions.log import log_interaction
 from app.patients import model
@@ -80,6 +86,9 @@ NO_HELP_ACCOUNT: Final = (
 )
 HELP_NOT_SENT: Final = "The patient asked for help; the answer could not be sent: call them."
 FOR_A_PERSON: Final = "Waiting for a person to read it"
+SURVEY_ANSWER: Final = "Survey answer: {score}"
+SURVEY_FOLLOW_UP: Final = " (a follow-up for the manager is on Today's call list)"
+SECOND_ANSWER: Final = "The survey was already answered: waiting for a person to read it"
 UNFINISHED: Final = ""
 
 
@@ -93,6 +102,7 @@ class ReplyReport:
     helped: int = 0
     to_inbox: int = 0
     changes: Changes = field(default_factory=Changes)
+    survey_answers: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,9 +119,12 @@ class InboxItem:
     action: str
     handled_at: str | None
     sender_number: str = ""  # E.164, as it came
+    survey_score: int | None = None  # the survey answer read from this reply, if any
 
     @property
     def meaning_label(self) -> str:
+        if self.survey_score is not None:
+            return SURVEY_ANSWER.format(score=self.survey_score)
         return MEANING_LABELS.get(self.meaning, self.meaning)
 
     @property
@@ -123,8 +136,9 @@ class InboxItem:
 
 _ITEM_SQL: Final = (
     "SELECT i.id, i.received_at, i.sender, i.patient_id, p.family_name, p.given_names, "
-    "p.preferred_name, i.body, i.meaning, i.action, i.handled_at "
-    "FROM inbound_message i LEFT JOIN patient p ON p.id = i.patient_id"
+    "p.preferred_name, i.body, i.meaning, i.action, i.handled_at, s.score "
+    "FROM inbound_message i LEFT JOIN patient p ON p.id = i.patient_id "
+    "LEFT JOIN survey_response s ON s.reply_id = i.id"
 )
 
 
@@ -143,6 +157,7 @@ def _item(row: tuple[Any, ...], region: str) -> InboxItem:
         action=str(row[9]),
         handled_at=None if row[10] is None else str(row[10]),
         sender_number=str(row[2]),
+        survey_score=None if row[11] is None else int(row[11]),
     )
 
 
@@ -259,7 +274,9 @@ def poll_replies(clinic: Clinic, sms: SmsClient, *, now: datetime | None = None)
     cursor = read_cursor(clinic)
     since = _parse_utc(cursor) if cursor else moment - FIRST_LOOK_BACK
     replies = sms.inbound(utc_text(since - OVERLAP))
-    counts = dict.fromkeys(("received", "confirmed", "opted_out", "helped", "to_inbox"), 0)
+    counts = dict.fromkeys(
+        ("received", "confirmed", "opted_out", "helped", "to_inbox", "survey_answers"), 0
+    )
     changes = Changes()
 
     # Rows a crash left half done are finished first (their reply is already past the cursor).
@@ -284,11 +301,13 @@ def poll_replies(clinic: Clinic, sms: SmsClient, *, now: datetime | None = None)
             put_setting(tx, CURSOR_SETTING, json.dumps(newest))
         changes |= tx.changes
     log.info(
-        "SMS replies polled: %s new, %s confirmed, %s opted out, %s helped, %s to the inbox",
+        "SMS replies polled: %s new, %s confirmed, %s opted out, %s helped, %s survey "
+        "answers, %s to the inbox",
         counts["received"],
         counts["confirmed"],
         counts["opted_out"],
         counts["helped"],
+        counts["survey_answers"],
         counts["to_inbox"],
     )
     return ReplyReport(changes=changes, **counts)
@@ -303,6 +322,8 @@ def _count(counts: dict[str, int], item: InboxItem) -> None:
         counts["opted_out"] += 1
     elif item.meaning == REPLY_HELP and item.handled:
         counts["helped"] += 1
+    elif item.survey_score is not None:
+        counts["survey_answers"] += 1
     if not item.handled:
         counts["to_inbox"] += 1
 
@@ -487,6 +508,8 @@ def _finish(
         action, handled, done = _stop(clinic, stored)
     elif stored.meaning == REPLY_HELP:
         action, handled, done = _help(clinic, stored, sms, now)
+    elif stored.meaning == REPLY_OTHER and _survey_asked(clinic, stored.outbox_id) is not None:
+        action, handled, done = _survey_answer(clinic, stored)
     else:
         action, handled, done = FOR_A_PERSON, False, Changes()
     changes |= done
@@ -657,3 +680,52 @@ def _help(
             recorded_by="",
         ).changes
     return HELPED, True, changes
+
+
+# --- survey answers ---------------------------------------------------------------------------
+
+
+def _survey_asked(clinic: Clinic, outbox_id: str | None) -> tuple[str, str] | None:
+    """(patient, visit) of the survey the answered text was, if it was one."""
+    if outbox_id is None:
+        return None
+    row = clinic.conn.execute(
+        "SELECT patient_id, subject_id FROM outbox WHERE id = ? AND subject_kind = 'survey'",
+        (outbox_id,),
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+def _survey_answer(clinic: Clinic, stored: _Stored) -> tuple[str, bool, Changes]:
+    """Record the score the reply gives; a reply that is not plainly one is for a person.
+    A second score for the same survey (from another reply) is for a person too: which of
+    the two the patient meant is theirs to say."""
+    score = nps.parse_score(stored.body)
+    asked = _survey_asked(clinic, stored.outbox_id)
+    if score is None or asked is None or stored.patient_id is None:
+        return FOR_A_PERSON, False, Changes()
+    earlier = clinic.conn.execute(
+        "SELECT reply_id FROM survey_response WHERE patient_id = ? AND outbox_id = ? LIMIT 1",
+        (stored.patient_id, stored.outbox_id),
+    ).fetchone()
+    if earlier is not None and earlier[0] != stored.id:
+        return SECOND_ANSWER, False, Changes()
+    visit = clinic.conn.execute(
+        "SELECT id FROM appointment WHERE id = ? AND patient_id = ?",
+        (asked[1], stored.patient_id),
+    ).fetchone()
+    created = surveys.record_answer(
+        clinic,
+        score=score,
+        comment=nps.comment_of(stored.body, score)[: surveys.MAX_COMMENT_CHARS],
+        channel="sms",
+        patient_id=stored.patient_id,
+        appointment_id=None if visit is None else str(visit[0]),
+        outbox_id=stored.outbox_id,
+        reply_id=stored.id,
+        at=_parse_utc(stored.received_at),
+    )
+    action = SURVEY_ANSWER.format(score=score)
+    if nps.category(score) == nps.DETRACTOR:
+        action += SURVEY_FOLLOW_UP
+    return action, True, created.changes

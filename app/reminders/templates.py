@@ -550,8 +550,7 @@ _SAMPLES: Final[Mapping[str, Mapping[str, str]]] = {
         "pay_instructions": "You can pay online, by phone or at the front desk.",
         "missed_date": "Tuesday, March 10",
         "survey_question": "How likely are you to recommend us to a friend or family member?",
-        "reply_instructions": "Reply with a number from 0 (not at all likely) to 10 "
-        "(extremely likely). You are welcome to add a comment.",
+        "reply_instructions": "Reply with a number from 0 to 10. A comment is welcome too.",
         "review_links": "Google: https://g.page/r/sunrise-clinic/review\n"
         "Yelp: https://www.yelp.com/writeareview/biz/sunrise-clinic",
         "review_link_first": "https://g.page/r/sunrise-clinic/review",
@@ -581,9 +580,8 @@ _SAMPLES: Final[Mapping[str, Mapping[str, str]]] = {
         "pay_url": "https://pay.example.com/sunrise",
         "pay_instructions": "Puede pagar en línea, por teléfono o en la recepción.",
         "missed_date": "martes 10 de marzo",
-        "survey_question": "¿Qué tan probable es que nos recomiende a un amigo o familiar?",
-        "reply_instructions": "Responda con un número del 0 (nada probable) al 10 "
-        "(muy probable). Si quiere, añada un comentario.",
+        "survey_question": "¿Qué tan probable es que nos recomiende?",
+        "reply_instructions": "Responda con un número del 0 al 10.",
         "review_links": "Google: https://g.page/r/sunrise-clinic/review\n"
         "Yelp: https://www.yelp.com/writeareview/biz/sunrise-clinic",
         "review_link_first": "https://g.page/r/sunrise-clinic/review",

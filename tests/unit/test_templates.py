@@ -32,6 +32,10 @@ SHIPPED = [
     ("no_show", "email"),
     ("birthday", "sms"),
     ("birthday", "email"),
+    ("survey", "sms"),
+    ("survey", "email"),
+    ("review", "sms"),
+    ("review", "email"),
 ]
 DEFAULTS = [(purpose, kind, language) for purpose, kind in SHIPPED for language in ("en", "es")]
 
