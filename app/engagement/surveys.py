@@ -438,7 +438,8 @@ def visits_for_kiosk(clinic: Clinic, day: date) -> list[KioskVisit]:
         "v.title, v.given_names, v.family_name FROM appointment a "
         "JOIN patient p ON p.id = a.patient_id LEFT JOIN provider v ON v.id = a.provider_id "
         "WHERE a.status IN ('arrived', 'fulfilled') AND a.start_at >= ? AND a.start_at < ? "
-        "AND NOT EXISTS (SELECT 1 FROM survey_response r WHERE r.appointment_id = a.id) "
+        "AND NOT EXISTS (SELECT 1 FROM survey_response r WHERE r.patient_id = a.patient_id "
+        "AND r.appointment_id = a.id) "
         "ORDER BY a.start_at, a.id",
         (lo, hi),
     ).fetchall()

@@ -539,6 +539,35 @@ def default_rules() -> list[Rule]:
     ]
 
 
+def satisfaction_rules() -> list[Rule]:
+    """The ready-made satisfaction survey and review request rules. Not in default_rules()
+    yet: schema 5's reminder_rule.kind CHECK still names only the five reminder kinds, so a
+    clinic cannot store them until a migration widens it; then they join the defaults."""
+    return [
+        # The evening after the visit: home, and the visit still fresh. Opt-in (consent
+        # for surveys), so only patients who agreed are asked.
+        Rule(
+            id="",
+            kind="survey",
+            name="Satisfaction survey",
+            touches=(Touch(days=1, at=time(18, 0)),),
+            channels=("sms", "email"),
+            window_hours=24,
+            every_months=6,
+        ),
+        # Planned only once the clinic has review links in Settings.
+        Rule(
+            id="",
+            kind="review",
+            name="Review request",
+            touches=(Touch(days=1, at=time(10, 0)),),
+            channels=("email", "sms"),
+            window_hours=24,
+            every_months=12,
+        ),
+    ]
+
+
 def install_default_rules(clinic: Clinic) -> list[Rule]:
     """Give a clinic without rules the defaults, once (a clinic that deleted them all is
     not refilled: the setting remembers that the defaults were offered)."""

@@ -16,7 +16,7 @@ from app.engagement.surveys import ReviewLink, record_answer, save_review_links
 from app.growth.segments import Segment, SegmentTerms, save_segment
 from app.patients.model import PatientDraft, PhoneDraft
 from app.patients.records import add_tag, create_patient, record_consent
-from app.reminders import outbox
+from app.reminders import outbox, rules
 from app.reminders.compose import decide
 from app.reminders.planner import plan
 from app.reminders.rules import KINDS, Rule, Touch, get_rule, save_rule
@@ -496,3 +496,14 @@ def test_a_survey_rule_that_cannot_work_is_refused(
 ) -> None:
     with pytest.raises(Exception, match=words):
         _survey_rule(surveying, **terms)
+
+
+def test_the_ready_made_survey_and_review_rules_are_valid_and_read_back_equal(
+    surveying: Clinic,
+) -> None:
+    ready = rules.satisfaction_rules()
+    assert [(r.kind, r.every_months) for r in ready] == [("survey", 6), ("review", 12)]
+    for rule in ready:
+        stored = save_rule(surveying, rule)
+        assert get_rule(surveying, stored.id) == stored
+        assert stored.purpose == "survey"
