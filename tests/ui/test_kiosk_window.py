@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from app.clinic import Clinic
 from app.scheduling import appointments
 from app.today import clinic_today, clinic_zone
+from tests.ui.test_accessibility import unnamed_controls
 from ui.bus import DataBus
 from ui.kiosk.window import KioskWindow
 
@@ -199,3 +200,44 @@ def test_screenshots_of_the_kiosk(
     qtbot.mouseClick(kiosk.skip_button, Qt.MouseButton.LeftButton)
     QApplication.processEvents()
     assert kiosk.grab().save(str(folder / "kiosk-thanks.png"))
+
+
+def test_holding_the_staff_corner_leaves_the_kiosk_and_a_tap_does_not(
+    qtbot: QtBot, demo_clinic: Clinic
+) -> None:
+    kiosk = open_kiosk(qtbot, demo_clinic)
+    kiosk.leave_button._timer.setInterval(200)  # instead of 3 seconds
+
+    qtbot.mouseClick(kiosk.leave_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(300)
+    assert kiosk.isVisible()
+
+    with qtbot.waitSignal(kiosk.left):
+        qtbot.mousePress(kiosk.leave_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseRelease(kiosk.leave_button, Qt.MouseButton.LeftButton)
+    assert not kiosk.isVisible()
+
+
+def test_every_control_of_every_kiosk_step_has_a_spoken_name(
+    qtbot: QtBot, demo_clinic: Clinic
+) -> None:
+    kiosk = open_kiosk(qtbot, demo_clinic)
+    missing = unnamed_controls(kiosk)
+    kiosk.choose(5)
+    missing += unnamed_controls(kiosk)
+    kiosk.skip()
+    missing += unnamed_controls(kiosk)
+
+    assert missing == []
+
+
+def test_tab_then_enter_answers_like_a_touch(qtbot: QtBot, demo_clinic: Clinic) -> None:
+    stored = NewAnswers(demo_clinic)
+    kiosk = open_kiosk(qtbot, demo_clinic)
+
+    kiosk.score_buttons[8].setFocus()
+    qtbot.keyClick(kiosk.score_buttons[8], Qt.Key.Key_Return)
+    kiosk.skip_button.setFocus()
+    qtbot.keyClick(kiosk.skip_button, Qt.Key.Key_Return)
+
+    assert stored() == [(8, "", "kiosk", None, None)]

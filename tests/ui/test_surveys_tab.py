@@ -16,6 +16,7 @@ from app.engagement import surveys
 from app.engagement.nps import net_promoter_score
 from app.scheduling import appointments
 from app.today import clinic_today, clinic_zone
+from tests.ui.test_accessibility import unnamed_controls
 from ui.bus import DataBus
 from ui.campaigns.surveys_tab import SurveysTab, nps_text
 
@@ -222,3 +223,13 @@ def test_screenshot_of_the_surveys_tab(
     QApplication.processEvents()
     assert visits.grab().save(str(folder / "surveys-kiosk-visits.png"))
     visits.reject()
+
+
+def test_every_control_of_the_tab_and_its_dialogs_has_a_spoken_name(
+    qtbot: QtBot, demo_clinic: Clinic
+) -> None:
+    tab = shown_tab(qtbot, demo_clinic)
+    record = tab.record_answer()
+    visits = tab.open_kiosk()
+
+    assert unnamed_controls(tab) + unnamed_controls(record) + unnamed_controls(visits) == []

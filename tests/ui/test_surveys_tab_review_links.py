@@ -13,6 +13,7 @@ from app.clinic import Clinic
 from app.engagement import surveys
 from app.engagement.surveys import ReviewLink
 from app.store.changes import Changes
+from tests.ui.test_accessibility import unnamed_controls
 from ui.bus import DataBus
 from ui.engagement_settings.review_links import ReviewLinksBox
 
@@ -85,3 +86,9 @@ def test_screenshot_of_the_review_links_box(
     box.save()
     QApplication.processEvents()
     assert box.grab().save(str(folder / "review-links.png"))
+
+
+def test_every_control_of_the_review_links_box_has_a_spoken_name(
+    qtbot: QtBot, clinic: Clinic
+) -> None:
+    assert unnamed_controls(shown_box(qtbot, clinic)) == []

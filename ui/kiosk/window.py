@@ -182,7 +182,7 @@ class KioskWindow(QWidget):
             button.setAccessibleName(f"{score} out of 10")
             button.setToolTip(f"{score} out of 10")
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-            button.setAutoDefault(False)
+            button.setAutoDefault(True)  # Enter presses the focused button, as Space does
             button.clicked.connect(lambda _checked=False, s=score: self.choose(s))
             row.addWidget(button, 1)
             self.score_buttons.append(button)
@@ -230,7 +230,7 @@ class KioskWindow(QWidget):
         ):
             button.setObjectName("step")
             button.setAccessibleName(name)
-            button.setAutoDefault(False)
+            button.setAutoDefault(True)  # Enter presses the focused button, as Space does
         self.back_button.setObjectName("quiet")
         self.back_button.clicked.connect(self.back)
         self.skip_button.clicked.connect(self.skip)
