@@ -84,6 +84,8 @@ def test_screenshot_of_the_review_links_box(
     box.names[1].setText("Yelp")
     box.links[1].setText("yelp.com/biz/lakeside")
     box.save()
+    # As in Settings, where the box sits in a scroll area at its natural height.
+    box.resize(box.width(), max(box.height(), box.sizeHint().height()))
     QApplication.processEvents()
     assert box.grab().save(str(folder / "review-links.png"))
 
