@@ -237,3 +237,20 @@ def test_starting_a_campaign_from_the_worklist_fills_in_its_months_and_kinds(
     finally:
         for closer in (page.campaigns.figures, page.segments.counter, page.reactivation.loader):
             closer.close()
+
+
+def test_pausing_needs_no_check_and_the_words_open_for_a_campaign(
+    qtbot: QtBot, tab: CampaignsTab, clinic: Clinic
+) -> None:
+    saved = save_rule(clinic, STARTERS["reactivation"])
+    tab.refresh()
+    tab.select(saved.id)
+
+    tab.toggle_active()
+    assert not get_rule(clinic, saved.id).active
+    assert tab.status.text() == "“We miss you” is paused."
+
+    editor = tab.edit_words()
+    assert editor is not None
+    qtbot.waitUntil(editor.isVisible)
+    editor.reject()

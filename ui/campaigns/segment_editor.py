@@ -470,16 +470,14 @@ class SegmentsTab(QWidget):
         """Reload the saved groups and the choices; an edit in progress is kept."""
         try:
             self.segments = load_segments(self.clinic)
-            choices = {
-                "tags": all_tags(self.clinic),
-                "sources": [(s.key, s.label) for s in acquisition.sources(self.clinic)],
-                "visit_kinds": sorted(appointment_kinds(self.clinic), key=str.casefold),
-                "languages": ["en", "es", load_settings(self.clinic).language],
-            }
+            tags = all_tags(self.clinic)
+            sources = [(s.key, s.label) for s in acquisition.sources(self.clinic)]
+            kinds = sorted(appointment_kinds(self.clinic), key=str.casefold)
+            languages = ["en", "es", load_settings(self.clinic).language]
         except FrontdeskError as exc:
             self._show_error(str(exc))
             return
-        self.form.fill_choices(**choices)  # type: ignore[arg-type]
+        self.form.fill_choices(tags=tags, sources=sources, visit_kinds=kinds, languages=languages)
         keep = self.current.id if self.current is not None else None
         self.list.blockSignals(True)
         try:
