@@ -28,6 +28,7 @@ from app.reminders.rules import (
     save_rule,
 )
 from app.scheduling import appointments
+from tests.ui.test_accessibility import unnamed_controls
 from ui.bus import DataBus
 from ui.campaigns.campaigns_tab import STARTERS, CampaignDialog, CampaignRow, CampaignsTab
 from ui.campaigns.page import CampaignsPage
@@ -254,3 +255,25 @@ def test_pausing_needs_no_check_and_the_words_open_for_a_campaign(
     assert editor is not None
     qtbot.waitUntil(editor.isVisible)
     editor.reject()
+
+
+@pytest.mark.parametrize("kind", ["education", "allergy", "reactivation", "survey", "review"])
+def test_every_control_of_the_area_and_its_editor_has_a_name(
+    qtbot: QtBot, demo_clinic: Clinic, app_looks: QApplication, kind: str
+) -> None:
+    page = CampaignsPage(demo_clinic, DataBus())
+    qtbot.addWidget(page)
+    page.show()
+    try:
+        for index in range(page.tabs.count()):
+            page.tabs.setCurrentIndex(index)
+            assert unnamed_controls(page) == []
+        dialog = page.campaigns.new_campaign(kind)
+        qtbot.waitUntil(dialog.isVisible)
+        for index in range(dialog.tabs.count()):
+            dialog.tabs.setCurrentIndex(index)
+            assert unnamed_controls(dialog) == []
+        dialog.reject()
+    finally:
+        for closer in (page.campaigns.figures, page.segments.counter, page.reactivation.loader):
+            closer.close()
