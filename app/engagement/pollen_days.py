@@ -12,6 +12,7 @@ is asked again at the next pass an hour or more later.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -143,26 +144,30 @@ def _stored_level(level: str) -> str:
     return "low" if level == "none" else level
 
 
+def day_row_id(day: date) -> str:
+    """The same id for a day on every desk, so two desks deciding one day while apart
+    write one row (the later decision wins column by column when they sync)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"frontdesk:pollen-day:{day.isoformat()}"))
+
+
 def _put(tx: Tx, found: PollenDay, at: datetime) -> None:
-    # pollen_day is keyed by its day and has no id column, which the journalled writer
-    # needs: the row is written inside the writer's transaction but not journalled (so not
-    # synced). Reported to the lead: schema 8 should give pollen_day an id.
-    tx.conn.execute(
-        "INSERT INTO pollen_day (day, level, source, status, decided_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(day) DO UPDATE SET level = excluded.level, source = excluded.source, "
-        "status = excluded.status, decided_at = excluded.decided_at",
-        (
-            found.day.isoformat(),
-            _stored_level(found.level),
-            found.source,
-            found.status[:500],
-            utc_text(at),
-        ),
-    )
+    row_id = day_row_id(found.day)
+    values = {
+        "level": _stored_level(found.level),
+        "source": found.source,
+        "status": found.status[:500],
+        "decided_at": utc_text(at),
+    }
+    if tx.current("pollen_day", row_id, ("id",)) is None:
+        tx.insert("pollen_day", {"id": row_id, "day": found.day.isoformat(), **values})
+    else:
+        tx.update("pollen_day", row_id, values)
 
 
 def _drop(tx: Tx, day: date) -> None:
-    tx.conn.execute("DELETE FROM pollen_day WHERE day = ?", (day.isoformat(),))
+    row_id = day_row_id(day)
+    if tx.current("pollen_day", row_id, ("id",)) is not None:
+        tx.delete("pollen_day", row_id)
 
 
 # --- the desk's switch, the file, the forecast ------------------------------------------------

@@ -322,9 +322,7 @@ class _Pass:
     def _put_on_call_list(self, message: Message, draft: Draft) -> None:
         """A reactivation call: a call-back task due today on Today's call list, and the
         message marked sent, in one transaction. The task's id is made from the message's,
-        so a second pass (or a second sender) can never add it twice. The outbox has no
-        "call" channel (its CHECK predates calls): the row keeps channel '' and says
-        CALL_LIST_REASON."""
+        so a second pass (or a second sender) can never add it twice."""
         today = self.now.astimezone(self.zone).date()
         task_id = str(uuid.uuid5(CALL_TASK_NAMESPACE, message.id))
         with self.clinic.store.write() as tx:
@@ -336,7 +334,7 @@ class _Pass:
                 expect=("due",),
                 device_id=self.device,
                 values={
-                    "channel": "",
+                    "channel": CALL_CHANNEL,
                     "recipient": draft.recipient,
                     "subject": "",
                     "body": draft.body,

@@ -39,7 +39,8 @@ CREATE TABLE education_item (
 -- The pollen level decided for a local day, and from where (Open-Meteo, the desk's
 -- switch, a CSV of daily levels); allergy alerts plan from this, never from the network.
 CREATE TABLE pollen_day (
-    day         TEXT PRIMARY KEY,   -- the clinic's local date, ISO
+    id          TEXT PRIMARY KEY,   -- journalled and synced like any clinic row
+    day         TEXT NOT NULL UNIQUE,   -- the clinic's local date, ISO
     level       TEXT NOT NULL CHECK (level IN ('low', 'moderate', 'high', 'very_high', 'unknown')),
     source      TEXT NOT NULL DEFAULT '',
     status      TEXT NOT NULL DEFAULT '',   -- in plain words, for Settings
@@ -53,4 +54,77 @@ ALTER TABLE patient ADD COLUMN moved_on TEXT;
 -- Survey and review planning reads fulfilled visits by day; reactivation reads bookings
 -- made after an outreach.
 CREATE INDEX appointment_created ON appointment(created_at);
+
+-- The engagement kinds are reminder rules, and a reactivation call is an outbox row on
+-- channel 'call'. Schema 5 listed the rule kinds and channels in CHECKs, which SQLite
+-- cannot widen in place, so both tables are rebuilt (copied, dropped, made again,
+-- filled) and the kind and channel are checked by the code from now on (rules.KINDS,
+-- rules.CHANNELS), like outbox.subject_kind, so a later kind needs no rebuild. The
+-- copies are plain tables without constraints; the events are copied too, because
+-- dropping outbox would otherwise delete them through their foreign key.
+CREATE TABLE reminder_rule_copy AS SELECT * FROM reminder_rule;
+DROP TABLE reminder_rule;
+CREATE TABLE reminder_rule (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,          -- rules.KINDS
+    name        TEXT NOT NULL,
+    purpose     TEXT NOT NULL CHECK (purpose IN
+                  ('appointment', 'recall', 'billing', 'education', 'survey', 'marketing')),
+    active      INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    definition  TEXT NOT NULL,          -- JSON
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+INSERT INTO reminder_rule SELECT * FROM reminder_rule_copy;
+DROP TABLE reminder_rule_copy;
+
+CREATE TABLE outbox_copy AS SELECT * FROM outbox;
+CREATE TABLE outbox_event_copy AS SELECT * FROM outbox_event;
+DROP TABLE outbox_event;
+DROP TABLE outbox;
+CREATE TABLE outbox (
+    id            TEXT PRIMARY KEY,
+    idem_key      TEXT NOT NULL UNIQUE,
+    rule_id       TEXT NOT NULL,
+    touch         INTEGER NOT NULL,     -- which touch of the rule (0, 1, 2...)
+    purpose       TEXT NOT NULL,
+    patient_id    TEXT NOT NULL REFERENCES patient(id) ON DELETE CASCADE,
+    subject_kind  TEXT NOT NULL,        -- outbox.SUBJECT_KINDS
+    subject_id    TEXT NOT NULL DEFAULT '',
+    occurrence    TEXT NOT NULL,
+    due_at        TEXT NOT NULL,        -- UTC: not before
+    stale_at      TEXT NOT NULL,        -- UTC: not worth sending after
+    state         TEXT NOT NULL CHECK (state IN
+                    ('planned', 'due', 'sending', 'to_print', 'sent', 'failed', 'skipped',
+                     'cancelled')),
+    reason        TEXT NOT NULL DEFAULT '',
+    channel       TEXT NOT NULL DEFAULT '',   -- '' until sent; rules.CHANNELS or 'call'
+    recipient     TEXT NOT NULL DEFAULT '',
+    subject       TEXT NOT NULL DEFAULT '',
+    body          TEXT NOT NULL DEFAULT '',
+    provider_ref  TEXT NOT NULL DEFAULT '',
+    delivery      TEXT NOT NULL DEFAULT '',
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_try_at   TEXT,
+    sent_at       TEXT,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE TABLE outbox_event (
+    id          TEXT PRIMARY KEY,
+    outbox_id   TEXT NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+    state       TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    device_id   TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO outbox SELECT * FROM outbox_copy;
+INSERT INTO outbox_event SELECT * FROM outbox_event_copy;
+DROP TABLE outbox_copy;
+DROP TABLE outbox_event_copy;
+CREATE INDEX outbox_state_due ON outbox(state, due_at);
+CREATE INDEX outbox_patient ON outbox(patient_id, due_at);
+CREATE INDEX outbox_subject ON outbox(subject_id);
+CREATE INDEX outbox_recipient ON outbox(channel, recipient, sent_at);
 CREATE INDEX outbox_subject_patient ON outbox(patient_id, subject_kind, state);
+CREATE INDEX outbox_event_message ON outbox_event(outbox_id, at);

@@ -31,17 +31,6 @@ from tests.integration.test_pollen import FakeOpenMeteo, open_meteo  # noqa: F40
 CHICAGO = ZoneInfo("America/Chicago")
 
 
-@pytest.fixture(autouse=True)
-def engagement_kinds_storable(request: pytest.FixtureRequest) -> None:
-    """Schema 7 left reminder_rule.kind's CHECK at the five reminder kinds, so no campaign
-    rule can be stored yet (reported to the lead: schema 8 must widen it). Until then the
-    tests store their rules with the connection's CHECKs off; everything else is real."""
-    for name in ("clinic", "demo_clinic"):
-        if name in request.fixturenames:
-            found = request.getfixturevalue(name)
-            found.conn.execute("PRAGMA ignore_check_constraints = ON")
-
-
 def _patient(
     clinic: Clinic,
     name: str,
