@@ -41,6 +41,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("close_patient", "Ctrl+W", "Close the patient", "Patient"),
     Shortcut("refresh", "F5", "Refresh the list", "Today, Patients and Messages"),
     Shortcut("export", "Ctrl+Shift+E", "Export the list to a CSV file", "Patients"),
+    Shortcut("kiosk_leave", "Ctrl+Shift+Q", "Leave the kiosk (staff)", "Kiosk"),
 )
 _BY_NAME = {s.name: s for s in SHORTCUTS}
 
