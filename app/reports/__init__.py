@@ -1,0 +1,1 @@
+"""Reports: the clinic's figures by month (reminders, confirmations, NPS, growth, messages)."""
