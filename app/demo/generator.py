@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
 from app.demo import names
+from app.demo.engagement import DEMO_RULE_ID, Engagement
 from app.ops import CancelToken, Progress, no_progress
 from app.store.changes import Changes
 from app.store.writer import Tx, uuid7_text
@@ -184,6 +185,13 @@ class _Builder:
             names.VISIT_KINDS
         )
         self.counter = 0
+        self.reach: dict[str, str] = {}  # the patient being made: channel → address
+        self.household_reach: dict[str, str] = {}  # the household's first adult's
+        self.visit_reach: dict[str, str] = {}  # where this patient's reminders go
+        self.last_day = self.today  # local day of the appointment made last
+        self.engagement = Engagement(seed, self.now, self.today, DEMO_RULE_ID)
+        self.engaged = False  # whether to write the engagement history (generate's flag)
+        self._engagement_bits = self.engagement.rng.getrandbits
 
     # --- random draws, consuming the generator exactly as random.Random does -----------
     # choice(seq) is seq[_randbelow(len(seq))], randint(a, b) is a + _randbelow(b - a + 1),
@@ -215,6 +223,12 @@ class _Builder:
     def uid(self) -> str:
         self._id_counter += 1
         return uuid7_text(_UUID7_EPOCH_MS + self._id_counter, self._bits(74))
+
+    def engagement_uid(self) -> str:
+        """An id for an engagement row: the next in order, its random part from the
+        engagement generator, so those rows draw nothing from the main one."""
+        self._id_counter += 1
+        return uuid7_text(_UUID7_EPOCH_MS + self._id_counter, self._engagement_bits(74))
 
     def stamp(self, days_ago: float) -> str:
         return (self.now - timedelta(days=days_ago)).isoformat(timespec="seconds") + "Z"
@@ -280,6 +294,7 @@ class _Builder:
         city, state, zip2 = self.pick(names.CITIES)
         postal = f"{zip2}{self.randint(0, 999):03d}"
         adults_age = self.randint(19, 88)
+        self.household_reach = {}
         members = []
         for index in range(size):
             if index == 0:
@@ -360,6 +375,7 @@ class _Builder:
             }
         )
         channels: tuple[str, ...] = ("letter",)
+        self.reach = {}
         if age >= 13:
             channels += self.contacts(pid, given, family)
         self.rows["address"].append(
@@ -376,6 +392,10 @@ class _Builder:
                 "rank": 1,
             }
         )
+        # A child's reminders go to the parent's phone or email (the first with one).
+        if self.reach and not self.household_reach:
+            self.household_reach = self.reach
+        self.visit_reach = self.reach or self.household_reach
         if age >= 13 and not deceased and not self.rows["patient"][-1]["do_not_contact"]:
             self.reachable.append(pid)
         self.consents(pid, created, channels)
@@ -388,6 +408,7 @@ class _Builder:
         """Adds a phone and maybe an email; returns the channels they open."""
         area = self.pick(("612", "651", "763", "952", "715"))
         number = f"+1{area}{self.randint(200, 999)}{self.randint(0, 9999):04d}"
+        reach = self.reach
         self.rows["contact_point"].append(
             {
                 "id": self.uid(),
@@ -399,6 +420,8 @@ class _Builder:
                 "verified": 1,
             }
         )
+        if use == "mobile":
+            reach["sms"] = number
         if self._random() < 0.7:
             local = "".join(
                 ch
@@ -417,6 +440,7 @@ class _Builder:
                     "verified": 0,
                 }
             )
+            reach["email"] = self.rows["contact_point"][-1]["value"]
             return ("sms", "email") if use == "mobile" else ("email",)
         return ("sms",) if use == "mobile" else ()
 
@@ -471,6 +495,15 @@ class _Builder:
             days_ago = self.uniform(560 if lapsed else 1, max(created, 600 if lapsed else 2))
             status = self.weighted(self.statuses)
             appt = self.appointment(pid, age, days_ago, status)
+            if self.engaged and self.visit_reach:
+                self.rows["appointment_status"] += self.engagement.visit(
+                    pid,
+                    self.rows["appointment"][-1],
+                    self.last_start,
+                    self.last_day,
+                    self.visit_reach,
+                    self.engagement_uid,
+                )
             if status == "fulfilled":
                 cents = self.pick(_COPAYS)
                 posted_at = _iso(self.last_end)
@@ -783,7 +816,7 @@ class _Builder:
             day += timedelta(days=1 if days_ago < 0 or days_ago >= 2 else -2)
         start = self.utc_midnight(day) + self.pick(self.slot_starts(day, minutes))
         end = start + timedelta(minutes=minutes)
-        self.last_start, self.last_end = start, end
+        self.last_start, self.last_end, self.last_day = start, end, day
         aid = self.uid()
         booked_days = self.uniform(1, 40)
         booked = start - timedelta(days=booked_days)
@@ -867,14 +900,33 @@ _ORDER = (
     "task",
     "charge",
     "payment",
+    "outbox",
+    "inbound_message",
+    "survey_response",
+    "lead",
+    "lead_status",
+    "channel_spend",
 )
 
 
-def _flush(tx: Tx, rows: dict[str, list[dict[str, Any]]]) -> None:
+def _flush(tx: Tx, *sets: dict[str, list[dict[str, Any]]]) -> None:
     for table in _ORDER:
-        batch = rows.pop(table, [])
-        if batch:
-            tx.insert_many(table, batch)
+        for rows in sets:
+            batch = rows.pop(table, [])
+            if batch:
+                tx.insert_many(table, batch)
+
+
+def _appointment_rule(clinic: Clinic) -> str:
+    """The clinic's appointment reminder rule, when it has one, for the demo's sent
+    reminders; else a stand-in name (the outbox does not require the rule to exist)."""
+    conn = getattr(getattr(clinic, "store", None), "conn", None)
+    if conn is None:
+        return DEMO_RULE_ID
+    row = conn.execute(
+        "SELECT id FROM reminder_rule WHERE kind = 'appointment' ORDER BY active DESC, id LIMIT 1"
+    ).fetchone()
+    return str(row[0]) if row is not None else DEMO_RULE_ID
 
 
 def _zone(clinic: Clinic) -> ZoneInfo:
@@ -899,14 +951,23 @@ def generate(
     today: date | None = None,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    engagement: bool = False,
 ) -> DemoSummary:
     """Add about `patients` patients (whole households, so it may overshoot by a few).
+
+    `engagement` adds the history the engagement screens and reports read (sent
+    reminders, replies, survey answers, enquiries, spend: app/demo/engagement.py). Off
+    by default, so a demo's outbox and inbox start empty where a test or a first look
+    expects them so; it draws from a generator of its own and leaves every other row
+    as it would be without it.
 
     `today` is the clinic's local day to build around (default: today in the clinic's
     time zone, at the present time of day; a given day is built as at 10:30 there).
     """
     zone = _zone(clinic)
     builder = _Builder(seed, zone, _reference_moment(zone, today))
+    builder.engagement.rule_id = _appointment_rule(clinic)
+    builder.engaged = engagement
     builder.staff()
     made = 0
     appointments = interactions = 0
@@ -931,10 +992,13 @@ def generate(
                 if made >= patients:
                     builder.tasks()
                     builder.week()
+                    if engagement:
+                        builder.engagement.leads(made, builder.engagement_uid)
+                        builder.engagement.spend(made, builder.engagement_uid)
                 if len(builder.rows["patient"]) >= _BATCH or made >= patients:
                     appointments += len(builder.rows["appointment"])
                     interactions += len(builder.rows["interaction"])
-                    _flush(tx, builder.rows)
+                    _flush(tx, builder.rows, builder.engagement.rows)
                     progress(made, patients, "Creating the demo clinic")
             progress(made, patients, "Building the search index")
     finally:

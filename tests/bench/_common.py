@@ -20,8 +20,8 @@ PASSPHRASE = "bench passphrase 4711"  # a throw-away clinic of made-up people
 # A fixed reference day, so a seed names one clinic and one set of queries for ever.
 TODAY = date(2025, 1, 15)
 # 2: schema-2 indexes, clinic-local demo schedule; 3: charge_posted; 4: open subject_kind;
-# 5: acquisition channel keys
-MARKER_FORMAT = 5
+# 5: acquisition channel keys; 6: engagement history (reminders sent, surveys, leads, spend)
+MARKER_FORMAT = 6
 
 
 def no_keyring() -> None:
@@ -91,7 +91,7 @@ def _build(home: Path, patients: int, seed: int, marker: dict[str, Any], marker_
     created = create_clinic("Bench demo clinic", PASSPHRASE, building, use_keyring=False)
     started = time.perf_counter()
     with created.clinic as clinic:
-        generate(clinic, patients, seed, today=TODAY, progress=progress)
+        generate(clinic, patients, seed, today=TODAY, progress=progress, engagement=True)
     elapsed = time.perf_counter() - started
     log(f"built in {elapsed:.1f} s")
     building.rename(home)
