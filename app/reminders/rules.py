@@ -536,13 +536,13 @@ def default_rules() -> list[Rule]:
             channels=("email", "sms"),
             window_hours=10,
         ),
+        *satisfaction_rules(),
     ]
 
 
 def satisfaction_rules() -> list[Rule]:
-    """The ready-made satisfaction survey and review request rules. Not in default_rules()
-    yet: schema 5's reminder_rule.kind CHECK still names only the five reminder kinds, so a
-    clinic cannot store them until a migration widens it; then they join the defaults."""
+    """The ready-made satisfaction survey and review request (part of the defaults; the
+    campaigns are not: the clinic sets those up itself)."""
     return [
         # The evening after the visit: home, and the visit still fresh. Opt-in (consent
         # for surveys), so only patients who agreed are asked.

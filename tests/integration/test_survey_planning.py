@@ -19,7 +19,7 @@ from app.patients.records import add_tag, create_patient, record_consent
 from app.reminders import outbox, rules
 from app.reminders.compose import decide
 from app.reminders.planner import plan
-from app.reminders.rules import KINDS, Rule, Touch, get_rule, save_rule
+from app.reminders.rules import Rule, Touch, get_rule, save_rule
 from app.reminders.settings import ReminderSettings
 from app.scheduling.appointments import book, set_status
 from app.store.writer import utc_text
@@ -29,27 +29,8 @@ SETTINGS = ReminderSettings()
 VISIT_DAY = date(2027, 1, 20)  # a Wednesday, CST (UTC-6)
 
 
-def allow_engagement_rules(clinic: Clinic) -> None:
-    """Schema 5's reminder_rule.kind CHECK predates the engagement kinds; until the lead
-    widens it (reported), rebuild the table the way a migration would. A no-op once done."""
-    row = clinic.conn.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'reminder_rule'"
-    ).fetchone()
-    old = "('appointment', 'recall', 'billing', 'no_show', 'birthday')"
-    sql = str(row[0])
-    if old not in sql:
-        return
-    wide = "(" + ", ".join(f"'{k}'" for k in KINDS) + ")"
-    created = sql.replace(old, wide).replace("reminder_rule", "reminder_rule_wide", 1)
-    clinic.conn.execute(created)
-    clinic.conn.execute("INSERT INTO reminder_rule_wide SELECT * FROM reminder_rule")
-    clinic.conn.execute("DROP TABLE reminder_rule")
-    clinic.conn.execute("ALTER TABLE reminder_rule_wide RENAME TO reminder_rule")
-
-
 @pytest.fixture
 def surveying(clinic: Clinic) -> Clinic:
-    allow_engagement_rules(clinic)
     clinic.update_settings(phone="(312) 555-0100")
     return clinic
 
@@ -503,6 +484,7 @@ def test_the_ready_made_survey_and_review_rules_are_valid_and_read_back_equal(
 ) -> None:
     ready = rules.satisfaction_rules()
     assert [(r.kind, r.every_months) for r in ready] == [("survey", 6), ("review", 12)]
+    assert all(r in rules.default_rules() for r in ready)
     for rule in ready:
         stored = save_rule(surveying, rule)
         assert get_rule(surveying, stored.id) == stored
