@@ -28,6 +28,7 @@ from app.store.changes import Changes
 from app.store.folder_health import check_folder
 from app.users import act_as_default_user, add_user, get_user
 from ui.bus import DataBus
+from ui.campaigns.page import CampaignsPage
 from ui.finder import Finder
 from ui.forms.new_patient import NewPatientDialog
 from ui.letters.page import LettersPage
@@ -59,8 +60,6 @@ _AREA_SHORTCUTS = {
 }
 # The areas later releases fill; until then each page says plainly what will be there.
 _LATER = {
-    "Campaigns": "Satisfaction surveys, review requests and health tips for groups of "
-    "patients will be planned here.",
     "Reports": "How patients find the clinic, who has not been seen for a while, and "
     "how patients rate their visits will be shown here.",
 }
@@ -116,6 +115,7 @@ class MainWindow(QMainWindow):
         self.patients = PatientsPage(clinic, self.bus)
         self.messages = MessagesPage(clinic, self.bus)
         self.letters = LettersPage(clinic, self.bus)
+        self.campaigns = CampaignsPage(clinic, self.bus)
         self.settings = SettingsPage(clinic, self.bus)
         self.patient_view = PatientView(clinic, self.bus)
         self.pages: dict[str, QWidget] = {
@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
             "Patients": self.patients,
             "Messages": self.messages,
             "Letters": self.letters,
+            "Campaigns": self.campaigns,
             "Settings": self.settings,
         }
         for area in AREAS:
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
         self.patients.open_patient.connect(self.open_patient)
         self.messages.open_patient.connect(self.open_patient)
         self.letters.open_patient.connect(self.open_patient)
+        self.campaigns.open_patient.connect(self.open_patient)
         self.patient_view.closed.connect(self._patient_closed)
         self.nav.currentRowChanged.connect(self._area_chosen)
         self._area = start_page if start_page in AREAS else "Today"

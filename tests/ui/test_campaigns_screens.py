@@ -23,6 +23,7 @@ from app.patients.records import create_patient
 from app.reminders.rules import (
     ENGAGEMENT_KINDS,
     KIND_LABELS,
+    default_rules,
     get_rule,
     load_rules,
     save_rule,
@@ -79,7 +80,7 @@ def test_settings_reminders_lists_no_campaign_kinds(
     save_rule(clinic, STARTERS["education"])
     save_rule(clinic, STARTERS["survey"])
     reminders.refresh()
-    assert len(load_rules(clinic)) == 7
+    assert len(load_rules(clinic)) == len(default_rules()) + 2
 
     assert not {r.kind for r in reminders.rules} & set(ENGAGEMENT_KINDS)
     menu = reminders.new_button.menu()

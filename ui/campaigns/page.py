@@ -10,11 +10,12 @@ from ui.bus import DataBus
 from ui.campaigns.campaigns_tab import CampaignsTab
 from ui.campaigns.reactivation_tab import ReactivationTab
 from ui.campaigns.segment_editor import SegmentsTab
+from ui.campaigns.surveys_tab import SurveysTab
 
 
 class CampaignsPage(QWidget):
-    """Campaigns, Groups of patients and Reactivation; `add_tab` takes the other areas'
-    tabs (surveys, leads). A tab with `open_patient` has it passed on."""
+    """Campaigns, Surveys, Groups of patients, Reactivation and Leads. A tab with
+    `open_patient` has it passed on."""
 
     open_patient = Signal(str)
 
@@ -37,8 +38,11 @@ class CampaignsPage(QWidget):
         self.reactivation.start_campaign.connect(
             lambda *_args: self.tabs.setCurrentWidget(self.campaigns)
         )
+        self.surveys = SurveysTab(clinic, bus)
+        # Alt+F, G, P and H belong to the main window's menus.
         self.add_tab(self.campaigns, "&Campaigns")
-        self.add_tab(self.segments, "&Groups of patients")
+        self.add_tab(self.surveys, "&Surveys")
+        self.add_tab(self.segments, "Gr&oups of patients")
         self.add_tab(self.reactivation, "&Reactivation")
 
     def add_tab(self, widget: QWidget, title: str) -> int:
