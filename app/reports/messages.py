@@ -9,11 +9,14 @@ channel was chosen (no consented way to reach the patient) has no channel.
 
 from __future__ import annotations
 
+import json
+from bisect import bisect_right
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from app.clinic import Clinic
 from app.reports.figure import STACKED, Figure, Series, month_label
-from app.reports.filters import MONTHS_CTE, ReportFilters, month_bounds, months_param
+from app.reports.filters import ReportFilters, month_bounds
 
 CHANNEL_LABELS = {
     "sms": "Text (SMS)",
@@ -37,25 +40,49 @@ class MessageVolume:
         return CHANNEL_LABELS.get(self.channel, self.channel)
 
 
-# One range seek per month and state: outbox(state, due_at) narrows to messages due
-# before the month ended (nothing is sent or given up before it is due), and the exact
-# month is then read from sent_at / updated_at.
+# How long after falling due a message is still looked for: the outbox has no index on
+# sent_at, so the query seeks outbox(state, due_at) from this long before the range. A
+# message is sent within minutes of falling due, a letter when printed (days), a retry
+# within the rule's stale time; one sent three months late is not counted.
+LATEST_AFTER_DUE = timedelta(days=92)
+
+# One range seek per state on outbox(state, due_at). Rows are grouped by UTC day, except
+# on the days a local month begins (there by their exact time), and the days are put in
+# their local months here: a UTC day without a month boundary lies in one local month.
 _VOLUME = (
-    f"WITH {MONTHS_CTE} "  # noqa: S608 - constant parts
-    "SELECT m.month, o.channel, sum(o.state = 'sent'), sum(o.state = 'failed') "
-    "FROM months m JOIN outbox o ON o.state IN ('sent', 'failed') AND o.due_at < m.hi"
-    " AND CASE o.state WHEN 'sent' THEN o.sent_at ELSE o.updated_at END >= m.lo"
-    " AND CASE o.state WHEN 'sent' THEN o.sent_at ELSE o.updated_at END < m.hi "
-    "GROUP BY m.month, o.channel"
+    "SELECT CASE WHEN substr(stamp, 1, 10) IN (SELECT value FROM json_each(:edges))"
+    " THEN stamp ELSE substr(stamp, 1, 10) END AS slot, channel,"
+    " sum(state = 'sent'), sum(state = 'failed') "
+    "FROM (SELECT o.state, o.channel,"
+    "  CASE o.state WHEN 'sent' THEN o.sent_at ELSE o.updated_at END AS stamp"
+    "  FROM outbox o WHERE o.state IN ('sent', 'failed')"
+    "  AND o.due_at >= :early AND o.due_at < :hi) "
+    "WHERE stamp >= :lo AND stamp < :hi GROUP BY slot, channel"
 )
 
 
 def message_volume(clinic: Clinic, filters: ReportFilters) -> list[MessageVolume]:
     """Per month (oldest first) and channel; channels with nothing in a month left out."""
     bounds = month_bounds(clinic, filters)
-    rows = clinic.conn.execute(_VOLUME, {"months": months_param(bounds)}).fetchall()
+    lo, hi = bounds[0].lo, bounds[-1].hi
+    early = datetime.strptime(lo, "%Y-%m-%dT%H:%M:%SZ") - LATEST_AFTER_DUE
+    edges = sorted({b.lo[:10] for b in bounds} | {hi[:10]})
+    params = {
+        "edges": json.dumps(edges),
+        "early": early.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "lo": lo,
+        "hi": hi,
+    }
+    starts = [b.lo for b in bounds]
+    totals: dict[tuple[str, str], list[int]] = {}
+    for slot, channel, sent, failed in clinic.conn.execute(_VOLUME, params).fetchall():
+        moment = str(slot) if len(str(slot)) > 10 else f"{slot}T00:00:00Z"
+        month = bounds[bisect_right(starts, moment) - 1].month
+        counts = totals.setdefault((month, str(channel)), [0, 0])
+        counts[0] += int(sent)
+        counts[1] += int(failed)
     order = {key: n for n, key in enumerate(_ORDER)}
-    found = [MessageVolume(str(m), str(c), int(s), int(f)) for m, c, s, f in rows]
+    found = [MessageVolume(m, c, s, f) for (m, c), (s, f) in totals.items()]
     return sorted(found, key=lambda r: (r.month, order.get(r.channel, len(order)), r.channel))
 
 

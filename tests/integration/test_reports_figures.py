@@ -368,3 +368,29 @@ def test_every_report_runs_on_an_empty_clinic_and_says_why_it_is_empty(clinic: C
         figure = report.run(clinic, ReportFilters(FIRST, LAST))
         assert figure.is_empty, report.key
         assert figure.empty_reason
+
+
+def test_a_message_counts_in_the_local_month_it_was_sent_even_days_after_it_fell_due(
+    clinic: Clinic,
+) -> None:
+    patient = create_patient(clinic, PatientDraft(family_name="Edge", given_names="Eve")).id
+    late_january = datetime(2026, 1, 31, 23, 50, tzinfo=ZONE)  # 1 Feb in UTC
+    early_february = datetime(2026, 2, 1, 0, 10, tzinfo=ZONE)
+    _message(clinic, patient, kind="recall", subject="", at=late_january, channel="letter")
+    _message(clinic, patient, kind="recall", subject="", at=early_february, channel="letter")
+    printed_late = _message(
+        clinic,
+        patient,
+        kind="recall",
+        subject="",
+        at=datetime(2026, 3, 10, 9, tzinfo=ZONE),
+        channel="letter",
+    )
+    with clinic.store.write() as tx:  # fell due in December, printed and sent in March
+        tx.update("outbox", printed_late, {"due_at": "2025-12-20T15:00:00Z"})
+    rows = messages.message_volume(clinic, ReportFilters(FIRST, LAST))
+    assert [(r.month, r.channel, r.sent) for r in rows] == [
+        ("2026-01", "letter", 1),
+        ("2026-02", "letter", 1),
+        ("2026-03", "letter", 1),
+    ]
