@@ -98,6 +98,7 @@ class Painter:
         self.grid = palette.color(QPalette.ColorRole.Mid)
         self.background = palette.color(QPalette.ColorRole.Base)
         self.spots: list[_Spot] = []
+        self._title_x = 0.0
 
     # --- layout --------------------------------------------------------------------
 
@@ -159,6 +160,7 @@ class Painter:
         ticks = nice_ticks(low, high)
         tick_width = max(self.metrics.horizontalAdvance(value_text(t, figure.unit)) for t in ticks)
         left = inner.left() + line * 1.4 + tick_width + pad  # axis title, tick labels
+        self._title_x = inner.left() + line * 0.6
         plot = QRectF(
             left,
             inner.top() + legend_height + line * 0.8,
@@ -237,11 +239,11 @@ class Painter:
         painter.drawLine(QPointF(plot.left(), zero), QPointF(plot.right(), zero))
         # The y axis title, turned to read upwards.
         painter.save()
-        painter.translate(plot.left() - line * 8.5 + line * 0.2, plot.center().y())
+        painter.translate(self._title_x, plot.center().y())
         painter.rotate(-90)
         title = self._unit_title()
         painter.drawText(
-            QRectF(-plot.height() / 2, -line, plot.height(), line * 1.2),
+            QRectF(-plot.height() / 2, -line * 0.6, plot.height(), line * 1.2),
             Qt.AlignmentFlag.AlignCenter,
             title,
         )

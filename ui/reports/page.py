@@ -322,7 +322,7 @@ class ReportsPage(QWidget):
         self.table.clear()
         self.table.setRowCount(0)
         has_rows = figure is not None and not figure.is_empty
-        self.save_picture.setEnabled(figure is not None)
+        self.save_picture.setEnabled(has_rows)
         self.save_csv.setEnabled(has_rows)
         if figure is None:
             self.table.setColumnCount(0)
