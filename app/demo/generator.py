@@ -913,20 +913,8 @@ def _flush(tx: Tx, *sets: dict[str, list[dict[str, Any]]]) -> None:
     for table in _ORDER:
         for rows in sets:
             batch = rows.pop(table, [])
-            if table in _RANDOM_IDS:
-                # Ids made from a hash land all over the index: in order, each page the
-                # batch touches is read (and decrypted) once instead of once per row.
-                batch.sort(key=_by_id)
             if batch:
                 tx.insert_many(table, batch)
-
-
-def _by_id(row: dict[str, Any]) -> str:
-    return str(row["id"])
-
-
-# Tables whose ids are not in time order (outbox ids are made from the message's key).
-_RANDOM_IDS = frozenset(("outbox",))
 
 
 def _appointment_rule(clinic: Clinic) -> str:

@@ -164,3 +164,18 @@ def test_moved_away_box_on_the_form_saves_and_clears(qtbot: QtBot, clinic: Clini
     dialog.moved.setChecked(False)
     assert dialog.save()
     assert records.get_patient(clinic, pid).moved_on is None
+
+
+def test_the_patient_header_says_the_patient_moved_away(qtbot: QtBot, clinic: Clinic) -> None:
+    from zoneinfo import ZoneInfo
+
+    from ui.patient.header import HeaderCard
+
+    pid = new_patient(clinic, "Kerr", "walk-in")
+    records.update_patient(clinic, pid, {"moved_on": "2026-03-02"})
+    card = HeaderCard()
+    qtbot.addWidget(card)
+    card.show_summary(patient_summary(clinic, pid), "US", ZoneInfo("America/Chicago"))
+    assert not card.banner.isHidden()
+    assert card.banner.text().startswith("Moved away (noted 02 Mar 2026)")
+    assert card.source.text() == "Found us through: Walked in"
