@@ -15,7 +15,7 @@ from app.engagement import survey_rules
 from app.engagement.surveys import ReviewLink, record_answer, save_review_links
 from app.growth.segments import Segment, SegmentTerms, save_segment
 from app.patients.model import PatientDraft, PhoneDraft
-from app.patients.records import add_tag, create_patient, record_consent
+from app.patients.records import add_tag, create_patient, record_consent, remove_tag
 from app.reminders import outbox, rules
 from app.reminders.compose import decide
 from app.reminders.planner import plan
@@ -215,6 +215,21 @@ def test_the_rules_visit_filters_and_segment_choose_the_patients(surveying: Clin
     plan(surveying, now=EVENING)
 
     assert [r[0] for r in _rows(surveying, "survey")] == [regular]
+
+
+def test_a_patient_who_left_the_rules_segment_is_not_sent_the_survey(surveying: Clinic) -> None:
+    segment = save_segment(surveying, Segment("", "Regulars", SegmentTerms(tags=("regular",))))
+    rule = _survey_rule(surveying, segment_id=segment.id)
+    ada = _patient(surveying)
+    add_tag(surveying, ada, "regular")
+    _seen(surveying, ada)
+    plan(surveying, now=EVENING)
+    message = _only_message(surveying, "survey")
+
+    remove_tag(surveying, ada, "regular")
+
+    decision = decide(surveying, message, rule, now=SEND_TIME, settings=SETTINGS)
+    assert decision.skip == survey_rules.NOT_IN_SEGMENT
 
 
 def test_a_rule_whose_segment_was_removed_plans_nobody(surveying: Clinic) -> None:
