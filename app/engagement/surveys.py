@@ -193,14 +193,16 @@ def record_answer(
     appointment_id: str | None = None,
     outbox_id: str | None = None,
     reply_id: str | None = None,
+    location_id: str | None = None,
     at: datetime | None = None,
 ) -> Created:
     """Store one answer; a detractor's (with a patient) also gets a follow-up task for the
     manager due today, and a known patient's answer a note on their timeline.
 
     The visit's patient is the answer's when none is given (the desk chose the visit for
-    the kiosk). An answer already read from `reply_id` is not stored again: its id comes
-    back with no changes.
+    the kiosk). `location_id` places an answer with no visit (an anonymous kiosk answer:
+    the kiosk stands in one place); a visit's own location wins. An answer already read
+    from `reply_id` is not stored again: its id comes back with no changes.
     """
     score = _check_score(score)
     if channel not in CHANNELS:
@@ -237,7 +239,7 @@ def record_answer(
                 "patient_id": patient_id,
                 "appointment_id": visit.id if visit else None,
                 "provider_id": visit.provider_id if visit else None,
-                "location_id": visit.location_id if visit else None,
+                "location_id": visit.location_id if visit else location_id,
                 "score": score,
                 "comment": text,
                 "channel": channel,

@@ -23,6 +23,7 @@ CREATE TABLE survey_response (
 );
 CREATE INDEX survey_response_answered ON survey_response(answered_at);
 CREATE INDEX survey_response_patient ON survey_response(patient_id, answered_at);
+CREATE INDEX survey_response_visit ON survey_response(appointment_id);  -- a visit removed clears its link
 CREATE UNIQUE INDEX survey_response_reply ON survey_response(reply_id) WHERE reply_id IS NOT NULL;
 
 -- An education item the clinic wrote or changed (title, body, links, language, target

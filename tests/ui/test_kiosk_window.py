@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QPlainTextE
 from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic
+from app.directory import add_location
 from app.scheduling import appointments
 from app.today import clinic_today, clinic_zone
 from tests.ui.test_accessibility import unnamed_controls
@@ -241,3 +242,28 @@ def test_tab_then_enter_answers_like_a_touch(qtbot: QtBot, demo_clinic: Clinic) 
     qtbot.keyClick(kiosk.skip_button, Qt.Key.Key_Return)
 
     assert stored() == [(8, "", "kiosk", None, None)]
+
+
+def test_an_answer_with_no_visit_is_placed_at_the_clinics_one_location(
+    qtbot: QtBot, clinic: Clinic
+) -> None:
+    place = add_location(clinic, "Main Street office").id
+    kiosk = open_kiosk(qtbot, clinic)
+    kiosk.ask_for(None)
+    qtbot.keyClick(kiosk, Qt.Key.Key_9)
+    kiosk.skip()
+    rows = clinic.conn.execute("SELECT patient_id, location_id FROM survey_response").fetchall()
+    assert [tuple(r) for r in rows] == [(None, place)]
+
+
+def test_with_two_locations_an_answer_with_no_visit_stays_unplaced(
+    qtbot: QtBot, clinic: Clinic
+) -> None:
+    add_location(clinic, "Main Street office")
+    add_location(clinic, "Riverside office")
+    kiosk = open_kiosk(qtbot, clinic)
+    kiosk.ask_for(None)
+    qtbot.keyClick(kiosk, Qt.Key.Key_4)
+    kiosk.skip()
+    rows = clinic.conn.execute("SELECT patient_id, location_id FROM survey_response").fetchall()
+    assert [tuple(r) for r in rows] == [(None, None)]

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.clinic import Clinic
+from app.directory import locations
 from app.engagement import surveys
 from app.errors import FrontdeskError
 from app.scheduling import appointments
@@ -357,7 +358,12 @@ class KioskWindow(QWidget):
             return
         try:
             created = surveys.record_answer(
-                self.clinic, score=score, comment=comment, channel="kiosk", appointment_id=visit
+                self.clinic,
+                score=score,
+                comment=comment,
+                channel="kiosk",
+                appointment_id=visit,
+                location_id=None if visit else self._only_location(),
             )
         except FrontdeskError as exc:
             log.warning("a kiosk answer was not saved (%s)", type(exc).__name__)
@@ -369,6 +375,13 @@ class KioskWindow(QWidget):
             return
         self.bus.publish(created.changes)
         self.answered.emit(created)
+
+    def _only_location(self) -> str | None:
+        """Where an answer with no visit was given: the clinic's one location. With several
+        the kiosk cannot tell which it stands in, so the answer stays unplaced rather than
+        counted for the wrong one."""
+        places = locations(self.clinic)
+        return places[0].id if len(places) == 1 else None
 
     def _still_here(self) -> None:
         if self.comment_timer.isActive():
