@@ -22,6 +22,7 @@ from app.clinic import Clinic
 from app.reminders.replies import CONFIRM_NOTE
 from app.reports.figure import BARS, LINE, Figure, Series, column, month_label, percent
 from app.reports.filters import MONTHS_CTE, ReportFilters, month_bounds, months_param
+from app.scheduling.appointments import STATUSES
 
 REACHED = ("fulfilled", "arrived", "noshow")
 
@@ -83,11 +84,15 @@ def no_shows(clinic: Clinic, filters: ReportFilters) -> list[NoShowMonth]:
     return [found.get(b.month, NoShowMonth(b.month, 0, 0, 0, 0)) for b in bounds]
 
 
+_ALL_STATUSES = ", ".join(f"'{status}'" for status in STATUSES)
 _CONFIRMATIONS = (
     f"WITH {MONTHS_CTE}, asked(month, id, sent) AS ("  # noqa: S608 - constant parts
     " SELECT m.month, a.id, (SELECT count(*) FROM outbox o WHERE o.subject_id = a.id"
     "  AND o.subject_kind = 'appointment' AND o.state = 'sent' AND o.sent_at < a.start_at)"
-    " FROM months m JOIN appointment a ON a.start_at >= m.lo AND a.start_at < m.hi"
+    # Every status, named: the range then runs on appointment(status, start_at), the
+    # index the no-show report reads too, instead of a second one.
+    f" FROM months m JOIN appointment a ON a.status IN ({_ALL_STATUSES})"
+    "  AND a.start_at >= m.lo AND a.start_at < m.hi"
     " WHERE :provider IS NULL OR a.provider_id = :provider) "
     "SELECT month, sum(sent), sum(sent > 0), sum(sent > 0 AND EXISTS (SELECT 1"
     " FROM appointment_status h WHERE h.appointment_id = asked.id AND h.status = 'confirmed'"
