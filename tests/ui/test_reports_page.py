@@ -13,13 +13,14 @@ from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic
+from app.ops import CancelToken, OperationCancelledError
 from app.reports import attendance
 from app.reports.catalogue import REPORTS
 from app.reports.figure import cell_text
 from app.reports.filters import ReportFilters
 from tests.integration.test_reports_figures import FIRST, LAST, Built, _build
 from ui.bus import DataBus
-from ui.reports.page import NOT_BY_PROVIDER, ReportsPage
+from ui.reports.page import NOT_BY_PROVIDER, ReportsPage, run_report
 
 
 @pytest.fixture
@@ -149,3 +150,12 @@ def test_hovering_a_month_of_the_chart_tells_its_figures(qtbot: QtBot, page: Rep
     chart = page.chart
     tips = [chart.spot_at(QPointF(chart.width() * x / 20, chart.height() / 2)) for x in range(20)]
     assert any("Jan 2026" in tip and "Confirmed by reply" in tip for tip in tips)
+
+
+def test_cancel_stops_a_report_and_says_so(clinic: Clinic, built: Built) -> None:
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(OperationCancelledError):
+        run_report(clinic, REPORTS[0], ReportFilters(FIRST, LAST), cancel)
+    figure = run_report(clinic, REPORTS[0], ReportFilters(FIRST, LAST), CancelToken())
+    assert not figure.is_empty

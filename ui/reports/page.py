@@ -45,6 +45,7 @@ from ui.reports import export
 from ui.reports.charts import ChartView
 from ui.theme import error_line, hint_line
 
+CANCEL_CHECK_STEPS = 10_000
 RERUN_AFTER_MS = 400  # typing a date: wait until the person pauses
 WATCHED_TABLES = (
     "appointment",
@@ -67,6 +68,24 @@ def _qdate(day: date) -> QDate:
 
 def _pydate(day: QDate) -> date:
     return date(day.year(), day.month(), day.day())
+
+
+def run_report(
+    clinic: Clinic, report: Report, filters: ReportFilters, cancel: CancelToken
+) -> Figure:
+    """The report on a connection of its own (this runs off the GUI thread)."""
+    worker = clinic.fork()
+    # Cancel stops the statement itself: SQLite asks this every few thousand steps.
+    worker.conn.set_progress_handler(lambda: int(cancel.cancelled), CANCEL_CHECK_STEPS)
+    try:
+        figure = report.run(worker, filters)
+    except Exception:
+        cancel.raise_if_cancelled()  # the interrupted statement, said as a cancel
+        raise
+    finally:
+        worker.close()
+    cancel.raise_if_cancelled()
+    return figure
 
 
 class ReportsPage(QWidget):
@@ -274,13 +293,7 @@ class ReportsPage(QWidget):
 
         def work(progress: Progress, cancel: CancelToken) -> Figure:
             progress(0, 0, f"Working out “{report.title}”")
-            worker = clinic.fork()
-            try:
-                figure = report.run(worker, filters)
-            finally:
-                worker.close()
-            cancel.raise_if_cancelled()
-            return figure
+            return run_report(clinic, report, filters, cancel)
 
         def done(figure: Figure) -> None:
             if asked == self._asked:
