@@ -54,6 +54,9 @@ REPORTS: tuple[Report, ...] = (
     Report("confirmations", "Confirmations by reply", True, _confirmations),
     Report("nps", "Patient satisfaction (NPS)", True, _nps),
     Report("new_patients", "New patients by source", False, _new_patients),
+    Report("leads", "Enquiries by source", False, growth.lead_figure),
+    Report("cost", "Cost per new patient", False, growth.cost_figure),
+    Report("revenue", "Revenue in the first year", False, growth.revenue_figure),
     Report("reactivation", "Reactivation by campaign", False, _reactivation),
     Report("messages", "Messages by channel", False, _messages),
 )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from app.exports.csv_export import atomic_csv, safe_cell
 
-Cell = int | float | str | None
+Cell = int | float | Decimal | str | None  # Decimal: money in dollars, two decimals
 
 BARS = "bars"  # series side by side in each category
 STACKED = "stacked"  # series on top of each other: the bar is the total
@@ -49,9 +50,15 @@ def cell_text(value: Cell) -> str:
     """How a cell reads in the table and in the CSV: the same text in both."""
     if value is None:
         return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
+
+
+def dollars(cents: int | None) -> Decimal | None:
+    return None if cents is None else Decimal(cents) / 100
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -96,5 +103,5 @@ def column(rows: Sequence[tuple[Cell, ...]], index: int) -> tuple[float | None, 
     values: list[float | None] = []
     for row in rows:
         value = row[index]
-        values.append(float(value) if isinstance(value, int | float) else None)
+        values.append(float(value) if isinstance(value, int | float | Decimal) else None)
     return tuple(values)

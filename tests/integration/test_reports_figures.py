@@ -394,3 +394,34 @@ def test_a_message_counts_in_the_local_month_it_was_sent_even_days_after_it_fell
         ("2026-02", "letter", 1),
         ("2026-03", "letter", 1),
     ]
+
+
+def test_enquiry_cost_and_revenue_reports_show_the_acquisition_figures(
+    clinic: Clinic, built: Built
+) -> None:
+    from decimal import Decimal
+
+    from app.growth import acquisition
+    from app.growth.acquisition import LeadDraft
+
+    acquisition.set_spend(clinic, "search", "2026-02", 45_050)
+    lead = acquisition.add_lead(
+        clinic,
+        LeadDraft(family_name="Asker", phone="(612) 555-0142", source="search"),
+        at=datetime(2026, 2, 3, 10, tzinfo=ZONE),
+    ).id
+    acquisition.move_lead(clinic, lead, "booked")
+    filters = ReportFilters(FIRST, LAST)
+    leads = growth.lead_figure(clinic, filters)
+    assert len(leads.rows) == 1
+    assert [row[:5] for row in leads.rows] == [
+        (r.label, r.leads, r.booked, r.first_visit, r.lost)
+        for r in acquisition.lead_conversion(clinic, "2026-01", "2026-03")
+    ]
+    cost = growth.cost_figure(clinic, filters)
+    assert [(row[0], row[2]) for row in cost.rows] == [("2026-02", Decimal("450.50"))]
+    revenue = growth.revenue_figure(clinic, filters, today="2026-04-01")
+    assert [row[1] for row in revenue.rows] == [
+        r.patients
+        for r in acquisition.revenue_in_first_year(clinic, "2026-01", "2026-03", today="2026-04-01")
+    ]

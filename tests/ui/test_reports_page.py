@@ -67,7 +67,7 @@ def test_every_report_shows_its_figures_in_the_chart_and_the_table(
         assert page.chart.accessibleName() == f"Chart: {figure.title}"
         assert page.chart.accessibleDescription()
         assert page.title.text() == figure.title
-        if report.key != "reactivation":  # no reactivation campaign in this clinic
+        if report.key not in ("reactivation", "leads", "cost"):  # none of those here
             assert not figure.is_empty, report.key
             assert page.save_csv.isEnabled()
         else:

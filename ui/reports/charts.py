@@ -48,6 +48,8 @@ def colour(index: int) -> QColor:
 
 
 def value_text(value: float, unit: str) -> str:
+    if unit == "$":
+        return f"${value:,.2f}" if value != int(value) else f"${value:,.0f}"
     text = f"{value:,.1f}" if value != int(value) else f"{value:,.0f}"
     return f"{text} %" if unit == "%" else text
 
@@ -165,7 +167,7 @@ class Painter:
             left,
             inner.top() + legend_height + line * 0.8,
             inner.right() - left,
-            inner.height() - legend_height - line * 0.8 - line * 3.0,
+            inner.height() - legend_height - line * 0.8 - line * (3.0 + self._label_lines() - 1),
         )
         if plot.height() < line * 2 or plot.width() < line * 2:
             painter.restore()
@@ -251,25 +253,50 @@ class Painter:
 
     def _unit_title(self) -> str:
         unit = self.figure.unit
-        return {"%": "Percent", "NPS": "NPS (−100 to 100)"}.get(unit, unit.capitalize())
+        named = {"%": "Percent", "NPS": "NPS (−100 to 100)", "$": "Dollars"}
+        return named.get(unit, unit.capitalize())
+
+    def _label_lines(self) -> int:
+        """Months may skip labels (the neighbours say which month); names may not, and wrap."""
+        return 1 if self.figure.axis == "Month" else 2
 
     def _paint_categories(self, painter: QPainter, plot: QRectF, slot: float) -> None:
         line = self.metrics.height()
+        lines = self._label_lines()
         widest = max(self.metrics.horizontalAdvance(c) for c in self.figure.categories)
-        every = max(1, math.ceil((widest + line * 0.6) / slot))
+        every = 1 if lines > 1 else max(1, math.ceil((widest + line * 0.6) / slot))
         painter.setPen(self.text)
         for index, category in enumerate(self.figure.categories):
             if index % every:
                 continue
             centre = plot.left() + slot * (index + 0.5)
-            box = QRectF(centre - widest, plot.bottom() + line * 0.3, widest * 2, line)
-            painter.drawText(
-                box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, category
-            )
+            if lines > 1:
+                box = QRectF(centre - slot / 2, plot.bottom() + line * 0.3, slot, line * lines)
+                text = self._wrapped(category, slot - line * 0.3, lines)
+            else:
+                box = QRectF(centre - widest, plot.bottom() + line * 0.3, widest * 2, line)
+                text = category
+            painter.drawText(box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
+        title_top = plot.bottom() + line * (0.5 + lines)
         painter.drawText(
-            QRectF(plot.left(), plot.bottom() + line * 1.5, plot.width(), line * 1.2),
+            QRectF(plot.left(), title_top, plot.width(), line * 1.2),
             Qt.AlignmentFlag.AlignCenter,
             self.figure.axis,
+        )
+
+    def _wrapped(self, text: str, width: float, lines: int) -> str:
+        """`text` broken at spaces into at most `lines` lines, the last elided to fit."""
+        words = text.split()
+        out: list[str] = []
+        while words and len(out) < lines - 1:
+            current = words.pop(0)
+            while words and self.metrics.horizontalAdvance(f"{current} {words[0]}") <= width:
+                current = f"{current} {words.pop(0)}"
+            out.append(current)
+        if words:
+            out.append(" ".join(words))
+        return "\n".join(
+            self.metrics.elidedText(piece, Qt.TextElideMode.ElideRight, width) for piece in out
         )
 
     def _tip(self, category: int, series: Series, value: float | None) -> str:
@@ -285,6 +312,8 @@ class Painter:
 
     def _short(self, value: float) -> str:
         """A bar's label without the unit (the axis says it), so more of them fit."""
+        if self.figure.unit == "$":
+            return f"{value:,.0f}"
         return value_text(value, "")
 
     def _bar_label(self, painter: QPainter, bar: QRectF, value: float) -> None:
