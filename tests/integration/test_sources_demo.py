@@ -19,6 +19,7 @@ from tests.conftest import PASSPHRASE
 TODAY = date(2026, 11, 3)
 NOW = "2026-11-03T16:30:00Z"  # 10:30 in Chicago, the generator's reference moment
 YEAR_AGO = "2025-11-03T16:30:00Z"
+TWO_YEARS_AGO = "2024-11-03T16:30:00Z"
 
 
 @pytest.fixture
@@ -35,22 +36,36 @@ def one(clinic: Clinic, sql: str, *params: Any) -> Any:
     return clinic.conn.execute(sql, params).fetchone()[0]
 
 
-def test_most_past_visits_had_a_reminder_sent_before_them(demo: Clinic) -> None:
+def test_most_visits_of_the_last_two_years_had_a_reminder_sent_before_them(
+    demo: Clinic,
+) -> None:
     past = one(
         demo,
-        "SELECT count(*) FROM appointment WHERE end_at < ? "
+        "SELECT count(*) FROM appointment WHERE end_at < ? AND start_at >= ? "
         "AND status IN ('fulfilled', 'noshow', 'cancelled')",
         NOW,
+        TWO_YEARS_AGO,
     )
     reminded = one(
         demo,
-        "SELECT count(*) FROM appointment a WHERE a.end_at < ? "
+        "SELECT count(*) FROM appointment a WHERE a.end_at < ? AND a.start_at >= ? "
         "AND a.status IN ('fulfilled', 'noshow', 'cancelled') AND EXISTS (SELECT 1 FROM outbox o"
         " WHERE o.subject_kind = 'appointment' AND o.subject_id = a.id AND o.state = 'sent')",
         NOW,
+        TWO_YEARS_AGO,
     )
-    assert past > 500
+    assert past > 300
     assert reminded / past > 0.6
+    # The clinic began sending reminders two years ago.
+    assert (
+        one(
+            demo,
+            "SELECT count(*) FROM outbox o JOIN appointment a ON a.id = o.subject_id"
+            " WHERE a.start_at < ?",
+            TWO_YEARS_AGO,
+        )
+        == 0
+    )
 
 
 def test_sent_reminders_are_well_formed_outbox_rows(demo: Clinic) -> None:
