@@ -36,6 +36,7 @@ from ui.messages.page import MessagesPage
 from ui.patient.view import PatientView
 from ui.patients_page import PatientsPage
 from ui.reminder_runner import attach_reminders
+from ui.reports.page import ReportsPage
 from ui.settings_page import SettingsPage
 from ui.shortcuts import shortcut
 from ui.task_tray import TaskTray
@@ -58,29 +59,7 @@ _AREA_SHORTCUTS = {
     "Reports": "reports",
     "Settings": "settings",
 }
-# The areas later releases fill; until then each page says plainly what will be there.
-_LATER = {
-    "Reports": "How patients find the clinic, who has not been seen for a while, and "
-    "how patients rate their visits will be shown here.",
-}
 FOLDER_CHECK_MS = 60_000
-
-
-class LaterPage(QWidget):
-    def __init__(self, area: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        title = QLabel(area)
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        font.setBold(True)
-        title.setFont(font)
-        text = QLabel(_LATER[area] + "\n\nThis part of Frontdesk arrives in a later version.")
-        text.setWordWrap(True)
-        text.setAccessibleName(f"{area}: not available yet")
-        layout = QVBoxLayout(self)
-        layout.addWidget(title)
-        layout.addWidget(text)
-        layout.addStretch(1)
 
 
 class MainWindow(QMainWindow):
@@ -116,6 +95,7 @@ class MainWindow(QMainWindow):
         self.messages = MessagesPage(clinic, self.bus)
         self.letters = LettersPage(clinic, self.bus)
         self.campaigns = CampaignsPage(clinic, self.bus)
+        self.reports = ReportsPage(clinic, self.bus)
         self.settings = SettingsPage(clinic, self.bus)
         self.patient_view = PatientView(clinic, self.bus)
         self.pages: dict[str, QWidget] = {
@@ -124,12 +104,11 @@ class MainWindow(QMainWindow):
             "Messages": self.messages,
             "Letters": self.letters,
             "Campaigns": self.campaigns,
+            "Reports": self.reports,
             "Settings": self.settings,
         }
         for area in AREAS:
-            page = self.pages.get(area) or LaterPage(area)
-            self.pages[area] = page
-            self.stack.addWidget(page)
+            self.stack.addWidget(self.pages[area])
         self.stack.addWidget(self.patient_view)
         self.today.open_patient.connect(self.open_patient)
         self.patients.open_patient.connect(self.open_patient)

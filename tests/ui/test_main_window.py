@@ -92,19 +92,13 @@ def test_ctrl_number_keys_switch_areas_and_ctrl_w_returns(
     assert window.stack.currentWidget() is window.today
 
 
-def test_every_area_has_a_page_and_later_areas_say_what_will_be_there(
-    qtbot: QtBot, clinic: Clinic
-) -> None:
+def test_every_area_has_its_own_page(qtbot: QtBot, clinic: Clinic) -> None:
     window = open_window(qtbot, clinic)
     for row, area in enumerate(AREAS):
         window.nav.setCurrentRow(row)
         assert window.stack.currentWidget() is window.pages[area]
     assert window.pages["Campaigns"] is window.campaigns
-    # The areas still to come say plainly what will be there.
-    reports = window.pages["Reports"]
-    assert "later version" in " ".join(
-        label.text() for label in reports.findChildren(type(window.clinic_label))
-    )
+    assert window.pages["Reports"] is window.reports
 
 
 def test_status_bar_names_clinic_user_and_data_folder_state(qtbot: QtBot, clinic: Clinic) -> None:
