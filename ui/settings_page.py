@@ -56,6 +56,9 @@ from app.store.changes import Changes
 from app.version import __version__
 from ui import theme
 from ui.bus import DataBus
+from ui.engagement_settings.library_editor import LibraryEditor
+from ui.engagement_settings.location_pollen import PollenBox
+from ui.engagement_settings.review_links import ReviewLinksBox
 from ui.letters.settings_tab import LetterSettingsTab
 from ui.regions import calling_code, phone_countries
 from ui.reminder_settings.accounts import AccountsTab
@@ -250,6 +253,16 @@ class SettingsPage(QWidget):
         )
         self.letters = LetterSettingsTab(clinic, bus)
         self.tabs.addTab(_scrolled(self.letters, "Letters"), "Letters")
+        self.review_links = ReviewLinksBox(clinic, bus)
+        self.pollen = PollenBox(clinic, bus)
+        surveys = QWidget()
+        surveys_column = QVBoxLayout(surveys)
+        surveys_column.addWidget(self.review_links)
+        surveys_column.addWidget(self.pollen)
+        surveys_column.addStretch(1)
+        self.tabs.addTab(_scrolled(surveys, "Reviews and pollen"), "Reviews and pollen")
+        self.library = LibraryEditor(clinic, bus)
+        self.tabs.addTab(_scrolled(self.library, "Health tips"), "Health tips")
         self.reminders.set_up_accounts.connect(lambda: self.tabs.setCurrentIndex(2))
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
