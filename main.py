@@ -181,7 +181,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             print(f"\r{what}: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
 
     with clinic:
-        summary = generate(clinic, args.patients, args.seed, progress=progress)
+        summary = generate(clinic, args.patients, args.seed, progress=progress, engagement=True)
         # As in the window: a demo shows the reminders the ready-made rules would send.
         install_default_rules(clinic)
     if sys.stderr.isatty():

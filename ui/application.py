@@ -66,8 +66,11 @@ def add_demo_patients(window: MainWindow, patients: int = DEMO_PATIENTS) -> Op[D
     def work(progress: Progress, cancel: CancelToken) -> DemoSummary:
         worker = clinic.fork()
         try:
-            summary = generate(worker, patients, 1, progress=progress, cancel=cancel)
-            # The demo shows the reminders too: the ready-made rules, planned at once
+            summary = generate(
+                worker, patients, 1, progress=progress, cancel=cancel, engagement=True
+            )
+            # The demo shows a history (sent reminders, answers, enquiries) for the
+            # reports, and the reminders the ready-made rules plan at once
             # (sending stays off, so Messages shows what would go).
             install_default_rules(worker)
             plan(worker)
