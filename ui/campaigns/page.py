@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from app.clinic import Clinic
 from ui.bus import DataBus
 from ui.campaigns.campaigns_tab import CampaignsTab
+from ui.campaigns.leads_tab import LeadsTab
 from ui.campaigns.reactivation_tab import ReactivationTab
 from ui.campaigns.segment_editor import SegmentsTab
 from ui.campaigns.surveys_tab import SurveysTab
@@ -44,6 +45,8 @@ class CampaignsPage(QWidget):
         self.add_tab(self.surveys, "&Surveys")
         self.add_tab(self.segments, "Gr&oups of patients")
         self.add_tab(self.reactivation, "&Reactivation")
+        self.leads = LeadsTab(clinic, bus)
+        self.add_tab(self.leads, "&Enquiries and channels")
 
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a tab; its `open_patient` signal, when it has one, opens the patient."""
