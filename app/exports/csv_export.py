@@ -73,7 +73,7 @@ def _cells(row: PatientRow) -> list[str]:
         row.email,
         row.last_visit.isoformat() if row.last_visit else "",
         row.next_appointment.isoformat() if row.next_appointment else "",
-        row.source,
+        row.source_words or row.source,
         row.tags,
         "yes" if row.deceased else "",
     )

@@ -12,6 +12,7 @@ import pytest
 
 from app.clinic import Clinic
 from app.exports.csv_export import HEADER, export_patient_list, safe_cell
+from app.growth.acquisition import labels, set_patient_source
 from app.ops import CancelToken, OperationCancelledError
 from app.patients.listing import PatientListQuery, page
 from app.patients.model import PatientDraft, PhoneDraft
@@ -137,3 +138,16 @@ def test_cancelled_export_keeps_an_older_file_of_the_same_name(
         export_patient_list(clinic, PatientListQuery(), target, cancel=cancel)
     assert target.read_text("utf-8") == "yesterday's list"
     assert [p.name for p in folder.iterdir()] == ["list.csv"]
+
+
+def test_the_source_column_reads_as_the_channel_the_desk_chose_not_its_key(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    pid = create_patient(clinic, PatientDraft(family_name="Okafor", given_names="Ada")).id
+    set_patient_source(clinic, pid, "search")
+    target = tmp_path / "out.csv"
+    export_patient_list(clinic, PatientListQuery(), target)
+    rows = _read(target)
+    source = rows[1][HEADER.index("Acquisition source")]
+    assert source == labels(clinic)["search"]
+    assert source != "search"
