@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from app.demo import names
 from app.reminders.outbox import idem_key, new_row
+from app.reminders.replies import CONFIRM_NOTE
 
 # The outbox needs a rule: a demo built into a clinic that has its appointment rule
 # uses that one; otherwise this name stands for the rule the reminders were sent by.
@@ -193,7 +194,7 @@ class Engagement:
                         "appointment_id": visit["id"],
                         "status": "confirmed",
                         "changed_at": replied_text,
-                        "note": "confirmed by reply",
+                        "note": CONFIRM_NOTE,
                     }
                 )
         recent = start >= self.now - timedelta(days=_SURVEY_DAYS)

@@ -14,6 +14,7 @@ from app.clinic import Clinic, create_clinic
 from app.demo.generator import generate
 from app.growth.acquisition import LEAD_STATUSES, pipeline_counts, sources
 from app.reminders.outbox import idem_key, message_id_for_key
+from app.reminders.replies import CONFIRM_NOTE
 from tests.conftest import PASSPHRASE
 
 TODAY = date(2026, 11, 3)
@@ -103,7 +104,8 @@ def test_some_visits_were_confirmed_by_a_texted_reply(demo: Clinic) -> None:
         "SELECT s.appointment_id, s.changed_at, i.received_at FROM appointment_status s"
         " JOIN outbox o ON o.subject_id = s.appointment_id"
         " JOIN inbound_message i ON i.outbox_id = o.id"
-        " WHERE s.status = 'confirmed' AND s.note = 'confirmed by reply'",
+        " WHERE s.status = 'confirmed' AND s.note = ?",
+        CONFIRM_NOTE,
     )
     assert len(confirmed) > 20
     assert all(changed == received for _, changed, received in confirmed)
