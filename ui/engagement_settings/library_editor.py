@@ -211,8 +211,9 @@ class LibraryEditor(QWidget):
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self._build_list())
         splitter.addWidget(self._build_form())
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
+        # The list gets the larger share: its titles are what the manager scans.
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
         layout.addWidget(splitter, 1)
         bus.changed.connect(self._bus_changed)
         self.refresh()
@@ -406,7 +407,7 @@ class LibraryEditor(QWidget):
             )
             for column, text in enumerate(values):
                 cell = QTableWidgetItem(text)
-                cell.setToolTip(item.id if column == 0 else text)
+                cell.setToolTip(f"{item.title} ({item.id})" if column == 0 else text)
                 self.table.setItem(row, column, cell)
         self.table.blockSignals(False)
         if chosen is not None and self.select(chosen):
