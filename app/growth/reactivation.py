@@ -25,7 +25,6 @@ from app.patients.validation import display_phone
 from app.reminders.planning_subjects import utc_range
 from app.reminders.planning_times import local_day, parse_utc
 from app.reminders.sender import CALL_LIST_REASON, CALL_TASK_NAMESPACE
-from app.store.writer import utc_text
 
 REACTIVATED_WITHIN: Final = timedelta(days=60)
 _MONTHS: Final = (
@@ -182,18 +181,36 @@ def _call_step(clinic: Clinic, message_id: str, zone: ZoneInfo) -> str:
 
 # --- the rate by campaign ------------------------------------------------------------------------
 
-_FIRST_REACHED_SQL: Final = (
-    "SELECT rule_id, patient_id, min(sent_at) FROM outbox WHERE subject_kind = 'reactivation' "
-    "AND state = 'sent' AND sent_at IS NOT NULL GROUP BY rule_id, patient_id"
+# One statement: each (rule, patient)'s first sent message, kept when it falls in the range,
+# and whether the patient booked within 60 days after it. The outbox is read patient by
+# patient through its (patient_id, subject_kind, state) index (every message has its patient:
+# the foreign key cascades): the `state` index alone would visit every sent message of every
+# kind, about four times slower at 100k patients. Messages sent after the range cannot be a
+# first one inside it, so they are left out before grouping.
+_RATES_SQL: Final = """
+WITH reached AS (
+    SELECT o.rule_id, o.patient_id, min(o.sent_at) AS first_sent
+    FROM patient p CROSS JOIN outbox o
+        ON o.patient_id = p.id AND o.subject_kind = 'reactivation' AND o.state = 'sent'
+    WHERE o.sent_at < :hi
+    GROUP BY o.rule_id, o.patient_id
+    HAVING first_sent >= :lo
 )
-_BOOKED_SQL: Final = (
-    "SELECT 1 FROM appointment WHERE patient_id = ? AND created_at > ? AND created_at <= ? LIMIT 1"
-)
+SELECT r.rule_id, count(*), sum(EXISTS (
+    SELECT 1 FROM appointment a
+    WHERE a.patient_id = r.patient_id AND a.created_at > r.first_sent
+        AND a.created_at <= strftime('%Y-%m-%dT%H:%M:%SZ', r.first_sent, :within)
+))
+FROM reached r
+GROUP BY r.rule_id
+"""
 
 
 def reactivation_rates(clinic: Clinic, *, first: date, last: date) -> list[ReactivationRate]:
-    """Per reactivation rule: the patients it first reached in [first, last] (local days),
-    and of them those who booked within 60 days after that first message."""
+    """Per reactivation rule: the patients whose first sent message of that rule went out in
+    [first, last] (local days of the clinic), and of them those who booked (an appointment
+    created) within 60 days after that first message. Every reactivation rule is listed, with
+    zeros when it reached nobody; a rule since deleted shows as "A deleted campaign"."""
     if last < first:
         raise InvalidInputError("The end of the period is before its start.")
     zone = ZoneInfo(clinic.settings.timezone)
@@ -204,18 +221,14 @@ def reactivation_rates(clinic: Clinic, *, first: date, last: date) -> list[React
             "SELECT id, name FROM reminder_rule WHERE kind = 'reactivation'"
         )
     }
-    reached: dict[str, int] = dict.fromkeys(names, 0)
-    back: dict[str, int] = dict.fromkeys(names, 0)
-    for rule_id, pid, sent_at in clinic.conn.execute(_FIRST_REACHED_SQL).fetchall():
-        if not lo <= str(sent_at) < hi:
-            continue
-        rule = str(rule_id)
-        reached[rule] = reached.get(rule, 0) + 1
-        until = utc_text(parse_utc(str(sent_at)) + REACTIVATED_WITHIN)
-        if clinic.conn.execute(_BOOKED_SQL, (pid, sent_at, until)).fetchone():
-            back[rule] = back.get(rule, 0) + 1
+    counts = {rule: (0, 0) for rule in names}
+    within = f"+{REACTIVATED_WITHIN.days} days"
+    for rule_id, reached, back in clinic.conn.execute(
+        _RATES_SQL, {"lo": lo, "hi": hi, "within": within}
+    ):
+        counts[str(rule_id)] = (int(reached), int(back))
     rates = [
-        ReactivationRate(rule, names.get(rule, "A deleted campaign"), reached[rule], back[rule])
-        for rule in reached
+        ReactivationRate(rule, names.get(rule, "A deleted campaign"), reached, back)
+        for rule, (reached, back) in counts.items()
     ]
     return sorted(rates, key=lambda r: (r.name.casefold(), r.rule_id))

@@ -526,6 +526,92 @@ def test_the_reactivation_rate_equals_an_independent_count(clinic: Clinic) -> No
     assert (expected[0], expected[1]) == (4, 1) and rates[0].rate == 0.25
 
 
+def _reactivation_sent(clinic: Clinic, rule_id: str, pid: str, sent_at: str, state: str) -> None:
+    with clinic.store.write() as tx:
+        tx.insert(
+            "outbox",
+            {
+                "idem_key": f"{rule_id}/{pid}/{sent_at}",
+                "rule_id": rule_id,
+                "touch": 0,
+                "purpose": "recall",
+                "patient_id": pid,
+                "subject_kind": "reactivation",
+                "occurrence": sent_at[:10],
+                "due_at": sent_at,
+                "stale_at": sent_at,
+                "state": state,
+                "channel": "sms",
+                "sent_at": sent_at if state == "sent" else None,
+                "created_at": sent_at,
+                "updated_at": sent_at,
+            },
+        )
+
+
+def test_the_reactivation_rate_counts_first_messages_by_local_day_and_names_a_deleted_rule(
+    clinic: Clinic,
+) -> None:
+    from dataclasses import replace
+
+    from app.reminders.rules import delete_rule
+
+    made = [
+        save_rule(clinic, replace(_rule("reactivation"), id="", name=name))
+        for name in ("Come back", "Second try", "Old campaign")
+    ]
+    rule, idle, gone = (r.id for r in made)
+    delete_rule(clinic, gone)
+    early, first_day, last_day, late, twice = (_patient(clinic, f"R{n}") for n in range(5))
+    # March 2027 in Chicago is 06:00Z on the 1st (CST) to 05:00Z on 1 April (CDT).
+    for pid, sent_at, state in (
+        (early, "2027-03-01T05:30:00Z", "sent"),  # 28 Feb locally: first message before March
+        (early, "2027-03-15T15:00:00Z", "sent"),  # so this one is not a first
+        (first_day, "2027-02-20T15:00:00Z", "failed"),  # a failed message reached nobody
+        (first_day, "2027-03-01T06:30:00Z", "sent"),
+        (first_day, "2027-03-09T15:00:00Z", "sent"),
+        (last_day, "2027-04-01T04:30:00Z", "sent"),  # 31 March 23:30 locally
+        (late, "2027-04-01T05:30:00Z", "sent"),  # 1 April locally
+        (twice, "2027-03-31T23:00:00Z", "sent"),
+        (twice, "2027-03-05T15:00:00Z", "skipped"),
+    ):
+        _reactivation_sent(clinic, rule, pid, sent_at, state)
+    _reactivation_sent(clinic, gone, first_day, "2027-03-05T15:00:00Z", "sent")
+    for pid, created in (
+        (first_day, "2027-04-30T06:30:00Z"),  # exactly 60 days after its first message
+        (twice, "2027-03-20T15:00:00Z"),  # before the message: not brought back by it
+        (twice, "2027-05-30T23:00:01Z"),  # a second too late
+        (early, "2027-03-16T15:00:00Z"),  # booked, but first reached in February
+    ):
+        visit = _visit(clinic, pid, datetime(2027, 7, 1, 9, 0, tzinfo=CHICAGO), "booked")
+        with clinic.store.write() as tx:
+            tx.update("appointment", visit, {"created_at": created})
+    lo, hi = (
+        datetime(2027, month, 1, tzinfo=CHICAGO).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for month in (3, 4)
+    )
+    expected = {
+        str(r[0]): (int(r[1]), int(r[2]))
+        for r in clinic.conn.execute(
+            "SELECT f.rule_id, count(*), sum(EXISTS (SELECT 1 FROM appointment a "
+            "WHERE a.patient_id = f.p AND a.created_at > f.s AND a.created_at <= "
+            "strftime('%Y-%m-%dT%H:%M:%SZ', f.s, '+60 days'))) FROM (SELECT rule_id, "
+            "patient_id p, min(sent_at) s FROM outbox WHERE subject_kind = 'reactivation' "
+            "AND state = 'sent' GROUP BY rule_id, patient_id) f WHERE f.s >= ? AND f.s < ? "
+            "GROUP BY f.rule_id",
+            (lo, hi),
+        )
+    }
+    rates = reactivation_rates(clinic, first=date(2027, 3, 1), last=date(2027, 3, 31))
+    assert [(r.name, r.reached, r.reactivated) for r in rates] == [
+        ("A deleted campaign", 1, 1),
+        ("Come back", 3, 1),
+        ("Second try", 0, 0),
+    ]
+    assert {r.rule_id: (r.reached, r.reactivated) for r in rates if r.reached} == expected
+    assert [r.rule_id for r in rates] == [gone, rule, idle] and rates[2].rate is None
+
+
 def test_campaign_rules_refuse_a_call_outside_reactivation_and_bad_terms(clinic: Clinic) -> None:
     from app.errors import InvalidInputError
 
