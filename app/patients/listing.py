@@ -28,6 +28,12 @@ page decryption. Measured at 100k (bench-data, `make bench ONLY=listing`):
 on the patient's own page (app/patients/summary.py) but cannot be sorted by without an
 index on interaction time, so the list leaves them out of the column and the sort alike.
 Merged patients (folded into another record) are never listed.
+
+A saved group of patients (app/growth/segments.py) narrows the list to its members,
+computed once when the list is made, on the list's local day, so every page, the count
+and the export read the same patients. The members cost one segment query (≈0.5 s at
+100k for a broad group); a GUI that must not wait computes them elsewhere with
+`group_members` and hands them in.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -43,7 +49,7 @@ from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
 from app.errors import InvalidInputError, InvalidPhoneError
-from app.growth import acquisition
+from app.growth import acquisition, segments
 from app.patients.editing import source_key, stored_forms
 from app.patients.model import display_name
 from app.patients.search import age_on
@@ -63,6 +69,10 @@ _UPCOMING = "('booked', 'confirmed')"
 # A filtered set this small is sorted whole by last visit / next appointment (≈7 µs a
 # patient, so ≤ 60 ms once); above it the appointment walk is faster per page.
 SNAPSHOT_LIMIT = 8_000
+# A group this small is read member by member (an id lookup each) and sorted per page;
+# a larger one is tested against while the order's index is walked. An estimate, not a
+# measurement: both ways cost a few ms per thousand members.
+GROUP_LOOKUP_LIMIT = 2_000
 _PHONE_CHARS = re.compile(r"^[\d\s()+./-]+$")
 
 
@@ -75,6 +85,7 @@ class PatientListQuery:
     source: str = ""  # exact acquisition source, '' = any
     upcoming_only: bool = False  # only patients with a booked or confirmed future visit
     include_deceased: bool = False
+    segment_id: str = ""  # a saved group of patients, '' = everyone
     sort: str = "name"
     descending: bool = False
 
@@ -179,10 +190,22 @@ class _Filter:
     empty: bool  # the text can match nobody: skip the database
 
 
-def _filter(query: PatientListQuery, now: str, region: str) -> _Filter:
+def _filter(
+    query: PatientListQuery, now: str, region: str, members: Sequence[str] | None = None
+) -> _Filter:
     parts = ["p.merged_into IS NULL"]
     params: dict[str, Any] = {"now": now}
     empty = False
+    if members is not None:
+        if members:
+            # A few members: look each up and sort them. Many: walk the order's index and
+            # test membership instead ("+" keeps SQLite from driving by id), else every
+            # page would look up and sort the whole group.
+            column = "p.id" if len(members) <= GROUP_LOOKUP_LIMIT else "+p.id"
+            parts.append(f"{column} IN (SELECT value FROM json_each(:segment))")  # noqa: S608
+            params["segment"] = json.dumps(list(members))
+        else:
+            empty = True  # an empty group: nobody, without asking the database
     if not query.include_deceased:
         parts.append("p.deceased = 0")
     if query.source:
@@ -454,16 +477,38 @@ class _Pages:
     cursors: dict[int, _Cursor] = field(default_factory=lambda: {0: _Cursor()})
 
 
+def group_members(clinic: Clinic, segment_id: str, today: date) -> list[str]:
+    """The patients of a saved group on `today` (the list's local day).
+
+    Raises RecordNotFoundError, in plain words, when the group was removed.
+    """
+    segment = segments.get_segment(clinic, segment_id)
+    return segments.patient_ids(clinic, segment.terms, today=today)
+
+
+def local_today(clinic: Clinic, now: datetime) -> date:
+    """The clinic's day at `now`: the day a list made at `now` reads ages and groups on."""
+    return now.astimezone(ZoneInfo(clinic.settings.timezone)).date()
+
+
 class PatientList:
     """One query against one clinic, at one moment: counts, pages and streams its rows.
 
     Keep one per query while a table shows it: it remembers where each page ended, so
     the next page is a seek, not a skip. `now` pins "upcoming" and "last visit" for the
-    life of the list, so its pages agree with each other.
+    life of the list, so its pages agree with each other. With a group
+    (`query.segment_id`) the members are computed here unless given as `members`
+    (`group_members` of the same group on the list's day); a removed group raises
+    RecordNotFoundError.
     """
 
     def __init__(
-        self, clinic: Clinic, query: PatientListQuery, *, now: datetime | None = None
+        self,
+        clinic: Clinic,
+        query: PatientListQuery,
+        *,
+        now: datetime | None = None,
+        members: Sequence[str] | None = None,
     ) -> None:
         self._conn = clinic.conn
         self._region = clinic.settings.region
@@ -473,7 +518,12 @@ class PatientList:
         self._now = utc_text(moment)
         self._today = moment.astimezone(self._zone).date()
         self.query = query
-        self._filter = _filter(query, self._now, self._region)
+        if not query.segment_id:
+            members = None
+        elif members is None:
+            members = group_members(clinic, query.segment_id, self._today)
+        self._members = members
+        self._filter = _filter(query, self._now, self._region, members)
         self._walker = self._choose_walker()
         self._pages = _Pages()
         self._count: int | None = None
@@ -512,6 +562,8 @@ class PatientList:
             bounds.append(
                 self._scalar("SELECT count(*) FROM patient_tag WHERE tag = ?", (self.query.tag,))
             )
+        if self._members is not None:
+            bounds.append(len(self._members))
         if self.query.source:
             bounds.append(
                 self._scalar(
