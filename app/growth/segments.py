@@ -283,7 +283,7 @@ def to_json(terms: SegmentTerms) -> str:
     return json.dumps(values, ensure_ascii=False, sort_keys=True)
 
 
-_UNREADABLE: Final = "This saved segment cannot be read; make it again."
+_UNREADABLE: Final = "This saved group of patients cannot be read; make it again."
 
 
 def _int(values: Mapping[str, Any], key: str) -> int | None:
@@ -679,7 +679,7 @@ def load_segments(clinic: Clinic) -> list[Segment]:
 def get_segment(clinic: Clinic, segment_id: str) -> Segment:
     row = clinic.conn.execute(_SELECT + " WHERE id = ?", (segment_id,)).fetchone()
     if row is None:
-        raise RecordNotFoundError("That segment no longer exists.")
+        raise RecordNotFoundError("That group of patients no longer exists.")
     return _from_row(row)
 
 
@@ -687,13 +687,13 @@ def save_segment(clinic: Clinic, segment: Segment) -> Segment:
     """Check and store a segment (new when its id is empty); returns it as stored."""
     name = " ".join(segment.name.split())
     if not name:
-        raise InvalidInputError("Give the segment a name, such as “Lapsed adults”.")
+        raise InvalidInputError("Give the group a name, such as “Lapsed adults”.")
     if len(name) > MAX_NAME_CHARS:
-        raise InvalidInputError(f"Keep the segment's name under {MAX_NAME_CHARS} characters.")
+        raise InvalidInputError(f"Keep the group's name under {MAX_NAME_CHARS} characters.")
     check_terms(segment.terms)
     for other in load_segments(clinic):
         if other.id != segment.id and other.name.casefold() == name.casefold():
-            raise InvalidInputError("Another segment has that name; choose a different one.")
+            raise InvalidInputError("Another group has that name; choose a different one.")
     now = utc_now()
     stored = replace(
         segment, id=segment.id or new_id(), name=name, created_at=segment.created_at or now

@@ -670,7 +670,7 @@ def test_segments_are_saved_loaded_renamed_and_deleted(hand: Hand) -> None:
     renamed = segments.save_segment(clinic, Segment(saved.id, "Adults", terms))
     assert renamed.created_at == saved.created_at
     assert [s.name for s in segments.load_segments(clinic)] == ["Adults"]
-    with pytest.raises(InvalidInputError, match="Another segment has that name"):
+    with pytest.raises(InvalidInputError, match="Another group has that name"):
         segments.save_segment(clinic, Segment("", "adults", SegmentTerms()))
     with pytest.raises(InvalidInputError, match="name"):
         segments.save_segment(clinic, Segment("", "   ", SegmentTerms()))

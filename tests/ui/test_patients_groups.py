@@ -108,7 +108,7 @@ def test_a_group_removed_meanwhile_is_said_in_the_status(qtbot: QtBot, demo_clin
     page = _page(qtbot, demo_clinic)
     segments.delete_segment(demo_clinic, group.id)  # on another desk: no bus message here
     _choose(qtbot, page, group.id)
-    assert page.status.text() == "That segment no longer exists."
+    assert page.status.text() == "That group of patients no longer exists."
     assert page.model.rowCount() == 0
 
     page.refresh()  # the box catches up and the list shows everyone again
