@@ -53,7 +53,7 @@ from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.clinic import Clinic
+from app.clinic import Clinic, put_setting
 from app.engagement.education import (
     ICD10CM_SYSTEM,
     SNOMED_SYSTEM,
@@ -89,6 +89,9 @@ UPCOMING: Final = ("booked", "confirmed")
 DEFAULT_ASK_ABOVE: Final = 500
 """A send to more patients than this asks first: a small clinic's usual campaign reaches a
 few hundred; thousands at once is more often a filter left too wide than a plan."""
+ASK_ABOVE_SETTING: Final = "campaigns.ask_above"
+MAX_ASK_ABOVE: Final = 1_000_000
+"""More patients than any clinic Frontdesk serves: a larger number is a typing slip."""
 DEFAULT_WARN_SHARE: Final = 0.8
 """A filter that keeps this share of everyone it could keep has hardly filtered."""
 MATCHES_EVERYONE_WARNING: Final = (
@@ -648,6 +651,35 @@ def warn_size(
     if matched > ask_above:
         return f"This will go to {matched:,} patients. Send to all of them?"
     return None
+
+
+def ask_above(clinic: Clinic) -> int:
+    """The clinic's own "ask before sending to more than N patients" (Settings), or the
+    default. A stored value that is not a whole number in range (written by hand, or by a
+    newer Frontdesk) reads as the default rather than stopping every campaign."""
+    row = clinic.conn.execute(
+        "SELECT value FROM setting WHERE id = ?", (ASK_ABOVE_SETTING,)
+    ).fetchone()
+    if row is None:
+        return DEFAULT_ASK_ABOVE
+    try:
+        value = json.loads(row[0])
+    except (TypeError, ValueError):
+        return DEFAULT_ASK_ABOVE
+    if _whole(value) and 1 <= value <= MAX_ASK_ABOVE:
+        return int(value)
+    return DEFAULT_ASK_ABOVE
+
+
+def save_ask_above(clinic: Clinic, n: int) -> Changes:
+    """Store the number of patients above which a campaign asks before it starts."""
+    if not _whole(n) or not 1 <= n <= MAX_ASK_ABOVE:
+        raise InvalidInputError(
+            f"The number of patients to ask above is a whole number from 1 to {MAX_ASK_ABOVE:,}."
+        )
+    with clinic.store.write() as tx:
+        put_setting(tx, ASK_ABOVE_SETTING, json.dumps(n))
+    return tx.changes
 
 
 # --- stored segments ------------------------------------------------------------------
