@@ -56,6 +56,7 @@ from app.store.changes import Changes
 from app.version import __version__
 from ui import theme
 from ui.bus import DataBus
+from ui.engagement_settings.channels import CampaignLimitBox, ChannelsBox
 from ui.engagement_settings.library_editor import LibraryEditor
 from ui.engagement_settings.location_pollen import PollenBox
 from ui.engagement_settings.review_links import ReviewLinksBox
@@ -261,6 +262,14 @@ class SettingsPage(QWidget):
         surveys_column.addWidget(self.pollen)
         surveys_column.addStretch(1)
         self.tabs.addTab(_scrolled(surveys, "Reviews and pollen"), "Reviews and pollen")
+        self.channels = ChannelsBox(clinic, bus)
+        self.campaign_limit = CampaignLimitBox(clinic, bus)
+        growth = QWidget()
+        growth_column = QVBoxLayout(growth)
+        growth_column.addWidget(self.channels)
+        growth_column.addWidget(self.campaign_limit)
+        growth_column.addStretch(1)
+        self.tabs.addTab(_scrolled(growth, "Channels and campaigns"), "Channels and campaigns")
         self.library = LibraryEditor(clinic, bus)
         self.tabs.addTab(_scrolled(self.library, "Health tips"), "Health tips")
         self.reminders.set_up_accounts.connect(lambda: self.tabs.setCurrentIndex(2))
