@@ -73,7 +73,7 @@ def _matched(clinic: Clinic, rule: Rule, today: date) -> list[str]:
     if rule.kind == "allergy":
         return sorted(campaign_rules.allergy_targets(conn, rule, today, zone, reach=False))
     if rule.kind == "reactivation":
-        found = campaign_rules.lapsed(
+        away = campaign_rules.lapsed_since(
             conn,
             months=rule.recall_months,
             visit_kinds=rule.recall_visit_kinds,
@@ -82,7 +82,7 @@ def _matched(clinic: Clinic, rule: Rule, today: date) -> list[str]:
             include_blocked=True,
         )
         members = campaign_rules.segment_members(conn, rule, today, zone)
-        return [f.patient_id for f in found if members is None or f.patient_id in members]
+        return [pid for pid in away if members is None or pid in members]
     raise InvalidInputError("Only a campaign (education, allergy, reactivation) has an audience.")
 
 

@@ -274,3 +274,30 @@ def test_two_decisions_in_the_same_second_the_later_row_wins_both_ways(
     found = aud.audience(demo_clinic, rule, today=today)
     assert not set(said_no) & set(found.patient_ids)
     assert_readings_agree(demo_clinic, today)
+
+
+@pytest.mark.parametrize("include_blocked", [False, True])
+@pytest.mark.parametrize("months", [3, 6, 18])
+def test_the_planner_reads_the_same_lapsed_patients_as_the_worklist(
+    demo_clinic: Clinic, months: int, include_blocked: bool
+) -> None:
+    today = _today(demo_clinic)
+    zone = ZoneInfo(demo_clinic.settings.timezone)
+    worklist = campaign_rules.lapsed(
+        demo_clinic.conn,
+        months=months,
+        visit_kinds=(),
+        today=today,
+        zone=zone,
+        include_blocked=include_blocked,
+    )
+    found = campaign_rules.lapsed_since(
+        demo_clinic.conn,
+        months=months,
+        visit_kinds=(),
+        today=today,
+        zone=zone,
+        include_blocked=include_blocked,
+    )
+    assert worklist, "the demo clinic has patients away that long"
+    assert list(found.items()) == [(e.patient_id, e.last_visit) for e in worklist]
