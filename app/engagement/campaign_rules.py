@@ -272,12 +272,32 @@ _SCAN_FROM: Final = 10_000
 sought per patient (~25 µs each: a page decrypted for each)."""
 
 
-def _seek_scope(patients: int) -> str:
-    return "" if patients >= _SCAN_FROM else "patient_id IN (SELECT value FROM json_each(?)) AND "
+def _lets_texts_go(held: tuple[str, int, bool] | None, by_default: bool) -> bool:
+    return by_default if held is None else held[2]
+
+
+def _granted(conn: Connection, rows: Sequence[Sequence[object]]) -> list[int]:
+    """The decisions of the rows found through the index, read by rowid."""
+    if not rows:
+        return []
+    ids = json.dumps([r[6] for r in rows])
+    found = dict(
+        conn.execute(
+            "SELECT k.rowid, k.granted FROM consent k "
+            "WHERE k.rowid IN (SELECT value FROM json_each(?))",
+            (ids,),
+        ).fetchall()
+    )
+    return [int(found[r[6]]) for r in rows]
 
 
 def reach_facts(
-    conn: Connection, patient_ids: Iterable[str], channels: Sequence[str], purpose: str
+    conn: Connection,
+    patient_ids: Iterable[str],
+    channels: Sequence[str],
+    purpose: str,
+    *,
+    sendable_only: ConsentPolicy | None = None,
 ) -> dict[str, ReachFacts]:
     """The facts of every listed patient (one not on record is left out), read with a few
     whole-table statements rather than seeks per patient: at 100k a seek decrypts a page of
@@ -286,7 +306,11 @@ def reach_facts(
 
     The decision in force is the newest row for the channel and purpose, the later row of
     two in the same second (records.current_consents); a STOP is the newest row about texts,
-    whatever its purpose, being a "No" from the reply handler (reach._texts_stopped)."""
+    whatever its purpose, being a "No" from the reply handler (reach._texts_stopped).
+
+    `sendable_only` (the clinic's policy): the planner asks only whether some channel can
+    be used, so a STOP is looked up only where it decides that (a phone and a decision that
+    lets texts go); texts_stopped of the others is then False, not their reason."""
     wanted = set(patient_ids)
     if not wanted:
         return {}
@@ -304,16 +328,26 @@ def reach_facts(
         "FROM patient p WHERE p.id IN (SELECT value FROM json_each(?))",
         (listed,),
     ).fetchall()
-    # Consent is the large table: a scan for many patients, a seek each for a few.
-    scope = _seek_scope(len(wanted))
+    # Consent is the large table: a scan for many patients (decisions and STOP rows in one
+    # pass), a seek each for a few (the decisions only: the index finds their rows).
+    seek = len(wanted) < _SCAN_FROM
     newest: dict[tuple[str, str], tuple[str, int, bool]] = {}
     stop_rows: set[str] = set()
-    rows = conn.execute(
-        "SELECT patient_id, channel, purpose, granted, source, recorded_at, rowid FROM consent "  # noqa: S608
-        f"WHERE {scope}((purpose = ? AND channel IN (SELECT value FROM json_each(?))) "
-        "OR (channel = 'sms' AND granted = 0 AND source = ?))",
-        ([listed] if scope else []) + [purpose, json.dumps(list(asked)), SMS_STOP_SOURCE],
-    )
+    if seek:
+        rows = conn.execute(
+            "SELECT patient_id, channel, purpose, 0, '', recorded_at, rowid FROM consent "
+            "WHERE patient_id IN (SELECT value FROM json_each(?)) "
+            "AND channel IN (SELECT value FROM json_each(?)) AND purpose = ?",
+            (listed, json.dumps(list(asked)), purpose),
+        ).fetchall()
+        rows = [(*r[:3], g, *r[4:]) for r, g in zip(rows, _granted(conn, rows), strict=True)]
+    else:
+        rows = conn.execute(
+            "SELECT patient_id, channel, purpose, granted, source, recorded_at, rowid "
+            "FROM consent WHERE (purpose = ? AND channel IN (SELECT value FROM json_each(?))) "
+            "OR (channel = 'sms' AND granted = 0 AND source = ?)",
+            (purpose, json.dumps(list(asked)), SMS_STOP_SOURCE),
+        ).fetchall()
     for pid, channel, row_purpose, granted, source, at, rowid in rows:
         patient = str(pid)
         if patient not in wanted:
@@ -325,16 +359,24 @@ def reach_facts(
             held = newest.get(key)
             if held is None or (str(at), int(rowid)) > held[:2]:
                 newest[key] = (str(at), int(rowid), bool(granted))
+    # Who may have texted STOP: from the scan, those with a STOP row; when sought, anyone.
+    maybe = stop_rows if not seek else set(wanted)
+    if sendable_only is not None:
+        texts_go = sendable_only.consent_rule(purpose) != "opt_in"
+        phones = {str(r[0]) for r in people if r[4]}
+        maybe = {
+            pid for pid in maybe & phones if _lets_texts_go(newest.get((pid, "sms")), texts_go)
+        }
     stopped: set[str] = set()
-    if stop_rows and "sms" in channels:
-        # Only a patient who once texted STOP can be stopped: their newest row about texts.
+    if maybe and "sms" in channels:
+        # The newest row about texts of each patient who may have texted STOP.
         stopped = {
             str(r[0])
             for r in conn.execute(
                 "SELECT j.value FROM json_each(?) j WHERE (SELECT k.granted = 0 AND k.source = ? "
                 "FROM consent k WHERE k.patient_id = j.value AND k.channel = 'sms' "
                 "ORDER BY k.recorded_at DESC, k.rowid DESC LIMIT 1)",
-                (json.dumps(sorted(stop_rows)), SMS_STOP_SOURCE),
+                (json.dumps(sorted(maybe)), SMS_STOP_SOURCE),
             )
         }
     found: dict[str, ReachFacts] = {}
@@ -409,7 +451,7 @@ def reachable_among(
     details allow at least one of the channels for the purpose: reach.py's reading, the
     audience's own (`today` is unused: consent has no date)."""
     policy = policy_from(conn, zone)
-    facts = reach_facts(conn, patient_ids, channels, purpose)
+    facts = reach_facts(conn, patient_ids, channels, purpose, sendable_only=policy)
     return {pid for pid, found in facts.items() if can_reach(found, channels, purpose, policy)}
 
 
