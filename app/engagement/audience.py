@@ -6,13 +6,14 @@ each one is then read as the sender reads them (app/reminders/reach.py: consent 
 clinic's policy, STOP, the contact for each channel of the first message), so the count
 shown is the count that would go.
 
-The reading is set-based: one statement gives, for every matched patient, the flags the
-sender's rules look at (the decision in force per channel, STOP, a phone, an email, a postal
-address, the preferred channel), and `why_not_from` turns them into the same reason
-`why_not` gives from a patient's record through reach.py. `why_not` is the one truth; a
-test compares both on the demo clinic for every kind and many consent mixes, so they cannot
-drift. Measured at 100k patients (`make bench ONLY=campaigns`): see
-docs/engagement/campaigns.md, "How fast".
+The reading is set-based: campaign_rules.reach_facts reads, for every matched patient, the
+flags the sender's rules look at (the decision in force per channel, STOP, a phone, an
+email, a postal address, the preferred channel) with a few statements, and `why_not_from`
+turns them into the same reason `why_not` gives from a patient's record through reach.py.
+`why_not` is the one truth; tests/integration/test_campaign_audience.py compares both on the
+demo clinic for every kind and many consent mixes, so they cannot drift. At 100k patients
+(`make bench ONLY=campaigns`) the education campaign's 45,000 adults take ~2.3 s instead of
+38 s with a record read per patient.
 """
 
 from __future__ import annotations
