@@ -187,5 +187,7 @@ def audience(clinic: Clinic, rule: Rule, *, today: date | None = None) -> Audien
 
 def needs_confirmation(clinic: Clinic, audience: Audience) -> str | None:
     """The question to ask before starting a campaign this large (segments.warn_size
-    against everyone the clinic could contact), else None."""
-    return segments.warn_size(audience.reachable, segments.everyone(clinic))
+    against everyone the clinic could contact, above the clinic's own number), else None."""
+    return segments.warn_size(
+        audience.reachable, segments.everyone(clinic), ask_above=segments.ask_above(clinic)
+    )

@@ -64,6 +64,12 @@ DROP INDEX appointment_status_start;
 CREATE INDEX appointment_status_start ON appointment(status, start_at, provider_id);
 CREATE INDEX appointment_status_note ON appointment_status(appointment_id, status, note);
 
+-- Campaigns read the newest consent per channel and purpose for tens of thousands of
+-- patients: with the decision and its source in the index, a seek per patient reads no
+-- table page (each one a page decrypted again once the cache is full).
+DROP INDEX consent_patient;
+CREATE INDEX consent_patient ON consent(patient_id, channel, purpose, recorded_at, granted, source);
+
 -- The engagement kinds are reminder rules, and a reactivation call is an outbox row on
 -- channel 'call'. Schema 5 listed the rule kinds and channels in CHECKs, which SQLite
 -- cannot widen in place, so both tables are rebuilt (copied, dropped, made again,

@@ -21,8 +21,9 @@ PASSPHRASE = "bench passphrase 4711"  # a throw-away clinic of made-up people
 TODAY = date(2025, 1, 15)
 # 2: schema-2 indexes, clinic-local demo schedule; 3: charge_posted; 4: open subject_kind;
 # 5: acquisition channel keys; 6: engagement history (reminders sent, surveys, leads, spend);
-# 7: schema-7 report indexes, confirmations noted as the reply reader notes them
-MARKER_FORMAT = 7
+# 7: schema-7 report indexes, confirmations noted as the reply reader notes them;
+# 8: consent index covers the decision
+MARKER_FORMAT = 8
 
 
 def no_keyring() -> None:
