@@ -7,6 +7,7 @@ import json
 import pytest
 
 from app.clinic import Clinic, put_setting
+from app.engagement.audience import Audience, needs_confirmation
 from app.errors import InvalidInputError
 from app.growth import segments
 
@@ -65,3 +66,11 @@ def test_the_saved_number_decides_when_warn_size_asks(clinic: Clinic) -> None:
     limit = segments.ask_above(clinic)
     assert segments.warn_size(101, 10_000, ask_above=limit) is not None
     assert segments.warn_size(100, 10_000, ask_above=limit) is None
+
+
+def test_a_campaign_asks_above_the_clinics_own_number(clinic: Clinic) -> None:
+    three = Audience(matched=3, reachable=3, blocked={}, patient_ids=("a", "b", "c"))
+    assert needs_confirmation(clinic, three) is None  # under the default of 500
+    segments.save_ask_above(clinic, 2)
+    question = needs_confirmation(clinic, three)
+    assert question is not None and "3 patients" in question
