@@ -3,7 +3,7 @@ reactivation campaign brings them back.
 
 A patient is lapsed when they were seen (a fulfilled visit of the chosen kinds) but not for
 `months`, and nothing is booked; the deceased, merged, do-not-contact and moved away are
-left out (campaign_rules.lapsed, the campaign's own reading). A patient is reactivated by a
+left out (campaign_rules.lapsed_since, the campaign's own reading). A patient is reactivated by a
 campaign when they book (an appointment created) within 60 days after the campaign first
 reached them.
 """
@@ -19,7 +19,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from app.clinic import Clinic
-from app.engagement.campaign_rules import lapsed
+from app.engagement.campaign_rules import lapsed_since
 from app.errors import InvalidInputError
 from app.patients.validation import display_phone
 from app.reminders.planning_subjects import utc_range
@@ -91,7 +91,8 @@ def lapsed_count(
 ) -> int:
     _check(months)
     day, zone = _today(clinic, today)
-    return len(lapsed(clinic.conn, months=months, visit_kinds=visit_kinds, today=day, zone=zone))
+    found = lapsed_since(clinic.conn, months=months, visit_kinds=visit_kinds, today=day, zone=zone)
+    return len(found)
 
 
 _DETAILS_SQL: Final = (
@@ -99,6 +100,14 @@ _DETAILS_SQL: Final = (
     "contact_point c WHERE c.patient_id = p.id AND c.kind = 'phone' AND c.value != '' "
     "ORDER BY c.use != 'mobile', c.rank LIMIT 1) FROM patient p "
     "WHERE p.id IN (SELECT value FROM json_each(?))"
+)
+# The kind of each listed patient's last visit, only for the page's patients (lapsed_since
+# reads the last visits whole, ~0.35 s instead of ~0.9 s at 100k, without their kind).
+_LAST_KINDS_SQL: Final = (
+    "SELECT json_extract(j.value, '$[0]'), (SELECT a.kind FROM appointment a "
+    "WHERE a.patient_id = json_extract(j.value, '$[0]') AND a.status = 'fulfilled' "
+    "AND a.start_at = json_extract(j.value, '$[1]') "
+    "AND (? = '[]' OR a.kind IN (SELECT value FROM json_each(?))) LIMIT 1) FROM json_each(?) j"
 )
 _OUTREACH_SQL: Final = (
     "SELECT patient_id, channel, state, reason, sent_at, id, occurrence FROM outbox "
@@ -120,28 +129,35 @@ def lapsed_patients(
     if limit < 0:
         raise InvalidInputError("The number of patients to list must be 0 or more.")
     day, zone = _today(clinic, today)
-    found = lapsed(clinic.conn, months=months, visit_kinds=visit_kinds, today=day, zone=zone)
-    found = found[:limit]
-    ids = json.dumps([f.patient_id for f in found])
+    since_visit = lapsed_since(
+        clinic.conn, months=months, visit_kinds=visit_kinds, today=day, zone=zone
+    )
+    found = list(since_visit.items())[:limit]
+    ids = json.dumps([pid for pid, _ in found])
+    kinds = json.dumps(list(visit_kinds))
+    last_kinds = {
+        str(r[0]): str(r[1] or "")
+        for r in clinic.conn.execute(_LAST_KINDS_SQL, (kinds, kinds, json.dumps(found)))
+    }
     details = {
         str(r[0]): (str(r[1] or ""), r[2]) for r in clinic.conn.execute(_DETAILS_SQL, (ids,))
     }
-    since = {f.patient_id: local_day(parse_utc(f.last_visit), zone).isoformat() for f in found}
+    since = {pid: local_day(parse_utc(last), zone).isoformat() for pid, last in found}
     steps = _steps(clinic, ids, since, zone)
     region = clinic.settings.region
     listed: list[LapsedPatient] = []
-    for entry in found:
-        name, phone = details.get(entry.patient_id, ("", None))
-        seen = local_day(parse_utc(entry.last_visit), zone)
+    for pid, last in found:
+        name, phone = details.get(pid, ("", None))
+        seen = local_day(parse_utc(last), zone)
         listed.append(
             LapsedPatient(
-                patient_id=entry.patient_id,
+                patient_id=pid,
                 name=name,
                 phone=display_phone(str(phone), region) if phone else "",
                 last_visit=seen,
-                last_kind=entry.last_kind,
+                last_kind=last_kinds.get(pid, ""),
                 months_away=_months_between(seen, day),
-                step=steps.get(entry.patient_id, "Not contacted yet"),
+                step=steps.get(pid, "Not contacted yet"),
             )
         )
     return listed
