@@ -94,6 +94,9 @@ def _build(home: Path, patients: int, seed: int, marker: dict[str, Any], marker_
     started = time.perf_counter()
     with created.clinic as clinic:
         generate(clinic, patients, seed, today=TODAY, progress=progress, engagement=True)
+        # Everything into the database file before the folder is renamed and reopened:
+        # a bench opened right after a build once read the tables empty.
+        clinic.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     elapsed = time.perf_counter() - started
     log(f"built in {elapsed:.1f} s")
     building.rename(home)
