@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from app.errors import InvalidInputError
@@ -315,6 +315,11 @@ def _all_columns(profile: Profile) -> list[str]:
     values=st.lists(st.text(max_size=40), min_size=30, max_size=30),
     fmt=st.sampled_from(list(DateFormat)),
 )
+@example(  # found by CI: the date format named in a message is not the data echoed
+    table="allergies",
+    values=["0", "", "", "0", "", "0", *[""] * 23, "YYYY-MM-"],
+    fmt=DateFormat.ISO,
+)
 def test_random_field_strings_never_crash_the_validator(
     table: str, values: list[str], fmt: DateFormat
 ) -> None:
@@ -328,5 +333,13 @@ def test_random_field_strings_never_crash_the_validator(
         assert problem.line == 7 and problem.file_name == "f.csv"
         # Long enough not to be a word of our own messages by chance.
         for value in values:
-            if len(value.strip()) >= 8:
-                assert value.strip() not in problem.reason
+            shown = value.strip()
+            if len(shown) >= 8 and shown in problem.reason:
+                # Hypothesis also tries the code's own literals ("YYYY-MM-" of the date
+                # format named in a message): that is our wording, not the data, when it
+                # stays once the fields holding it say something else.
+                other = ["0" if v == value else v for v in values]
+                _record, again = validator.validate(
+                    CsvRow(7, dict(zip(header, other, strict=False)))
+                )
+                assert any(shown in p.reason for p in again)
