@@ -43,6 +43,7 @@ from app.reminders.rules import (
     check_rule,
     delete_rule,
     load_rules,
+    satisfaction_rules,
     set_active,
 )
 from app.store.changes import Changes
@@ -110,24 +111,9 @@ STARTERS: Final = {
         recall_months=18,
         window_hours=72,
     ),
-    "survey": Rule(
-        id="",
-        kind="survey",
-        name="How was your visit?",
-        touches=(Touch(days=1, at=TEN_AM),),
-        channels=("sms", "email"),
-        every_months=6,
-        window_hours=24,
-    ),
-    "review": Rule(
-        id="",
-        kind="review",
-        name="Review request",
-        touches=(Touch(days=1, at=TEN_AM),),
-        channels=("email", "sms"),
-        every_months=12,
-        window_hours=24,
-    ),
+    # The same ready-made survey and review request a new clinic is given, so a clinic
+    # that predates them adds exactly those (admin guide).
+    **{rule.kind: rule for rule in satisfaction_rules()},
 }
 """What a new campaign of each kind starts from; the person changes what they like."""
 
