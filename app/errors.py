@@ -98,3 +98,37 @@ class UndoBlockedError(InvalidInputError):
 
 class MergeError(InvalidInputError):
     """A merge-review decision cannot be made or undone (already decided, merged since)."""
+
+
+# --- security: sign-in, permissions, audit, backups, research export ----------------
+
+
+class SignInError(FrontdeskError):
+    """The name or password was not accepted (never says which), or sign-in must wait.
+
+    `wait_seconds` is how long this desk makes the next attempt wait (0 when it need not).
+    """
+
+    def __init__(self, message: str, wait_seconds: float = 0.0) -> None:
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
+
+
+class PermissionDeniedError(FrontdeskError):
+    """The person signed in has no right to do this (the role table in docs/security.md)."""
+
+
+class AuditIntegrityError(FrontdeskError):
+    """The audit log's hash chain is broken: an entry was changed, removed or added."""
+
+
+class BackupError(FrontdeskError):
+    """A backup cannot be made, verified or restored; the message says why."""
+
+
+class RekeyError(StoreError):
+    """The database key could not be replaced; the clinic is left on its old key."""
+
+
+class ResearchExportError(InvalidInputError):
+    """A research export cannot be made as asked (no fields, nobody in the group)."""

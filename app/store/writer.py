@@ -25,8 +25,10 @@ from app.store.hlc import Hlc, HybridLogicalClock
 log = logging.getLogger(__name__)
 
 # Tables that are not domain data: bookkeeping and derived indexes, never journalled.
-# import_* records this workstation's import runs (undo reads them), not clinic data.
-_UNJOURNALLED_PREFIXES = ("sqlite_", "patient_search", "import_")
+# import_* records this workstation's import runs (undo reads them), not clinic data;
+# audit_* and local_* are this workstation's own (its audit chain, sign-in throttle,
+# backup runs): written with plain SQL, never synced.
+_UNJOURNALLED_PREFIXES = ("sqlite_", "patient_search", "import_", "audit_", "local_")
 _UNJOURNALLED = {"meta", "change"}
 INSERT_COLUMN = "*"
 _DELETE_CHUNK = 500  # ids per IN (...) list

@@ -1,0 +1,1 @@
+"""Who may do what: accounts, passwords, sign-in, roles and their permissions."""
