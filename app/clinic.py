@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from app.audit.change_entries import audit_every_change
 from app.errors import InvalidInputError, StoreError
 from app.patients.search_index import SOURCE_TABLES, reindex_patients
 from app.patients.validation import normalize_phone
@@ -89,6 +90,7 @@ class Clinic:
         self.opened = opened
         self.store = Store(opened.conn, self._meta("device_id"), clock=clock)
         self.store.on_patients_written(SOURCE_TABLES, reindex_patients)
+        audit_every_change(self)
         self.settings = self._load_settings()
         # Who is working: recorded on consents, calls and tasks. Set by the desktop
         # after start (the first administrator until per-person sign-in arrives).

@@ -37,6 +37,9 @@ DELETE_COLUMN = "-"
 # Called inside the transaction, before commit, with the patient ids a write touched:
 # this is how derived data (the search index) stays exactly in step with its source.
 PatientHook = Callable[[Connection, frozenset[str]], None]
+# Called inside the transaction, after the patient hooks, with the whole Tx: the audit
+# log's "change" entry commits or rolls back with the change it describes.
+CommitHook = Callable[["Tx"], None]
 
 
 _MILLIS_48 = (1 << 48) - 1
@@ -122,6 +125,7 @@ class Tx:
         self._tables: set[str] = set()
         self._patients: set[str] = set()
         self.patients_by_table: dict[str, set[str]] = {}
+        self.rows_by_table: dict[str, int] = {}  # rows inserted, updated or deleted
         self.last_hlc: Hlc | None = None
 
     @property
@@ -149,6 +153,7 @@ class Tx:
 
     def _note(self, table: str, row: Mapping[str, Any], row_id: str) -> None:
         self._tables.add(table)
+        self.rows_by_table[table] = self.rows_by_table.get(table, 0) + 1
         if table == "patient":
             patient_id = row_id
         elif row.get("patient_id"):
@@ -266,6 +271,7 @@ class Tx:
             self.conn.execute(f"DELETE FROM {table} WHERE id IN ({marks})", chunk)
             self._journal([(table, row_id, DELETE_COLUMN, None) for row_id, _ in found])
             self._tables.add(table)
+            self.rows_by_table[table] = self.rows_by_table.get(table, 0) + len(found)
             for row_id, patient_id in found:
                 owner = row_id if table == "patient" else patient_id
                 if owner:
@@ -287,6 +293,8 @@ class Store:
             clock = HybridLogicalClock(Hlc.decode(last[0]) if last else None)
         self.clock = clock
         self._patient_hooks: list[tuple[frozenset[str], PatientHook]] = []
+        self.before_commit: list[CommitHook] = []  # run last, inside the transaction
+        self.after_rollback: list[Callable[[], None]] = []
 
     def on_patients_written(self, tables: Iterable[str], hook: PatientHook) -> None:
         """Run `hook` before commit with the patients whose rows in `tables` changed;
@@ -307,10 +315,14 @@ class Store:
                 touched = frozenset().union(*(tx.patients_by_table.get(t, ()) for t in tables))
                 if touched:
                     hook(self.conn, touched)
+            for commit_hook in self.before_commit:
+                commit_hook(tx)
             self.conn.execute("COMMIT")
         except BaseException as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+            for rollback_hook in self.after_rollback:
+                rollback_hook()
             if isinstance(exc, IntegrityError):
                 raise StoreWriteError(
                     "The change conflicts with data already saved (for example a record "

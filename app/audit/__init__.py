@@ -1,0 +1,1 @@
+"""The tamper-evident audit log: who viewed, changed, exported or printed what, and when."""
