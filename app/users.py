@@ -1,5 +1,6 @@
-"""The people who work the desk. Sign-in and permissions come with the security release;
-for now the first administrator, named in the first-run wizard, is the acting user."""
+"""The people who work the desk: who they are and their role. Passwords, sign-in and
+the rules for changing people are in app/security/accounts.py; the command line acts as
+the first administrator (`act_as_default_user`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class User:
     name: str
     role: str
     active: bool
+    has_password: bool = False
+    must_change_password: bool = False  # the password was set by an administrator
 
 
 MAX_NAME = 80
@@ -46,9 +49,10 @@ def add_user(clinic: Clinic, name: str, role: str) -> Created:
 
 def users(clinic: Clinic) -> list[User]:
     rows = clinic.conn.execute(
-        "SELECT id, name, role, active FROM app_user ORDER BY created_at, id"
+        "SELECT id, name, role, active, password_hash <> '', must_change_password"
+        " FROM app_user ORDER BY created_at, id"
     ).fetchall()
-    return [User(r[0], r[1], r[2], bool(r[3])) for r in rows]
+    return [User(r[0], r[1], r[2], bool(r[3]), bool(r[4]), bool(r[5])) for r in rows]
 
 
 def get_user(clinic: Clinic, user_id: str) -> User | None:
