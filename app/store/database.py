@@ -45,6 +45,10 @@ def connect(path: Path, key: bytes, *, create: bool = False) -> Connection:
     # transaction is exactly as wide as the code says.
     conn: Connection = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
+        # SQLCipher otherwise writes "ERROR CORE ... hmac check failed" to stderr on a
+        # wrong key or damage; the caller explains those in words, and stderr ends up in
+        # logs and crash captures that nobody reviews.
+        conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         conn.execute("PRAGMA cipher_compatibility = 4")
         # The first real read proves the key: SQLCipher says "file is not a database"

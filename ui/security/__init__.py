@@ -1,0 +1,1 @@
+"""Who may use Frontdesk and when it locks: sign-in, people, automatic lock, clipboard."""
