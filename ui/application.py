@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -15,7 +16,9 @@ from app.ops import CancelToken, Progress
 from app.preferences import load_preferences, preferences_path
 from app.reminders.planner import plan
 from app.reminders.rules import install_default_rules
+from app.security.accounts import sign_out
 from app.store.changes import Changes
+from app.store.database import DatabaseError
 from app.store.folder_health import startup_problem
 from app.store.paths import data_home
 from ui.main_window import MainWindow
@@ -23,6 +26,8 @@ from ui.ops import Op, show_error
 from ui.single_instance import SingleInstance, ask_running_copy
 from ui.startup import start_clinic
 from ui.theme import apply_preferences
+
+log = logging.getLogger(__name__)
 
 DEMO_PATIENTS = 500
 # What the demo generator writes: every view that shows patients refreshes from it.
@@ -137,13 +142,25 @@ def run_gui(home: Path | None = None) -> int:
     if started is None:
         return 0
     clinic = started.clinic
+    # Each person signs in: nothing of the clinic's patients shows before someone has.
+    # A clinic the wizard just made has its administrator signed in already.
+    fresh = clinic.opened.unlocked_by == "new"
+    if not fresh:
+        clinic.acting_user_id = ""
     window = MainWindow(clinic, start_page=preferences.start_page)
+    if not fresh:
+        window.lock_screen("start")
     window.show()
+    window.sign_in_screen.focus_first_field()
     if started.want_demo:
         add_demo_patients(window)
     try:
         return app.exec()
     finally:
+        try:
+            sign_out(clinic, "quit")
+        except (FrontdeskError, DatabaseError) as exc:  # the clinic closes all the same
+            log.warning("sign-out not recorded at quit: %s", type(exc).__name__)
         clinic.close()
 
 

@@ -33,10 +33,12 @@ from PySide6.QtWidgets import (
 from app.clinic import Clinic, create_clinic
 from app.errors import FrontdeskError, InvalidInputError
 from app.patients.validation import display_phone, normalize_phone
+from app.security import accounts
 from app.store.emergency_kit import EmergencyKit, PageSize, write_emergency_kit
-from app.users import MAX_NAME, act_as_default_user, add_user, check_user_name, users
+from app.users import MAX_NAME, act_as_default_user, check_user_name
 from app.version import __version__
 from ui.regions import phone_countries
+from ui.security.password_dialog import PasswordFields
 from ui.unlock import PassphraseFields, error_label, hint_label, show_error
 
 CLINIC_PAGE, ADMIN_PAGE, KIT_PAGE, START_PAGE = range(4)
@@ -257,6 +259,13 @@ class AdminPage(QWizardPage):
         self.admin_name.setMaxLength(MAX_NAME + 20)
         self.admin_error = error_label("Your name problem")
         self.fields = PassphraseFields()
+        # The administrator's own password: the passphrase opens the clinic's file on
+        # this computer, the password says which person is at the desk.
+        self.password_fields = PasswordFields("Your password")
+        self.password_intro = hint_label(
+            "Everyone also signs in with their own name and password. Choose yours; you "
+            "add the others later in Settings ▸ People and sign-in."
+        )
         self.create_error = error_label("Clinic not created")
         label = QLabel("Your &name:")
         label.setBuddy(self.admin_name)
@@ -271,9 +280,13 @@ class AdminPage(QWizardPage):
         )
         layout = QVBoxLayout(self)
         layout.addWidget(self.fields)
+        layout.addSpacing(6)
+        layout.addWidget(self.password_intro)
+        layout.addWidget(self.password_fields)
         layout.addWidget(self.create_error)
         layout.addStretch(1)
         self.fields.chain_after(self.admin_name)
+        QWidget.setTabOrder(self.fields.repeat, self.password_fields.password)
         self.admin_name.textChanged.connect(self._names_changed)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
@@ -281,9 +294,9 @@ class AdminPage(QWizardPage):
 
     def _names_changed(self) -> None:
         show_error(self.admin_error, "")
-        self.fields.set_context(
-            ["frontdesk", self._wizard.clinic_page.clinic_name(), self.admin_name.text()]
-        )
+        words = ["frontdesk", self._wizard.clinic_page.clinic_name(), self.admin_name.text()]
+        self.fields.set_context(words)
+        self.password_fields.set_context(words)
 
     def person_name(self) -> str:
         return " ".join(self.admin_name.text().split())
@@ -299,8 +312,19 @@ class AdminPage(QWizardPage):
         passphrase = self.fields.chosen()
         if passphrase is None:
             return False
+        password = self.password_fields.chosen()
+        if password is None:
+            return False
+        if password == passphrase:
+            show_error(
+                self.password_fields.password_error,
+                "Choose a password different from the clinic passphrase: the passphrase is "
+                "shared, your password is yours alone.",
+            )
+            self.password_fields.password.setFocus()
+            return False
         try:
-            self._wizard.create_the_clinic(name, passphrase)
+            self._wizard.create_the_clinic(name, passphrase, password)
         except (FrontdeskError, OSError) as exc:
             show_error(self.create_error, _creation_failure(exc))
             return False
@@ -524,9 +548,10 @@ class FirstRunWizard(QWizard):
     def want_demo(self) -> bool:
         return self.start_page.demo.isChecked()
 
-    def create_the_clinic(self, admin_name: str, passphrase: str) -> None:
-        """Create the clinic with its settings and administrator. Safe to call again after
-        a failure part-way: what exists already is kept, not made twice."""
+    def create_the_clinic(self, admin_name: str, passphrase: str, password: str) -> None:
+        """Create the clinic with its settings and administrator (signed in with their
+        password). Safe to call again after a failure part-way: what exists already is
+        kept, not made twice."""
         page = self.clinic_page
         if self.clinic is None:
             created = create_clinic(
@@ -544,8 +569,8 @@ class FirstRunWizard(QWizard):
             self.setOption(QWizard.WizardOption.NoCancelButton, True)
         clinic = self.clinic
         clinic.update_settings(address=page.address.toPlainText().strip(), phone=page.phone_e164())
-        if not users(clinic):
-            add_user(clinic, admin_name, "administrator")
+        if not accounts.anyone_can_sign_in(clinic):
+            accounts.set_first_password(clinic, password, name=admin_name)
         act_as_default_user(clinic)
 
     def reject(self) -> None:

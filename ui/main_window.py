@@ -5,28 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import Qt, QTimer
+import shiboken6
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
+from app.audit import actions
+from app.audit import log as audit
 from app.clinic import Clinic
-from app.errors import FrontdeskError
 from app.importers.merge_review import count_open
 from app.store.changes import Changes
 from app.store.folder_health import check_folder
-from app.users import act_as_default_user, add_user, get_user
+from app.users import get_user
 from ui.bus import DataBus
 from ui.campaigns.page import CampaignsPage
 from ui.finder import Finder
@@ -37,8 +39,10 @@ from ui.patient.view import PatientView
 from ui.patients_page import PatientsPage
 from ui.reminder_runner import attach_reminders
 from ui.reports.page import ReportsPage
+from ui.security.password_dialog import ChangePasswordDialog
+from ui.security.sign_in import SignInScreen
 from ui.settings_page import SettingsPage
-from ui.shortcuts import shortcut
+from ui.shortcuts import SHORTCUTS, shortcut
 from ui.task_tray import TaskTray
 from ui.theme import css
 from ui.today_page import TodayPage
@@ -60,9 +64,31 @@ _AREA_SHORTCUTS = {
     "Settings": "settings",
 }
 FOLDER_CHECK_MS = 60_000
+# Why the sign-in screen shows, in the words it says it (lock_screen's reasons).
+_LOCK_WORDS = {
+    "idle": "Frontdesk locked itself after a while without use, to keep patient data private.",
+    "screen-locked": "Frontdesk locked when this computer's screen locked.",
+    "switch": "Choose your name and type your password.",
+    "start": "Choose your name and type your password.",
+}
+_LOCK_SHORTCUT = "lock"  # a row of ui/shortcuts.py, once the table has it
 
 
 class MainWindow(QMainWindow):
+    """The desk. `lock_screen` hides every patient-data widget behind the sign-in screen
+    and keeps the work in progress; `screen_unlocked` fires after a sign-in there.
+
+    Who sees what after a lock: the same person signing in again gets everything back as
+    it was (the open patient, the open forms with what they typed). Another person
+    (switching user at a shared desk) starts without the previous person's open forms:
+    those stay hidden, unsaved edits and all, until their owner signs in again, and the
+    sign-in screen and status bar say whose work is waiting. Discarding them would lose a
+    half-typed note to a colleague's quick look-up; showing them would put one person's
+    unfinished record, saved in the next person's name, in front of someone else.
+    """
+
+    screen_unlocked = Signal()
+
     def __init__(self, clinic: Clinic, start_page: str = "Today") -> None:
         super().__init__()
         self.clinic = clinic
@@ -72,7 +98,11 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(960, 600)
         self.resize(1280, 720)
 
-        self.finder = Finder(clinic, overlay_parent=self)
+        # The work area holds every widget that shows patient data (the finder's drop-down
+        # too, which is drawn over it): hiding it hides them all at once.
+        self.work = QWidget()
+        self.work.setAccessibleName("Work area")
+        self.finder = Finder(clinic, overlay_parent=self.work)
         self.finder.open_patient.connect(self.open_patient)
         self.finder.new_patient.connect(self.new_patient)
         new_button = QPushButton("New patient")
@@ -126,15 +156,26 @@ class MainWindow(QMainWindow):
         outer = QVBoxLayout()
         outer.addLayout(top)
         outer.addLayout(body, 1)
-        central = QWidget()
-        central.setLayout(outer)
-        self.setCentralWidget(central)
+        self.work.setLayout(outer)
+        self.sign_in_screen = SignInScreen(clinic)
+        self.sign_in_screen.signed_in.connect(self._signed_in)
+        self.screens = QStackedWidget()
+        self.screens.addWidget(self.work)
+        self.screens.addWidget(self.sign_in_screen)
+        self.setCentralWidget(self.screens)
+        self._locked = False
+        self._locked_user = ""
+        self._focus_before: QWidget | None = None
+        self._disabled_actions: list[QAction] = []
+        # Windows (forms, dialogs) hidden at a lock, by the person whose work they hold.
+        self._kept: dict[str, list[QWidget]] = {}
 
         self._build_status_bar()
         # Reminders are planned and sent on a schedule while the window is open (or
         # hidden in the tray); the scheduler starts a moment after the window shows.
         self.reminders = attach_reminders(self, clinic, self.bus)
         self._build_menus()
+        self._show_user()
         self._show_reviews()
         self._folder_timer = QTimer(self)
         self._folder_timer.timeout.connect(self.check_data_folder)
@@ -149,19 +190,21 @@ class MainWindow(QMainWindow):
         self.clinic_label.setAccessibleName("Clinic status")
         self.user_label = QLabel()
         self.user_label.setAccessibleName("Who is working")
-        # A clinic made from the command line, or upgraded from the first release, has
-        # nobody on file yet: ask once, without blocking the desk.
-        self.name_user_button = QPushButton("Who looks after Frontdesk here?…")
-        self.name_user_button.setAccessibleName("Name the administrator")
-        self.name_user_button.clicked.connect(self.name_first_user)
+        self.switch_button = QPushButton("Switch user")
+        self.switch_button.setFlat(True)
+        self.switch_button.setAccessibleName("Lock the screen or switch user")
+        self.switch_button.clicked.connect(lambda: self.lock_screen("switch"))
+        self.kept_label = QLabel()
+        self.kept_label.setAccessibleName("Work kept for others")
+        self.kept_label.hide()
         self.folder_label = QLabel()
         self.folder_label.setAccessibleName("Data folder state")
         self.tray = TaskTray()
         bar = self.statusBar()
         bar.addPermanentWidget(self.clinic_label, 1)
+        bar.addPermanentWidget(self.kept_label)
         bar.addPermanentWidget(self.user_label)
-        bar.addPermanentWidget(self.name_user_button)
-        self._show_user()
+        bar.addPermanentWidget(self.switch_button)
         bar.addPermanentWidget(self.folder_label)
         bar.addPermanentWidget(self.tray)
         # Imported look-alikes wait for a person's decision: say so until they are decided.
@@ -190,7 +233,19 @@ class MainWindow(QMainWindow):
         self._action("&File", "Past imports…", None, self.past_imports)
         self.reviews_action = self._action("&File", "", None, self.review_duplicates)
         self._menus["&File"].addSeparator()
+        known = {s.name for s in SHORTCUTS}
+        self.lock_action = self._action(
+            "&File",
+            "Lock / switch user",
+            _LOCK_SHORTCUT if _LOCK_SHORTCUT in known else None,
+            lambda: self.lock_screen("switch"),
+        )
+        self.change_password_action = self._action(
+            "&File", "Change my password…", None, self.change_password
+        )
+        self._menus["&File"].addSeparator()
         quit_action = self._action("&File", "Quit", None, self.close)
+        self.quit_action = quit_action
         quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
         self.find_action = self._action("&Go", "Find a patient", "find", self.focus_finder)
         for row, area in enumerate(AREAS):
@@ -206,27 +261,109 @@ class MainWindow(QMainWindow):
 
     def _show_user(self) -> None:
         user = get_user(self.clinic, self.clinic.acting_user_id)
-        self.user_label.setText(f"{user.name} ({user.role})" if user else "No user set up")
-        self.name_user_button.setVisible(user is None)
+        if self._locked:
+            self.user_label.setText("Locked")
+        else:
+            self.user_label.setText(f"{user.name} ({user.role})" if user else "Nobody signed in")
+        self.switch_button.setVisible(not self._locked)
+        self.change_password_action.setEnabled(user is not None and user.has_password)
+        waiting = [
+            person.name
+            for user_id, windows in self._kept.items()
+            if user_id != self.clinic.acting_user_id and _alive(windows)
+            for person in [get_user(self.clinic, user_id)]
+            if person is not None
+        ]
+        words = _kept_words(waiting)
+        self.kept_label.setText(words)
+        self.kept_label.setVisible(bool(words) and not self._locked)
 
-    def name_first_user(self) -> None:
-        name, ok = QInputDialog.getText(
-            self,
-            "Frontdesk",
-            "Nobody is set up to work in Frontdesk yet. Type the name of the person who "
-            "looks after it here (the administrator); calls, notes and consents are "
-            "recorded in their name until sign-in arrives.",
+    def change_password(self) -> None:
+        dialog = ChangePasswordDialog(self.clinic, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.password_dialog = dialog
+        dialog.open()
+
+    # --- locking and signing in ------------------------------------------------------
+
+    def is_locked(self) -> bool:
+        return self._locked
+
+    def lock_screen(self, reason: str) -> None:
+        """Hide every patient-data widget behind the sign-in screen, keeping the work in
+        progress (forms are hidden, not closed). Calling it again while locked does nothing."""
+        if self._locked:
+            return
+        self._locked = True
+        self._locked_user = self.clinic.acting_user_id
+        focus = QApplication.focusWidget()
+        self._focus_before = focus if focus is not None and self.isAncestorOf(focus) else None
+        for _ in range(20):  # menus, completers, combo lists: each closes in turn
+            popup = QApplication.activePopupWidget()
+            if popup is None:
+                break
+            popup.close()
+        QToolTip.hideText()
+        kept = [
+            window
+            for window in QApplication.topLevelWidgets()
+            if window is not self and window.isWindow() and window.isVisible()
+        ]
+        for window in kept:
+            window.hide()
+        if kept:
+            self._kept.setdefault(self._locked_user, []).extend(kept)
+        self._disabled_actions = [
+            action
+            for action in self.findChildren(QAction)
+            if action.isEnabled() and action not in (self.quit_action,)
+        ]
+        for action in self._disabled_actions:
+            action.setEnabled(False)
+        self.screens.setCurrentWidget(self.sign_in_screen)
+        if self._locked_user and reason != "start":
+            audit.record(self.clinic, actions.LOCK, detail={"reason": reason})
+        self.sign_in_screen.prepare(
+            _LOCK_WORDS.get(reason, ""), self._kept_notice(), choose=self._locked_user
         )
-        if not ok:
-            return
-        try:
-            created = add_user(self.clinic, name, "administrator")
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Frontdesk", str(exc))
-            return
-        act_as_default_user(self.clinic)
         self._show_user()
-        self.bus.publish(created.changes)
+        if self.isVisible():
+            self.sign_in_screen.focus_first_field()
+
+    def _kept_notice(self) -> str:
+        names = [
+            person.name
+            for user_id, windows in self._kept.items()
+            if _alive(windows)
+            for person in [get_user(self.clinic, user_id)]
+            if person is not None
+        ]
+        return _kept_words(names)
+
+    def _signed_in(self, user_id: str) -> None:
+        same = user_id == self._locked_user
+        self._locked = False
+        for action in self._disabled_actions:
+            action.setEnabled(True)
+        self._disabled_actions = []
+        if not same:
+            # A different person starts clean: no look at the previous person's patient.
+            self.finder.field.clear()
+            self.finder.panel.hide()
+            if self.stack.currentWidget() is self.patient_view:
+                self.patient_view.close_patient()
+        self.screens.setCurrentWidget(self.work)
+        for window in self._kept.pop(user_id, []):
+            if shiboken6.isValid(window):
+                window.show()
+        self._kept = {k: v for k, v in self._kept.items() if _alive(v)}
+        self._show_user()
+        if same and self._focus_before is not None and shiboken6.isValid(self._focus_before):
+            self._focus_before.setFocus()
+        elif not same:
+            self.finder.field.setFocus()
+        self._focus_before = None
+        self.screen_unlocked.emit()
 
     def check_data_folder(self) -> None:
         health = check_folder(self.clinic.home)
@@ -318,6 +455,10 @@ class MainWindow(QMainWindow):
 
     # --- refresh and lifetime --------------------------------------------------------
 
+    def kept_windows(self, user_id: str) -> list[QWidget]:
+        """The windows hidden at a lock that wait for `user_id` to sign in again."""
+        return [w for w in self._kept.get(user_id, []) if shiboken6.isValid(w)]
+
     def _changed(self, changes: Changes) -> None:
         if changes.touches("setting"):
             self.clinic.reload_settings()
@@ -325,6 +466,8 @@ class MainWindow(QMainWindow):
             self.clinic_label.setText(f"{self.clinic.settings.name}  ·  {how}")
         if changes.touches("merge_review", "patient"):
             self._show_reviews()
+        if changes.touches("app_user"):
+            self._show_user()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
@@ -342,3 +485,16 @@ class MainWindow(QMainWindow):
         self.reminders.stop()
         self.finder.close_service()
         super().closeEvent(event)
+
+
+def _alive(windows: list[QWidget]) -> bool:
+    return any(shiboken6.isValid(w) for w in windows)
+
+
+def _kept_words(names: list[str]) -> str:
+    """'Dana Reyes has work open; it is kept until they sign in again.'"""
+    if not names:
+        return ""
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = "has" if len(names) == 1 else "have"
+    return f"{who} {verb} work open; it is kept until they sign in again."

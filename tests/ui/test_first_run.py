@@ -16,6 +16,7 @@ from ui.first_run import ADMIN_PAGE, CLINIC_PAGE, KIT_PAGE, START_PAGE, FirstRun
 
 REPO = Path(__file__).resolve().parents[2]
 STRONG = "harbour lanterns at dusk"
+ADMIN_PASSWORD = "maria rows the blue kayak"
 Button = QWizard.WizardButton
 
 
@@ -58,6 +59,8 @@ def fill_admin_page(qtbot: QtBot, wizard: FirstRunWizard, passphrase: str = STRO
     retype(qtbot, page.admin_name, "Maria Lopez")
     retype(qtbot, page.fields.passphrase, passphrase)
     retype(qtbot, page.fields.repeat, passphrase)
+    retype(qtbot, page.password_fields.password, ADMIN_PASSWORD)
+    retype(qtbot, page.password_fields.repeat, ADMIN_PASSWORD)
 
 
 def press_enter(qtbot: QtBot, field: QWidget) -> None:
