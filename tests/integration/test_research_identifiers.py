@@ -309,6 +309,17 @@ def _seed(clinic: Clinic) -> World:
         subject_kind="recall",
         body="Hi Jane Fairweather, visit https://photos.example.org/p/jf-face.jpg",
     )
+    reminder = make_message(
+        clinic,
+        old,
+        make_rule(clinic),
+        "sent",
+        due_at="2025-03-12T16:00:00Z",
+        sent_at="2025-03-12T16:00:00Z",
+        recipient="+16125550187",
+        subject_id=visit,
+        body="Jane, reply YES to confirm your visit on 03/14/2025",
+    )
     all_ids = [str(r[0]) for r in conn.execute("SELECT id FROM patient")]
     identifiers = {
         "A": ["Fairweather", "Janie", "Thistlewood", "Orlando", "Quillfeather", "Acme Widgets"],
@@ -352,6 +363,7 @@ def _seed(clinic: Clinic) -> World:
         "Q": ["jf-face.jpg"],
         "R": [
             *all_ids,
+            reminder,
             household,
             rule_id,
             message,
