@@ -107,6 +107,8 @@ class PasswordFields(QWidget):
     def _judge(self, text: str) -> None:
         show_error(self.password_error, "")
         self.reason.show()
+        # Empty, the bar would look like one more field to fill: it shows once typing starts.
+        self.meter.setVisible(bool(text))
         if not text:
             self.meter.setValue(0)
             self.meter.setFormat("")

@@ -40,7 +40,7 @@ from ui.theme import ToneLabel
 from ui.unlock import RECOVERY_KEY_PATTERN, error_label, hint_label, show_error
 
 SIGN_IN_PAGE, FORGOT_PAGE, EMERGENCY_PAGE, CHANGE_PAGE, FIRST_PAGE = range(5)
-_CARD_CHARS = 64  # the card's width in characters: as roomy at 200 % as at 100 %
+_CARD_CHARS = 72  # the card's width in characters: as roomy at 200 % as at 100 %
 
 
 def _heading(text: str) -> QLabel:
@@ -132,6 +132,8 @@ class SignInScreen(QWidget):
         self.notice.setAccessibleName("Emergency access notice")
         self.people = QListWidget()
         self.people.setAccessibleName("People")
+        # Room for about eight names; more scroll (and typing a name's first letters finds it).
+        self.people.setMaximumHeight(self.fontMetrics().lineSpacing() * 9 + 8)
         self.people.setAccessibleDescription("Choose your name; type its first letters to find it")
         self.people.currentItemChanged.connect(lambda *_: self._person_changed())
         self.people.itemActivated.connect(lambda _item: self.password.setFocus())
