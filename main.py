@@ -98,6 +98,24 @@ def _parser() -> argparse.ArgumentParser:
     send_due.add_argument(
         "--plan-only", action="store_true", help="plan the messages, send nothing"
     )
+    research = sub.add_parser(
+        "research-export",
+        help="a de-identified research export (HIPAA Safe Harbor): CSV files, a data "
+        "dictionary and a small-cell report in a new folder",
+    )
+    who = research.add_mutually_exclusive_group(required=True)
+    who.add_argument("--segment", metavar="NAME", help="a saved group of patients, by name")
+    who.add_argument("--everyone", action="store_true", help="every patient")
+    research.add_argument(
+        "--fields",
+        required=True,
+        help="comma-separated field names (see docs/security/research.md), or 'all'",
+    )
+    research.add_argument("--out", type=Path, required=True, metavar="FOLDER")
+    research.add_argument("--k", type=int, default=11, help="small-group size (default 11)")
+    research.add_argument(
+        "--suppress", action="store_true", help="hide the values of groups under k"
+    )
     return parser
 
 
@@ -422,6 +440,30 @@ def _cmd_send_due(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
+def _cmd_research_export(args: argparse.Namespace) -> int:
+    from app.research.deidentify import (
+        ResearchRequest,
+        export_research,
+        parse_fields,
+        segment_id_by_name,
+    )
+    from app.users import act_as_default_user
+
+    with _open_headless() as clinic:
+        act_as_default_user(clinic)  # the first administrator, as for imports
+        segment = None if args.everyone else segment_id_by_name(clinic, args.segment)
+        request = ResearchRequest(parse_fields(args.fields), segment, args.k, args.suppress)
+        result = export_research(clinic, request, args.out, progress=_terminal_progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"Research export of {result.patients:,} patients saved in {result.folder}")
+    for name, rows in result.rows.items():
+        print(f"  {name}: {rows:,} rows")
+    suppressed = " (suppressed)" if result.suppressed else ""
+    print(f"  groups under k={args.k}: {result.small_groups:,}{suppressed}; see small_cells.md")
+    return EXIT_OK
+
+
 def selftest() -> int:
     """Proves a build works end to end: encryption, schema, search and the window."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -476,6 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "imports": _cmd_imports,
         "undo-import": _cmd_undo_import,
         "send-due": _cmd_send_due,
+        "research-export": _cmd_research_export,
     }
     if args.command is None:
         from ui.application import run_gui

@@ -52,7 +52,13 @@ from app.engagement.education import (
 )
 from app.errors import ResearchExportError
 from app.growth.acquisition import labels as channel_labels
-from app.growth.segments import base_language, clinic_policy, compile_terms, get_segment
+from app.growth.segments import (
+    base_language,
+    clinic_policy,
+    compile_terms,
+    get_segment,
+    load_segments,
+)
 from app.ops import CancelToken, Progress, no_progress
 from app.reminders.replies import CONFIRM_NOTE
 from app.reminders.rules import KINDS as RULE_KINDS
@@ -629,3 +635,22 @@ def export_research(
 
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+def parse_fields(text: str) -> tuple[str, ...]:
+    """ "sex, zip3,visits" → the field keys; "all" = the whole catalogue."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if names == ("all",):
+        return tuple(BY_KEY)
+    return names
+
+
+def segment_id_by_name(clinic: Clinic, name: str) -> str:
+    """A saved group's id by its name (any case), for the command line."""
+    wanted = " ".join(name.split()).casefold()
+    segments = load_segments(clinic)
+    for segment in segments:
+        if segment.name.casefold() == wanted:
+            return segment.id
+    known = ", ".join(s.name for s in segments) or "none yet"
+    raise ResearchExportError(f"No saved group has that name. The saved groups: {known}.")
