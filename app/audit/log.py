@@ -111,6 +111,11 @@ def record(
     return seq
 
 
+def canonical_body(fields: Mapping[str, object]) -> bytes:
+    """The bytes an entry's hash covers: sorted keys, no spaces, UTF-8 as is."""
+    return _ENCODER.encode(fields).encode("utf-8")
+
+
 def _in_transaction(conn: Connection) -> bool:
     return bool(conn.in_transaction)
 
@@ -140,7 +145,7 @@ def _append(
         "target": target,
         "detail": dict(detail or {}),
     }
-    body = _ENCODER.encode(fields).encode("utf-8")
+    body = canonical_body(fields)
     digest = hashlib.sha256(prev + body).digest()
     conn.execute(
         "INSERT INTO audit_event (seq, at, user_id, workstation, action, patient_id, body, hash) "
@@ -167,5 +172,5 @@ def restore_anchor(clinic: Clinic) -> AuditHead:
     added entries, and after a restore or a rekey (a new data folder or a new key)."""
     current = head(clinic.conn)
     opened = clinic.opened
-    write_anchor(opened.paths.home, clinic.clinic_id, opened.data_key, current)
+    write_anchor(opened.paths.home, clinic.clinic_id, opened.data_key, current, both=True)
     return current

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.audit import actions
-from app.audit.anchor import AuditHead, anchor_path, read_anchor
+from app.audit.anchor import SLOT, AuditHead, anchor_path, read_anchor
 from app.audit.log import genesis_hash, head, record
 from app.clinic import Clinic
 from app.patients import records
@@ -77,9 +77,11 @@ def test_the_head_outside_the_database_follows_every_entry_and_is_sealed(dana: s
     reading = read_anchor(clinic.home, clinic.clinic_id, clinic.opened.data_key)
     assert reading.head == newest and reading.problem == ""
 
-    forged = json.loads(anchor_path(clinic.home).read_text())
-    forged["seq"] = newest.seq - 1
-    anchor_path(clinic.home).write_text(json.dumps(forged))
+    # Someone without the key moves the head back, to hide entries removed from the end.
+    data = anchor_path(clinic.home).read_bytes()
+    forged = data.replace(b'"seq":%d,' % newest.seq, b'"seq":%d,' % (newest.seq - 1))
+    assert forged != data
+    anchor_path(clinic.home).write_bytes(forged)
     assert read_anchor(clinic.home, clinic.clinic_id, clinic.opened.data_key).problem == (
         "not sealed with this clinic's key"
     )
@@ -145,3 +147,21 @@ def test_a_bulk_change_keeps_the_count_and_only_the_first_ids(dana: str, clinic:
     assert (action, patient_id) == ("change", "")
     assert detail["patients"] == 30 and len(detail["patient_ids"]) == 20
     assert detail["tables"]["patient"] == 30
+
+
+def test_heads_alternate_between_two_slots_and_the_newest_is_read(dana: str, clinic: Clinic):
+    for _ in range(3):
+        record(clinic, actions.LOCK)
+    newest = head(clinic.conn)
+    data = anchor_path(clinic.home).read_bytes()
+    assert len(data) == 2 * SLOT
+    assert b'"seq":%d,' % newest.seq in data and b'"seq":%d,' % (newest.seq - 1) in data
+    assert read_anchor(clinic.home, clinic.clinic_id, clinic.opened.data_key).head == newest
+
+
+def test_a_torn_head_is_reported_not_trusted(dana: str, clinic: Clinic):
+    record(clinic, actions.LOCK)
+    data = anchor_path(clinic.home).read_bytes()
+    anchor_path(clinic.home).write_bytes(data[: SLOT + 40])
+    reading = read_anchor(clinic.home, clinic.clinic_id, clinic.opened.data_key)
+    assert reading.head is None and reading.problem == "unreadable"
