@@ -22,10 +22,14 @@ small-cell report into a new folder. How each of the 18 identifiers is handled:
 * Condition rows keep only recognised codes (SNOMED CT, ICD-10): a record without one
   may hold typed text.
 
-Set-based: the group's ids go into the TEMP table once, and each file is one GROUP BY
-over its table joined to it, streamed to disk in pseudonym order. Reads run in one read
-transaction, so every file describes the same moment. The audit entry is written before
-the folder appears under its name: an export that was not recorded does not exist.
+Set-based: the group's ids go into the TEMP table once; each per-year file is one
+GROUP BY over its table, read front to back and joined to the ids, streamed to disk in
+pseudonym order; patients and conditions are held in memory (the small-cell report needs
+them all before the first row is written) and sorted. Reads run in one read transaction,
+so every file describes the same moment. At 100k patients, every field: ~7 s against
+~4.5 s for a plain CSV dump of the same rows (`make bench ONLY=research`). The audit
+entry is written before the folder appears under its name: an export that was not
+recorded does not exist.
 """
 
 from __future__ import annotations

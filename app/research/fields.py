@@ -269,7 +269,8 @@ CATALOGUE: Final[tuple[Field, ...]] = (
             ),
             Column(
                 "confirmed_by_reply",
-                "Visits that year the patient confirmed by replying to a reminder",
+                "Visits the patient confirmed by replying to a reminder, counted once, in "
+                "the year the reminder was sent",
                 "integer",
                 "0 or more",
                 RULE_NONE,

@@ -1,0 +1,1 @@
+"""The research export dialog: de-identified files for a researcher (managers)."""
