@@ -32,6 +32,8 @@ PATIENTS = 100_000
 SEED = 1
 RUNS = 3
 
+# The rows the export reads: unmerged patients' own rows, visits of the four outcomes.
+_MEMBER = "JOIN patient p ON p.id = {t}.patient_id AND p.merged_into IS NULL"
 _DUMPS = {
     "patients.csv": (
         "SELECT p.id, p.birth_date, p.sex, p.language, p.acquisition_source, p.created_at,"
@@ -41,18 +43,24 @@ _DUMPS = {
     ),
     "visits.csv": (
         "SELECT a.patient_id, substr(a.start_at, 1, 4), sum(a.status IN ('fulfilled', 'arrived')),"
-        " sum(a.status = 'noshow'), sum(a.status = 'cancelled') FROM appointment a"
-        " JOIN patient p ON p.id = a.patient_id AND p.merged_into IS NULL"
-        " WHERE a.start_at IS NOT NULL GROUP BY a.patient_id, substr(a.start_at, 1, 4)"
+        " sum(a.status = 'noshow'), sum(a.status = 'cancelled') FROM appointment a "
+        + _MEMBER.format(t="a")
+        + " WHERE a.start_at IS NOT NULL"
+        " AND a.status IN ('fulfilled', 'arrived', 'noshow', 'cancelled')"
+        " GROUP BY a.patient_id, substr(a.start_at, 1, 4)"
     ),
     "messages.csv": (
         "SELECT o.patient_id, substr(o.sent_at, 1, 4), o.rule_id, o.subject_kind, o.channel,"
-        " count(*) FROM outbox o WHERE o.state = 'sent'"
+        " count(*) FROM outbox o " + _MEMBER.format(t="o") + " WHERE o.state = 'sent'"
         " GROUP BY o.patient_id, substr(o.sent_at, 1, 4), o.rule_id, o.subject_kind, o.channel"
     ),
-    "nps.csv": "SELECT patient_id, substr(answered_at, 1, 4), score, channel FROM survey_response",
+    "nps.csv": (
+        "SELECT r.patient_id, substr(r.answered_at, 1, 4), r.score, r.channel"
+        " FROM survey_response r " + _MEMBER.format(t="r")
+    ),
     "conditions.csv": (
-        "SELECT patient_id, system, code, display, onset, clinical_status FROM condition"
+        "SELECT c.patient_id, c.system, c.code, c.display, c.onset, c.clinical_status"
+        " FROM condition c " + _MEMBER.format(t="c")
     ),
 }
 
