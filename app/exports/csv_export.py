@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.audit import log as audit
+from app.audit.actions import EXPORT
 from app.clinic import Clinic
 from app.errors import FrontdeskError
 from app.ops import CancelToken, Progress, no_progress
@@ -101,7 +103,28 @@ def export_patient_list(
             written += len(batch)
             progress(written, total, f"Exporting patients: {written:,} of {total:,}")
         cancel.raise_if_cancelled()
+    audit.record(clinic, EXPORT, target=path.name, detail=_export_detail(query, written))
     return written
+
+
+def _export_detail(query: PatientListQuery, rows: int) -> dict[str, object]:
+    """What the audit log keeps of a list export: counts, the columns and which filters
+    were on; never the typed search (it may be a patient's name) nor a cell."""
+    filters = [
+        name
+        for name, on in (
+            ("search", bool(query.text)),
+            ("tag", bool(query.tag)),
+            ("source", bool(query.source)),
+            ("upcoming only", query.upcoming_only),
+            ("deceased included", query.include_deceased),
+        )
+        if on
+    ]
+    detail: dict[str, object] = {"rows": rows, "columns": list(HEADER), "filters": filters}
+    if query.segment_id:
+        detail["segment_id"] = query.segment_id
+    return detail
 
 
 @contextlib.contextmanager

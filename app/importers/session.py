@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.audit import log as audit
+from app.audit.actions import IMPORT
 from app.clinic import Clinic
 from app.errors import InvalidInputError
 from app.exports.csv_export import atomic_csv, safe_cell
@@ -532,6 +534,7 @@ def _run_import(
             if dry_run:
                 raise _DryRunFinishedError
             _record_batch(clinic, result, batch_id, first_seq, files, checksums)
+            audit.record(clinic, IMPORT, target=batch_id, detail=_audit_detail(result))
     except _DryRunFinishedError:
         pass
     assert result is not None  # set before the transaction ended without an exception
@@ -545,6 +548,17 @@ def _run_import(
         result.seconds,
     )
     return result
+
+
+def _audit_detail(result: ImportResult) -> dict[str, object]:
+    """Counts only: the files' names stay out of the audit log (an export's name may
+    name a patient); the import's own record keeps them, under the same encryption."""
+    return {
+        "files": result.files,
+        "files_refused": result.files_refused,
+        "records": {k: c.as_dict() for k, c in result.counts.items() if any(c.as_dict().values())},
+        "problems": len(result.problems) + result.problems_not_listed,
+    }
 
 
 def _last_seq(clinic: Clinic) -> int:

@@ -11,8 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from app.audit import log as audit
+from app.audit.actions import EXPORT
 from app.exports.csv_export import atomic_csv, safe_cell
+
+if TYPE_CHECKING:
+    from app.clinic import Clinic
 
 Cell = int | float | Decimal | str | None  # Decimal: money in dollars, two decimals
 
@@ -72,7 +78,7 @@ def month_label(month: str) -> str:
     return f"{names[int(month[5:7]) - 1]} {month[:4]}"
 
 
-def write_csv(figure: Figure, path: Path) -> int:
+def write_csv(figure: Figure, path: Path, *, clinic: Clinic | None = None) -> int:
     """The figure's table (and any further tables) as CSV; returns the rows written.
 
     Every text cell goes through `safe_cell`: channel and provider names are typed by
@@ -89,6 +95,9 @@ def write_csv(figure: Figure, path: Path) -> int:
             for row in table.rows:
                 writer.writerow([_csv_cell(c) for c in row])
                 written += 1
+    if clinic is not None:  # the audit log keeps which report, its size and the file's name
+        detail = {"report": figure.title, "rows": written, "columns": list(figure.columns)}
+        audit.record(clinic, EXPORT, target=path.name, detail=detail)
     return written
 
 

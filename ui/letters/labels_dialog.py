@@ -42,6 +42,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.audit import log as audit
+from app.audit.actions import PRINT
 from app.clinic import Clinic
 from app.errors import FrontdeskError
 from app.letters.label_batch import (
@@ -492,9 +494,14 @@ class LabelsDialog(QDialog):
             printer,
             what="Printing labels",
             notes=self.notes,
-            done=lambda _pages: self.notes.show_status(f"Sent to the printer: {summary}."),
+            done=lambda pages: self._printed(pages, summary),
         )
         return self.print_op
+
+    def _printed(self, pages: int, summary: str) -> None:
+        labels = self.made.labels if self.made else 0
+        audit.record(self.clinic, PRINT, detail={"labels": labels, "pages": pages})
+        self.notes.show_status(f"Sent to the printer: {summary}.")
 
     def default_save_path(self) -> Path:
         day = clinic_today(self.clinic).isoformat()
@@ -515,6 +522,8 @@ class LabelsDialog(QDialog):
         if problem:
             self.notes.show_problem(problem)
             return False
+        labels = self.made.labels if self.made else 0
+        audit.record(self.clinic, PRINT, target=path.name, detail={"labels": labels, "to": "pdf"})
         self.notes.show_status(
             f"Saved {self.summary()} as {path.name}. Print it at actual size (100 %), "
             "not fitted to the page, or the addresses miss the labels."

@@ -37,6 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.audit import log as audit
+from app.audit.actions import PRINT
 from app.clinic import Clinic
 from app.errors import FrontdeskError
 from app.letters import queue
@@ -666,6 +668,7 @@ class ToPrintView(QWidget):
         return self.print_op
 
     def _printed(self, pages: int, count: int, kind: str) -> None:
+        audit.record(self.clinic, PRINT, detail={"letters": count, "kind": kind, "pages": pages})
         self.notes.show_status(
             f"{plural(count, kind).capitalize()} ({pages:,} pages) sent to the printer. "
             "When they are out and look right, press Confirm printed."
@@ -691,6 +694,8 @@ class ToPrintView(QWidget):
         if problem:
             self.notes.show_problem(problem)
             return False
+        detail = {"letters": len(self.batch_ids), "kind": self.batch_kind, "to": "pdf"}
+        audit.record(self.clinic, PRINT, target=path.name, detail=detail)
         self.notes.show_status(
             f"Saved {plural(len(self.batch_ids), self.batch_kind)} as {path.name}. "
             "When they are printed, press Confirm printed."
@@ -915,6 +920,9 @@ class PrintedView(QWidget):
         except (FrontdeskError, OSError) as exc:
             self.notes.show_problem(str(exc))
             return False
+        patient = next((m.patient_id for m in self.rows if m.id == message_id), "")
+        detail = {"letters": 1, "again": True, "pages": result.pages}
+        audit.record(self.clinic, PRINT, patient_id=patient, target=message_id, detail=detail)
         self.bus.publish(result.changes)
         self.notes.show_status(f"Sent to the printer again ({result.pages:,} pages).")
         return True

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.audit import log as audit
+from app.audit.actions import PATIENT_VIEW
 from app.clinic import Clinic
 from app.errors import RecordNotFoundError
 from app.patients.summary import PatientSummary, patient_summary
@@ -120,6 +122,7 @@ class PatientView(QWidget):
 
     def show_patient(self, patient_id: str) -> None:
         self.patient_id = patient_id
+        audit.record(self.clinic, PATIENT_VIEW, patient_id=patient_id)
         self.timeline.filter.clear()
         for chip in self.timeline.chips.values():
             chip.blockSignals(True)

@@ -9,6 +9,9 @@ from PySide6.QtCore import QByteArray, QStandardPaths
 from PySide6.QtGui import QImageWriter
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from app.audit import log as audit
+from app.audit.actions import EXPORT
+from app.clinic import Clinic
 from app.reports.figure import Figure, write_csv
 from ui.reports.charts import ChartView
 
@@ -36,13 +39,18 @@ def ask_path(parent: QWidget, title: str, suggested: Path, kind: str) -> Path | 
     return path if path.suffix else path.with_suffix(suggested.suffix)
 
 
-def save_picture(chart: ChartView, path: Path) -> None:
-    """The chart at PICTURE_SCALE × its size on screen, as PNG."""
+def save_picture(
+    chart: ChartView, path: Path, *, clinic: Clinic | None = None, report: str = ""
+) -> None:
+    """The chart at PICTURE_SCALE × its size on screen, as PNG (audited when `clinic` given)."""
     writer = QImageWriter(str(path), QByteArray(b"png"))
     if not writer.write(chart.image(PICTURE_SCALE)):
         raise SaveError("The picture could not be saved there. Choose a folder you can save to.")
+    if clinic is not None:
+        detail = {"report": report, "picture": True}
+        audit.record(clinic, EXPORT, target=path.name, detail=detail)
 
 
-def save_csv(figure: Figure, path: Path) -> int:
+def save_csv(figure: Figure, path: Path, *, clinic: Clinic | None = None) -> int:
     """The report's table (what the chart shows, and more) as CSV; rows written."""
-    return write_csv(figure, path)
+    return write_csv(figure, path, clinic=clinic)
