@@ -22,6 +22,9 @@ REKEY: Final = "rekey"
 AUDIT_EXPORT: Final = "audit.export"
 AUDIT_VERIFY: Final = "audit.verify"
 IMPORT: Final = "import"
+# Written by Frontdesk itself when, about to add an entry, it finds the newest entries do
+# not match the sealed head (removed, added outside Frontdesk, rewritten, head file gone).
+AUDIT_ALARM: Final = "audit.alarm"
 
 # Plain words for the viewer's "Kind" filter and its table, in the order the filter lists them.
 LABELS: Final[dict[str, str]] = {
@@ -43,6 +46,7 @@ LABELS: Final[dict[str, str]] = {
     REKEY: "Database key replaced",
     AUDIT_EXPORT: "Audit log saved as a file",
     AUDIT_VERIFY: "Audit log checked",
+    AUDIT_ALARM: "Audit log problem found",
 }
 
 

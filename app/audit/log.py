@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from app.audit.anchor import AuditHead, write_anchor
+from app.audit.actions import AUDIT_ALARM
+from app.audit.anchor import AnchorReading, AuditHead, read_anchor, write_anchor
 from app.store.database import Connection
 
 if TYPE_CHECKING:
@@ -129,12 +130,58 @@ def _append(
     user_id: str | None,
 ) -> int:
     conn = clinic.conn
+    opened = clinic.opened
     last = conn.execute("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1").fetchone()
     if last is None:
-        seq, prev = 1, genesis_hash(clinic.clinic_id)
+        seq, prev = 0, genesis_hash(clinic.clinic_id)
     else:
-        seq, prev = int(last[0]) + 1, bytes(last[1])
+        seq, prev = int(last[0]), bytes(last[1])
+    # Before the head moves on, compare it with the sealed one: writing the new head
+    # would otherwise hide entries removed from the end since (verify would then find a
+    # complete chain). The finding becomes an entry of its own, which stays in the chain.
+    problem = _head_problem(
+        read_anchor(opened.paths.home, clinic.clinic_id, opened.data_key), seq, prev
+    )
     who = clinic.acting_user_id if user_id is None else user_id
+    if problem is not None:
+        seq, prev = _insert(clinic, seq + 1, prev, AUDIT_ALARM, "", "", problem, "")
+    seq, digest = _insert(clinic, seq + 1, prev, action, patient_id, target, detail, who)
+    # While the write lock is held: heads are written in the order entries are. After a
+    # finding, both slots: the other one may hold a head beyond this one.
+    new_head = AuditHead(seq, digest.hex())
+    both = problem is not None
+    write_anchor(opened.paths.home, clinic.clinic_id, opened.data_key, new_head, both=both)
+    return seq
+
+
+def _head_problem(reading: AnchorReading, seq: int, digest: bytes) -> dict[str, object] | None:
+    """What disagrees between the newest entry (`seq`, `digest`) and the sealed head."""
+    if reading.head is None:
+        if seq == 0:
+            return None  # a new log: nothing sealed yet, nothing to lose
+        return {"problem": f"head {reading.problem}", "newest_seq": seq}
+    sealed = reading.head
+    if sealed.seq > seq:
+        what = "removed from the end"
+    elif sealed.seq < seq:
+        what = "added outside Frontdesk"
+    elif seq and sealed.hash_hex != digest.hex():
+        what = "rewritten"
+    else:
+        return None
+    return {"problem": what, "sealed_seq": sealed.seq, "newest_seq": seq}
+
+
+def _insert(
+    clinic: Clinic,
+    seq: int,
+    prev: bytes,
+    action: str,
+    patient_id: str,
+    target: str,
+    detail: Mapping[str, object] | None,
+    who: str,
+) -> tuple[int, bytes]:
     fields = {
         "seq": seq,
         "at": utc_millis(),
@@ -147,7 +194,7 @@ def _append(
     }
     body = canonical_body(fields)
     digest = hashlib.sha256(prev + body).digest()
-    conn.execute(
+    clinic.conn.execute(
         "INSERT INTO audit_event (seq, at, user_id, workstation, action, patient_id, body, hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -161,10 +208,7 @@ def _append(
             digest,
         ),
     )
-    # While the write lock is held: heads are written in the order entries are.
-    opened = clinic.opened
-    write_anchor(opened.paths.home, clinic.clinic_id, opened.data_key, AuditHead(seq, digest.hex()))
-    return seq
+    return seq, digest
 
 
 def restore_anchor(clinic: Clinic) -> AuditHead:

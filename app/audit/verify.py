@@ -19,9 +19,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from app.audit.actions import label
+from app.audit.actions import AUDIT_ALARM, label
 from app.audit.anchor import AuditHead, read_anchor
 from app.audit.log import genesis_hash
+from app.audit.query import alarm_words
 from app.ops import CancelToken, Progress, no_progress
 from app.store import database
 from app.store.database import Connection
@@ -75,6 +76,11 @@ class VerifyReport:
     first_broken: BrokenLink | None
     newest_at: str = ""  # UTC of the newest entry checked
     anchor_problem: str = ""  # why the head file outside the database could not be used
+    # Entries Frontdesk itself wrote on finding the head and the log disagreeing (see
+    # log._head_problem): the chain is whole again after them, but they stay on record.
+    alarms: int = 0
+    first_alarm: int = 0
+    first_alarm_problem: str = ""
 
     @property
     def intact(self) -> bool:
@@ -127,7 +133,29 @@ def verify(
     # Intact means gapless: the count is the newest number (no second pass to count).
     entries = upto if broken_seq is None else _count(conn, upto)
     link = None if broken_seq is None else _name(conn, broken_seq, what, through)
-    return VerifyReport(entries, link, str(newest[0]) if newest else "")
+    alarms, first_alarm, problem = _alarms(conn, upto)
+    return VerifyReport(
+        entries,
+        link,
+        str(newest[0]) if newest else "",
+        alarms=alarms,
+        first_alarm=first_alarm,
+        first_alarm_problem=problem,
+    )
+
+
+def _alarms(conn: Connection, upto: int) -> tuple[int, int, str]:
+    rows = conn.execute(
+        "SELECT seq, body FROM audit_event WHERE action = ? AND seq <= ? ORDER BY seq",
+        (AUDIT_ALARM, upto),
+    ).fetchall()
+    if not rows:
+        return 0, 0, ""
+    try:
+        problem = str(json.loads(rows[0][1])["detail"]["problem"])
+    except (ValueError, KeyError, TypeError):
+        problem = "unknown"
+    return len(rows), int(rows[0][0]), problem
 
 
 def _count(conn: Connection, upto: int) -> int:
@@ -307,6 +335,13 @@ def describe(report: VerifyReport, zone: ZoneInfo) -> str:
         lines.append(f"The audit log is intact: {report.entries:,} entries{newest}.")
     else:
         lines.append(_describe_link(link, zone))
+    if report.alarms:
+        lines.append(
+            f"Warning: Frontdesk found the log and its sealed head disagreeing "
+            f"{report.alarms:,} time(s) and recorded it; the first was entry "
+            f"{report.first_alarm:,}: {alarm_words(report.first_alarm_problem)}. This happens "
+            "after a power cut or a crash, or when someone removed or changed entries."
+        )
     if report.anchor_problem:
         lines.append(
             "The record of the newest entry kept outside the database (the file audit-head "

@@ -187,3 +187,40 @@ def test_a_missing_head_file_is_reported(logged: Clinic):
     assert report.first_broken is None and report.anchor_problem == "missing"
     assert not report.intact
     assert "audit-head" in verify.describe(report, CHICAGO)
+
+
+def test_writing_after_entries_were_removed_from_the_end_leaves_an_alarm_on_record(
+    logged: Clinic,
+):
+    newest = last_seq(logged)
+    tamper(logged, "DELETE FROM audit_event WHERE seq >= ?", newest - 2)
+
+    record(logged, actions.PATIENT_VIEW, patient_id="patient-1")  # the desk goes on working
+
+    alarm, view = logged.conn.execute(
+        "SELECT action, body FROM audit_event WHERE seq >= ? ORDER BY seq", (newest - 2,)
+    ).fetchall()
+    assert (alarm[0], view[0]) == ("audit.alarm", "patient.view")
+    assert json.loads(alarm[1])["detail"] == {
+        "problem": "removed from the end",
+        "sealed_seq": newest,
+        "newest_seq": newest - 3,
+    }
+    report = verify.verify_clinic(logged)
+    assert report.first_broken is None and (report.alarms, report.first_alarm) == (1, newest - 2)
+    assert "the newest entries were removed from the end" in verify.describe(report, CHICAGO)
+
+
+def test_writing_after_the_head_file_was_deleted_leaves_an_alarm_on_record(logged: Clinic):
+    anchor_path(logged.home).unlink()
+
+    record(logged, actions.SIGN_OUT)
+
+    report = verify.verify_clinic(logged)
+    assert report.intact and report.alarms == 1
+    assert "the sealed head file was missing" in verify.describe(report, CHICAGO)
+
+
+def test_an_intact_log_has_no_alarm(logged: Clinic):
+    record(logged, actions.SIGN_OUT)
+    assert verify.verify_clinic(logged).alarms == 0
