@@ -116,6 +116,30 @@ def _parser() -> argparse.ArgumentParser:
     research.add_argument(
         "--suppress", action="store_true", help="hide the values of groups under k"
     )
+    backup = sub.add_parser(
+        "backup",
+        help="make an encrypted backup now (for a scheduled task), or `backup verify FILE`",
+    )
+    backup.add_argument("action", nargs="?", choices=["verify"], help="check a backup")
+    backup.add_argument("file", nargs="?", type=Path, help="the backup to check (.fdbackup)")
+    backup.add_argument(
+        "--to", type=Path, metavar="FOLDER", help="where to (default: the folder in Settings)"
+    )
+    restore = sub.add_parser(
+        "restore",
+        help="restore a backup (checked first; the current clinic files are kept in "
+        "before-restore-<time>); Frontdesk must be closed",
+    )
+    restore.add_argument("file", type=Path, help="the backup (.fdbackup)")
+    rekey = sub.add_parser(
+        "rekey",
+        help="replace the database key (administrators; a backup is made first; a new "
+        "Emergency Kit is written and the old one stops working); Frontdesk must be closed",
+    )
+    rekey.add_argument("--kit", type=Path, required=True, help="write the new Emergency Kit here")
+    rekey.add_argument(
+        "--backup-to", type=Path, metavar="FOLDER", help="where the backup before goes"
+    )
     return parser
 
 
@@ -464,6 +488,111 @@ def _cmd_research_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _refuse_if_window_open() -> None:
+    """Restore and rekey replace the database file: never under an open window."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from app.store.paths import data_home
+    from ui.single_instance import ask_running_copy
+
+    if ask_running_copy(data_home()):
+        raise FrontdeskError(
+            "Frontdesk is open on this computer. Close its window (and quit it from the "
+            "tray), then run this again."
+        )
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    """`backup`: for an OS scheduled task, like send-due (exit 1 = the backup failed)."""
+    from app.backup.schedule import BackupSettings, load_settings, run_scheduled
+    from app.backup.verify import verify
+    from app.store.paths import data_home
+
+    if args.action == "verify":
+        if args.file is None:
+            raise FrontdeskError("Name the backup to check: main.py backup verify FILE")
+        with _open_headless() as clinic:
+            report = verify(
+                args.file.resolve(), data_key=clinic.opened.data_key, clinic_id=clinic.clinic_id
+            )
+        for line in report.checked:
+            print(f"ok: {line}")
+        if not report.ok:
+            print(report.reason, file=sys.stderr)
+            return EXIT_ERROR
+        print("The backup is good.")
+        return EXIT_OK
+    settings = load_settings(data_home())
+    if args.to is not None:
+        settings = BackupSettings(str(args.to.resolve()), True, settings.at, settings.keep)
+    with _open_headless() as clinic:
+        result = run_scheduled(clinic, settings, trigger="command")
+    size = result.manifest.database_bytes / (1 << 20)
+    print(f"Backup written and checked: {result.path} ({size:,.1f} MB)")
+    return EXIT_OK
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from app.backup.restore import restore
+    from app.backup.verify import backup_key
+    from app.store import keys
+    from app.store.lifecycle import clinic_exists
+    from app.store.paths import data_home
+
+    _refuse_if_window_open()
+    home = data_home()
+    backup = args.file.resolve()
+    clinic_id: str | None = None
+    data_key: bytes | None = None
+    if clinic_exists(home):
+        with _open_headless() as clinic:
+            clinic_id, data_key = clinic.clinic_id, clinic.opened.data_key
+    from app.backup.manifest import read_manifest
+
+    manifest = read_manifest(backup)
+    if data_key is None or keys.key_fingerprint(data_key) != manifest.key_fingerprint:
+        # A backup made under an earlier key, or a new computer: the secret of that time.
+        data_key = backup_key(backup, passphrase=_passphrase_for_confirmation())
+    result = restore(backup, home, data_key=data_key, clinic_id=clinic_id)
+    print(
+        f"Restored the backup of {manifest.created_at} "
+        f"({manifest.counts.get('patient', 0):,} patients)."
+    )
+    if result.kept is not None:
+        print(f"The clinic as it was before is kept in {result.kept}")
+    return EXIT_OK
+
+
+def _cmd_rekey(args: argparse.Namespace) -> int:
+    from app.backup.schedule import load_settings
+    from app.store.paths import data_home
+    from app.store.rekey import finish_rekey, prepare_rekey
+    from app.users import default_user
+
+    _refuse_if_window_open()
+    home = data_home()
+    folder = args.backup_to or Path(load_settings(home).folder or home / "backups")
+    folder.mkdir(parents=True, exist_ok=True)
+    with _open_headless() as clinic:
+        if not clinic.acting_user_id:
+            admin = default_user(clinic)
+            clinic.acting_user_id = admin.id if admin is not None else ""
+        prepared = prepare_rekey(
+            clinic, _passphrase_for_confirmation(), folder, progress=_terminal_progress
+        )
+        clinic_id = clinic.clinic_id
+        name = clinic.settings.name
+    finish_rekey(prepared, home, clinic_id)
+    with _open_headless() as clinic:
+        _write_kit(clinic, prepared.recovery_key, args.kit)
+    print(
+        f"The database key of {name} was replaced; a backup under the old key is in "
+        f"{prepared.backup}."
+    )
+    print(f"New Emergency Kit written to {args.kit}. Print it; the old kit no longer works.")
+    print("Backups made before now still open with the old key: destroy them or keep them safe.")
+    return EXIT_OK
+
+
 def selftest() -> int:
     """Proves a build works end to end: encryption, schema, search and the window."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -519,6 +648,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "undo-import": _cmd_undo_import,
         "send-due": _cmd_send_due,
         "research-export": _cmd_research_export,
+        "backup": _cmd_backup,
+        "restore": _cmd_restore,
+        "rekey": _cmd_rekey,
     }
     if args.command is None:
         from ui.application import run_gui
