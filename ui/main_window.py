@@ -33,6 +33,7 @@ from ui.bus import DataBus
 from ui.campaigns.page import CampaignsPage
 from ui.finder import Finder
 from ui.forms.new_patient import NewPatientDialog
+from ui.kiosk.window import KioskWindow
 from ui.letters.page import LettersPage
 from ui.messages.page import MessagesPage
 from ui.patient.view import PatientView
@@ -307,7 +308,11 @@ class MainWindow(QMainWindow):
         kept = [
             window
             for window in QApplication.topLevelWidgets()
-            if window is not self and window.isWindow() and window.isVisible()
+            if window is not self
+            and window.isWindow()
+            and window.isVisible()
+            # The patients' own screen shows no record and must keep taking answers.
+            and not isinstance(window, KioskWindow)
         ]
         for window in kept:
             window.hide()
@@ -352,6 +357,8 @@ class MainWindow(QMainWindow):
             self.finder.panel.hide()
             if self.stack.currentWidget() is self.patient_view:
                 self.patient_view.close_patient()
+            # Views that depend on who works (their role, their name) refresh.
+            self.bus.publish(Changes(frozenset({"app_user"})))
         self.screens.setCurrentWidget(self.work)
         for window in self._kept.pop(user_id, []):
             if shiboken6.isValid(window):

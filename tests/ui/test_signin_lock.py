@@ -291,3 +291,18 @@ def test_screenshot_of_the_sign_in_screen(
     path = out / "sign-in.png"
     assert window.grab().save(str(path))
     assert path.stat().st_size > 10_000
+
+
+def test_the_patients_kiosk_keeps_taking_answers_while_the_desk_is_locked(
+    qtbot: QtBot, demo_clinic: Clinic
+) -> None:
+    from ui.kiosk.window import KioskWindow
+
+    people(demo_clinic)
+    window = open_window(qtbot, demo_clinic)
+    kiosk = KioskWindow(demo_clinic, window.bus, window)
+    kiosk.show()
+    qtbot.waitUntil(kiosk.isVisible)
+    window.lock_screen("idle")
+    assert kiosk.isVisible() and window.is_locked()
+    kiosk.close()
