@@ -140,6 +140,23 @@ def _parser() -> argparse.ArgumentParser:
     rekey.add_argument(
         "--backup-to", type=Path, metavar="FOLDER", help="where the backup before goes"
     )
+    audit = sub.add_parser("audit", help="check the audit log's chain, or save it as CSV")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_verify = audit_sub.add_parser(
+        "verify", help="check every entry; exit 1 and name the first broken link if any"
+    )
+    audit_verify.add_argument("--deep", action="store_true", help="also parse every entry")
+    audit_export = audit_sub.add_parser(
+        "export", help="save entries as CSV (patients by id only); the export is recorded"
+    )
+    audit_export.add_argument("--out", type=Path, required=True, metavar="FILE.csv")
+    audit_export.add_argument("--from", dest="first", default="", metavar="YYYY-MM-DD")
+    audit_export.add_argument("--to", dest="last", default="", metavar="YYYY-MM-DD")
+    audit_export.add_argument("--user", default="", help="a person's name or id")
+    audit_export.add_argument(
+        "--action", default="", help="kinds, comma-separated (patient.view,print)"
+    )
+    audit_export.add_argument("--patient", default="", help="a patient's Frontdesk id")
     return parser
 
 
@@ -593,6 +610,38 @@ def _cmd_rekey(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    """`audit verify`: 0 intact, 1 broken; `audit export`: the entries as CSV."""
+    from zoneinfo import ZoneInfo
+
+    from app.audit.query import export_csv, filter_from_text
+    from app.audit.verify import describe, record_check, verify_clinic
+    from app.users import act_as_default_user
+
+    with _open_headless() as clinic:
+        act_as_default_user(clinic)  # the first administrator, as for imports
+        if args.audit_command == "verify":
+            report = verify_clinic(clinic, deep=args.deep, progress=_terminal_progress)
+            if sys.stderr.isatty():
+                print(file=sys.stderr)
+            record_check(clinic, report)
+            print(describe(report, ZoneInfo(clinic.settings.timezone)))
+            return EXIT_OK if report.intact else EXIT_ERROR
+        filters = filter_from_text(
+            clinic,
+            first=args.first,
+            last=args.last,
+            user=args.user,
+            kinds=args.action,
+            patient_id=args.patient,
+        )
+        rows = export_csv(clinic, filters, args.out, progress=_terminal_progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"Saved {rows:,} audit entries to {args.out}")
+    return EXIT_OK
+
+
 def selftest() -> int:
     """Proves a build works end to end: encryption, schema, search and the window."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -651,6 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backup": _cmd_backup,
         "restore": _cmd_restore,
         "rekey": _cmd_rekey,
+        "audit": _cmd_audit,
     }
     if args.command is None:
         from ui.application import run_gui

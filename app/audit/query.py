@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from app.audit import log as audit
-from app.audit.actions import AUDIT_EXPORT, label
+from app.audit.actions import AUDIT_EXPORT, LABELS, label
 from app.errors import InvalidInputError
 from app.ops import CancelToken, Progress, no_progress
 from app.security.permissions import require
@@ -256,6 +256,44 @@ def export_csv(
         detail={"entries": written, "filters": _filter_words(filters)},
     )
     return written
+
+
+def filter_from_text(
+    clinic: Clinic,
+    *,
+    first: str = "",
+    last: str = "",
+    user: str = "",
+    kinds: str = "",
+    patient_id: str = "",
+) -> AuditFilter:
+    """The filters as typed on the command line: days as YYYY-MM-DD, a person by name or
+    id, kinds comma-separated (`patient.view,print`). Refuses what it cannot read."""
+
+    def day(text: str, what: str) -> date | None:
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise InvalidInputError(
+                f"Write the {what} day as YYYY-MM-DD, for example 2026-11-01."
+            ) from None
+
+    user_id = ""
+    if user:
+        known = people(clinic)
+        matches = [
+            i for i, name in known if user in (i, name) or name.casefold() == user.casefold()
+        ]
+        if not matches:
+            raise InvalidInputError(f"Nobody called {user!r} uses Frontdesk here.")
+        user_id = matches[0]
+    codes = tuple(c.strip() for c in kinds.split(",") if c.strip())
+    unknown = [c for c in codes if c not in LABELS]
+    if unknown:
+        raise InvalidInputError(f"Unknown kind {unknown[0]!r}. Kinds: {', '.join(sorted(LABELS))}.")
+    return AuditFilter(day(first, "first"), day(last, "last"), user_id, codes, patient_id)
 
 
 def _filter_words(filters: AuditFilter) -> dict[str, object]:

@@ -85,6 +85,8 @@ def test_check_the_chain_says_intact_then_names_a_changed_entry(
     op = tab.check_chain()
     qtbot.waitUntil(lambda: op.finished, timeout=10_000)
     assert tab.result.text().startswith("The audit log is intact:")
+    newest = clinic.conn.execute("SELECT action FROM audit_event ORDER BY seq DESC").fetchone()
+    assert newest[0] == "audit.verify"  # the check is on record too
 
     clinic.conn.execute("DROP TRIGGER audit_event_no_update")
     clinic.conn.execute("UPDATE audit_event SET hash = zeroblob(32) WHERE seq = 2")

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.audit import actions
 from app.audit.query import PAGE, AuditFilter, AuditRow, cursor_of, entries, export_csv, local_time
-from app.audit.verify import VerifyReport, describe, verify_clinic
+from app.audit.verify import VerifyReport, describe, record_check, verify_clinic
 from app.clinic import Clinic
 from app.errors import FrontdeskError, InvalidInputError
 from app.ops import CancelToken, OperationCancelledError, Progress
@@ -374,6 +374,7 @@ class AuditTab(QWidget):
 
         def done(report: VerifyReport) -> None:
             self.last_report = report
+            record_check(clinic, report)
             self._show_result(describe(report, ZoneInfo(clinic.settings.timezone)), report.intact)
 
         def failed(exc: BaseException) -> None:
