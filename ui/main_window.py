@@ -26,6 +26,7 @@ from app.audit import actions
 from app.audit import log as audit
 from app.clinic import Clinic
 from app.importers.merge_review import count_open
+from app.security.permissions import allowed
 from app.store.changes import Changes
 from app.store.folder_health import check_folder
 from app.users import get_user
@@ -38,12 +39,14 @@ from ui.letters.page import LettersPage
 from ui.messages.page import MessagesPage
 from ui.patient.view import PatientView
 from ui.patients_page import PatientsPage
+from ui.permissions import permitted
 from ui.reminder_runner import attach_reminders
 from ui.reports.page import ReportsPage
 from ui.security.password_dialog import ChangePasswordDialog
+from ui.security.screen_guard import attach_screen_guard
 from ui.security.sign_in import SignInScreen
 from ui.settings_page import SettingsPage
-from ui.shortcuts import SHORTCUTS, shortcut
+from ui.shortcuts import shortcut
 from ui.task_tray import TaskTray
 from ui.theme import css
 from ui.today_page import TodayPage
@@ -72,7 +75,7 @@ _LOCK_WORDS = {
     "switch": "Choose your name and type your password.",
     "start": "Choose your name and type your password.",
 }
-_LOCK_SHORTCUT = "lock"  # a row of ui/shortcuts.py, once the table has it
+_LOCK_SHORTCUT = "lock"  # Ctrl+Shift+L in ui/shortcuts.py
 
 
 class MainWindow(QMainWindow):
@@ -178,6 +181,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._show_user()
         self._show_reviews()
+        self.apply_role()
+        # Idle minutes, the computer's own screen lock, and copies of patient data.
+        self.screen_guard = attach_screen_guard(self, clinic)
         self._folder_timer = QTimer(self)
         self._folder_timer.timeout.connect(self.check_data_folder)
         self._folder_timer.start(FOLDER_CHECK_MS)
@@ -230,15 +236,18 @@ class MainWindow(QMainWindow):
         self._menus = {title: bar.addMenu(title) for title in ("&File", "&Go", "&Patient", "&Help")}
         self._action("&File", "New patient…", "new_patient", lambda: self.new_patient(""))
         self._menus["&File"].addSeparator()
-        self._action("&File", "Import from your EMR…", "import", self.import_from_emr)
-        self._action("&File", "Past imports…", None, self.past_imports)
+        self.import_action = self._action(
+            "&File", "Import from your EMR…", "import", self.import_from_emr
+        )
+        self.past_imports_action = self._action("&File", "Past imports…", None, self.past_imports)
         self.reviews_action = self._action("&File", "", None, self.review_duplicates)
         self._menus["&File"].addSeparator()
-        known = {s.name for s in SHORTCUTS}
+        self.research_action = self._action("&File", "Research export…", None, self.research_export)
+        self._menus["&File"].addSeparator()
         self.lock_action = self._action(
             "&File",
             "Lock / switch user",
-            _LOCK_SHORTCUT if _LOCK_SHORTCUT in known else None,
+            _LOCK_SHORTCUT,
             lambda: self.lock_screen("switch"),
         )
         self.change_password_action = self._action(
@@ -365,6 +374,7 @@ class MainWindow(QMainWindow):
                 window.show()
         self._kept = {k: v for k, v in self._kept.items() if _alive(v)}
         self._show_user()
+        self.apply_role()
         if same and self._focus_before is not None and shiboken6.isValid(self._focus_before):
             self._focus_before.setFocus()
         elif not same:
@@ -418,12 +428,35 @@ class MainWindow(QMainWindow):
             self.finder.field.clear()
             self.open_patient(chosen)
 
+    def apply_role(self) -> None:
+        """Menu items follow the signed-in person's role (app/security/permissions.py);
+        the work behind them checks the same table."""
+        for action, permission in (
+            (self.import_action, "patients.import"),
+            (self.past_imports_action, "patients.import"),
+            (self.research_action, "research.export"),
+        ):
+            ok = allowed(self.clinic, permission)
+            action.setVisible(ok)
+            action.setEnabled(ok and not self._locked)
+
+    def research_export(self) -> None:
+        if not permitted(self, self.clinic, "research.export"):
+            return
+        from ui.research.export_dialog import ResearchExportDialog
+
+        self._open_dialog(ResearchExportDialog(self.clinic, self))
+
     def import_from_emr(self) -> None:
         from ui.importing.wizard import ImportWizard
 
+        if not permitted(self, self.clinic, "patients.import"):
+            return
         self._open_dialog(ImportWizard(self.clinic, self.bus, self))
 
     def past_imports(self) -> None:
+        if not permitted(self, self.clinic, "patients.import"):
+            return
         from ui.importing.history import PastImportsDialog
 
         self._open_dialog(PastImportsDialog(self.clinic, self.bus, self))

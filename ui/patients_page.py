@@ -64,6 +64,7 @@ from app.patients.listing import (
 from app.store.changes import Changes
 from ui.bus import DataBus
 from ui.ops import Op, show_error
+from ui.permissions import gate, permitted
 from ui.shortcuts import shortcut
 
 log = logging.getLogger(__name__)
@@ -378,10 +379,11 @@ class PatientsPage(QWidget):
         export_keys = shortcut("export")
         self.export_button = QPushButton("Export to CSV…")
         self.export_button.setAccessibleName("Export the list to a CSV file")
-        self.export_button.setToolTip(
+        self._export_tip = (
             f"Save the patients shown, in this order, as a spreadsheet file "
             f"({export_keys.sequence().toString()})"
         )
+        gate(self.export_button, clinic, "data.export", self._export_tip)
         self.export_button.clicked.connect(self.choose_export_file)
         # Window-wide like Today's: Qt ignores the shortcuts of a hidden page, so the keys
         # act on whichever list is on screen, wherever the focus is (the finder, say).
@@ -628,6 +630,8 @@ class PatientsPage(QWidget):
         self._load(self.current_patient_id())
 
     def _data_changed(self, changes: Changes) -> None:
+        if changes.touches("app_user"):  # another person signed in: their role counts
+            gate(self.export_button, self.clinic, "data.export", self._export_tip)
         grouped = bool(self.query.segment_id)
         if changes.touches(*GROUP_TABLES) and not grouped and not changes.touches(*WATCHED_TABLES):
             self._fill_groups()  # a new or renamed group: the list itself is unchanged
@@ -687,6 +691,8 @@ class PatientsPage(QWidget):
         return Path(folder or Path.home()) / f"patients-{date.today().isoformat()}.csv"
 
     def choose_export_file(self) -> None:
+        if not permitted(self, self.clinic, "data.export"):
+            return
         chosen, _filter = QFileDialog.getSaveFileName(
             self, "Export the patients list", str(self.default_export_path()), "CSV files (*.csv)"
         )
@@ -694,8 +700,11 @@ class PatientsPage(QWidget):
             path = Path(chosen)
             self.export_to(path if path.suffix else path.with_suffix(".csv"))
 
-    def export_to(self, path: Path) -> Op[int]:
-        """Write the list as shown (filter and order) to `path`, off the GUI thread."""
+    def export_to(self, path: Path) -> Op[int] | None:
+        """Write the list as shown (filter and order) to `path`, off the GUI thread;
+        None when the person's role may not export."""
+        if not permitted(self, self.clinic, "data.export"):
+            return None
         query = self.query
         clinic = self.clinic
 

@@ -51,6 +51,7 @@ from app.preferences import (
     preferences_path,
     save_preferences,
 )
+from app.security.permissions import allowed, refusal
 from app.store import migrations
 from app.store.changes import Changes
 from app.version import __version__
@@ -64,6 +65,8 @@ from ui.letters.settings_tab import LetterSettingsTab
 from ui.regions import calling_code, phone_countries
 from ui.reminder_settings.accounts import AccountsTab
 from ui.reminder_settings.page import RemindersTab
+from ui.security.lock_settings_box import LockSettingsBox
+from ui.security.people_tab import PeopleTab
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +225,8 @@ class SettingsPage(QWidget):
 
         column = QVBoxLayout()
         column.setSpacing(18)
-        column.addWidget(self._clinic_section())
+        self.clinic_box = self._clinic_section()
+        column.addWidget(self.clinic_box)
         column.addWidget(self._computer_section())
         column.addWidget(self._about_section())
         column.addStretch(1)
@@ -272,14 +276,34 @@ class SettingsPage(QWidget):
         self.tabs.addTab(_scrolled(growth, "Channels and campaigns"), "Channels and campaigns")
         self.library = LibraryEditor(clinic, bus)
         self.tabs.addTab(_scrolled(self.library, "Health tips"), "Health tips")
+        self.people = PeopleTab(clinic, bus)
+        self.lock_box = LockSettingsBox(clinic, bus)
+        self.people.add_section(self.lock_box)
+        self.tabs.addTab(_scrolled(self.people, "People and sign-in"), "People and sign-in")
         self.reminders.set_up_accounts.connect(lambda: self.tabs.setCurrentIndex(2))
+        # What each role may change (app/security/permissions.py); the others read.
+        self._gated: list[tuple[QWidget, str]] = [
+            (self.clinic_box, "settings.clinic"),
+            (self.reminders, "campaigns.manage"),
+            (self.accounts, "settings.clinic"),
+            (self.letters, "settings.clinic"),
+            (surveys, "campaigns.manage"),
+            (growth, "campaigns.manage"),
+            (self.library, "campaigns.manage"),
+        ]
+        self.role_note = QLabel()
+        self.role_note.setAccessibleName("What you may change here")
+        self.role_note.setWordWrap(True)
+        self.tabs.currentChanged.connect(self._show_role_note)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         heading = QHBoxLayout()
         heading.setContentsMargins(9, 9, 9, 0)
         heading.addWidget(title)
         outer.addLayout(heading)
+        outer.addWidget(self.role_note)
         outer.addWidget(self.tabs)
+        self.apply_role()
 
         self._fill_form(self._saved_form)
         self._fill_computer(self.preferences)
@@ -693,6 +717,31 @@ class SettingsPage(QWidget):
     def _on_changes(self, changes: Changes) -> None:
         if changes.touches("setting"):
             self.refresh()
+        if changes.touches("app_user"):
+            self.apply_role()
+
+    def apply_role(self) -> None:
+        """Grey what the signed-in person's role may not change; they can still read it."""
+        for widget, permission in self._gated:
+            widget.setEnabled(allowed(self.clinic, permission))
+        self._show_role_note()
+
+    def _show_role_note(self) -> None:
+        page = self.tabs.currentWidget()
+        inner = page.widget() if isinstance(page, QScrollArea) else page
+        if inner is None:
+            return
+        refused = [
+            permission
+            for widget, permission in self._gated
+            if not widget.isEnabled() and (widget is inner or inner.isAncestorOf(widget))
+        ]
+        self.role_note.setText(
+            f"{refusal(refused[0])} You can read these settings; ask one to change them."
+            if refused
+            else ""
+        )
+        self.role_note.setVisible(bool(refused))
 
     # --- this computer ------------------------------------------------------------------
 

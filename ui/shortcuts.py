@@ -31,6 +31,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("new_patient", "Ctrl+Shift+N", "Add a new patient", "Anywhere"),
     Shortcut("import", "Ctrl+I", "Import patients from your EMR", "Anywhere"),
     Shortcut("help_shortcuts", "F1", "Show this list of shortcuts", "Anywhere"),
+    Shortcut("lock", "Ctrl+Shift+L", "Lock the screen or switch user", "Anywhere"),
     Shortcut("log_call", "Ctrl+L", "Log a call", "Patient"),
     Shortcut("add_note", "Ctrl+N", "Add a note", "Patient"),
     Shortcut("book", "Ctrl+B", "Book an appointment", "Patient"),

@@ -87,6 +87,15 @@ def require(clinic: Clinic, permission: str) -> None:
     """Refuse, in words the person understands, what their role may not do."""
     if allowed(clinic, permission):
         return
+    raise PermissionDeniedError(f"{refusal(permission)} Ask one to do it.")
+
+
+def refusal(permission: str) -> str:
+    """Who may, in words: "Only a manager or administrator can import from the EMR…"."""
     words, roles = PERMISSIONS[permission]
     who = " or ".join(r for r in ROLES if r in roles)
-    raise PermissionDeniedError(f"Only a {who} can {words.split(';')[0]}. Ask one to do it.")
+    return f"Only {_article(who)} {who} can {words.split(';')[0]}."
+
+
+def _article(words: str) -> str:
+    return "an" if words[:1] in "aeiou" else "a"

@@ -29,6 +29,7 @@ from app.reminders.rules import (
     save_rule,
 )
 from app.scheduling import appointments
+from tests.support.acting import administrator_acting  # noqa: F401
 from tests.ui.test_accessibility import unnamed_controls
 from ui.bus import DataBus
 from ui.campaigns.campaigns_tab import STARTERS, CampaignDialog, CampaignRow, CampaignsTab

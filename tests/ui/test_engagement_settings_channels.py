@@ -14,6 +14,7 @@ from app.patients.listing import PatientListQuery, page
 from app.patients.model import PatientDraft
 from app.patients.records import create_patient
 from app.store.changes import Changes
+from tests.support.acting import administrator_acting  # noqa: F401
 from ui.bus import DataBus
 from ui.engagement_settings.channels import RETIRED, CampaignLimitBox, ChannelsBox
 

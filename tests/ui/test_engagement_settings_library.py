@@ -11,6 +11,7 @@ from app.clinic import Clinic
 from app.engagement import library
 from app.engagement.education import ICD10CM_SYSTEM, SNOMED_SYSTEM
 from app.errors import InvalidInputError
+from tests.support.acting import administrator_acting  # noqa: F401
 from ui.bus import DataBus
 from ui.engagement_settings.library_editor import (
     LibraryEditor,

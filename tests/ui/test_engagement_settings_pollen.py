@@ -11,6 +11,7 @@ from app.clinic import Clinic
 from app.engagement import pollen_days
 from app.engagement.pollen import SOURCE_CSV, SOURCE_MANUAL
 from app.today import clinic_today
+from tests.support.acting import administrator_acting  # noqa: F401
 from ui.bus import DataBus
 from ui.engagement_settings.location_pollen import PollenBox, parse_coordinate
 

@@ -19,6 +19,7 @@ from app.importers.csv.dates import DateFormat
 from app.importers.csv.profiles import Kind
 from app.importers.profile_store import saved_profiles
 from app.patients.search import PatientSearch
+from tests.support.acting import administrator_acting  # noqa: F401
 from tests.ui.import_files import (
     write_bundle,
     write_generic_csv,

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic
 from app.letters.settings import load_settings
+from tests.support.acting import administrator_acting  # noqa: F401
 from tests.ui.test_accessibility import unnamed_controls
 from ui.bus import DataBus
 from ui.letters.settings_tab import LetterSettingsTab

@@ -68,6 +68,7 @@ def test_find_a_patient_by_keyboard_only_and_open_them(qtbot: QtBot, demo_clinic
 def test_ctrl_i_opens_the_import_window(qtbot: QtBot, clinic: Clinic) -> None:
     from ui.importing.wizard import ImportWizard
 
+    clinic.acting_user_id = add_user(clinic, "Mel Manager", "manager").id
     window = open_window(qtbot, clinic)
     qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: isinstance(window.import_dialog, ImportWizard))
@@ -245,3 +246,19 @@ def test_edit_consent_in_the_details_form_and_see_the_badge_change(
     assert badge.state != before
     assert badge.state in ("granted", "withdrawn")
     assert view.timeline.model.entries[0].kind == "consent"
+
+
+def test_a_receptionist_has_no_import_or_research_export_in_the_menu(
+    qtbot: QtBot, clinic: Clinic
+) -> None:
+    clinic.acting_user_id = add_user(clinic, "Dana Reyes", "receptionist").id
+    window = open_window(qtbot, clinic)
+    assert not window.import_action.isVisible()
+    assert not window.research_action.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    assert getattr(window, "import_dialog", None) is None
+    window.lock_screen("switch")
+    # What the sign-in screen does after a good password: the person acts, then its signal.
+    clinic.acting_user_id = add_user(clinic, "Mel Manager", "manager").id
+    window._signed_in(clinic.acting_user_id)
+    assert window.import_action.isVisible() and window.research_action.isVisible()

@@ -13,6 +13,7 @@ from app.clinic import Clinic
 from app.growth import segments
 from app.growth.segments import Segment, SegmentTerms
 from app.store.changes import Changes
+from tests.support.acting import administrator_acting  # noqa: F401
 from ui.bus import DataBus
 from ui.patients_page import PatientsPage
 

@@ -13,6 +13,7 @@ from app.clinic import Clinic
 from app.exports.csv_export import HEADER
 from app.patients.listing import PatientListQuery, count
 from app.patients.records import add_tag
+from tests.support.acting import administrator_acting  # noqa: F401
 from ui.bus import DataBus
 from ui.patients_page import COLUMNS, PAGE_SIZE, PatientsPage
 

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic, put_setting
 from app.reminders.accounts import email_settings, sms_account
+from tests.support.acting import administrator_acting  # noqa: F401
 from tests.support.fake_smtp import HOST, running_smtp
 from tests.support.fake_twilio import account_for, running_fake_twilio
 from ui.bus import DataBus

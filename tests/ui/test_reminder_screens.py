@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic
 from app.reminders.rules import load_rules
+from tests.support.acting import administrator_acting  # noqa: F401
 from ui.bus import DataBus
 from ui.reminder_settings.template_editor import TemplateEditor
 from ui.settings_page import SettingsPage

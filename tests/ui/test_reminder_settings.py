@@ -35,6 +35,7 @@ from app.reminders.settings import is_sender, load_settings, update_settings
 from app.reminders.sms_channel import SmsAccount
 from app.reminders.template_store import edited_templates, save_template
 from app.store.changes import Changes
+from tests.support.acting import administrator_acting  # noqa: F401
 from ui.bus import DataBus
 from ui.reminder_runner import ReminderRunner
 from ui.reminder_settings.page import RemindersTab

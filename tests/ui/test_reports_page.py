@@ -19,6 +19,7 @@ from app.reports.catalogue import REPORTS
 from app.reports.figure import cell_text
 from app.reports.filters import ReportFilters
 from tests.integration.test_reports_figures import FIRST, LAST, Built, _build
+from tests.support.acting import administrator_acting  # noqa: F401
 from ui.bus import DataBus
 from ui.reports.page import NOT_BY_PROVIDER, ReportsPage, run_report
 

@@ -23,6 +23,7 @@ from pytestqt.qtbot import QtBot
 from app.clinic import Clinic, open_clinic
 from app.preferences import Preferences, load_preferences
 from app.store.changes import Changes
+from tests.support.acting import administrator_acting  # noqa: F401
 from ui import theme
 from ui.bus import DataBus
 from ui.settings_page import SettingsPage
@@ -322,3 +323,22 @@ def test_tab_walks_the_form_in_reading_order(qtbot: QtBot, page: SettingsPage) -
 def test_start_page_choice_is_saved_for_this_computer(page: SettingsPage, prefs_file: Path) -> None:
     page.start_combo.setCurrentIndex(page.start_combo.findData("Patients"))
     assert load_preferences(prefs_file).start_page == "Patients"
+
+
+def test_a_receptionist_reads_the_clinic_settings_but_cannot_change_them(
+    qtbot: QtBot, page: SettingsPage, clinic: Clinic
+) -> None:
+    from app.users import add_user
+
+    assert page.clinic_box.isEnabled() and not page.role_note.isVisible()
+    clinic.acting_user_id = add_user(clinic, "Dana Reyes", "receptionist").id
+    page.bus.publish(Changes(frozenset({"app_user"})))  # what signing in publishes
+    assert not page.clinic_box.isEnabled()
+    assert page.role_note.isVisible()
+    assert "Only a administrator" not in page.role_note.text()
+    assert page.role_note.text().startswith("Only an administrator can change the clinic")
+    # This computer's own screen preferences stay hers to choose.
+    assert page.font_combo.isEnabled()
+    page.tabs.setCurrentIndex(page.tabs.indexOf(page.tabs.widget(1)))  # Reminders
+    assert not page.reminders.isEnabled()
+    assert page.role_note.text().startswith("Only a manager or administrator")

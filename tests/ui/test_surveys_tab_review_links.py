@@ -13,6 +13,7 @@ from app.clinic import Clinic
 from app.engagement import surveys
 from app.engagement.surveys import ReviewLink
 from app.store.changes import Changes
+from tests.support.acting import administrator_acting  # noqa: F401
 from tests.ui.test_accessibility import unnamed_controls
 from ui.bus import DataBus
 from ui.engagement_settings.review_links import ReviewLinksBox

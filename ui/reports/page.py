@@ -41,6 +41,7 @@ from app.store.changes import Changes
 from app.today import clinic_today
 from ui.bus import DataBus
 from ui.ops import Op, show_error
+from ui.permissions import gate, permitted
 from ui.reports import export
 from ui.reports.charts import ChartView
 from ui.theme import error_line, hint_line
@@ -335,8 +336,10 @@ class ReportsPage(QWidget):
         self.table.clear()
         self.table.setRowCount(0)
         has_rows = figure is not None and not figure.is_empty
-        self.save_picture.setEnabled(has_rows)
-        self.save_csv.setEnabled(has_rows)
+        for button in (self.save_picture, self.save_csv):
+            # Figures leave the app only in the hands of a role that may export.
+            if gate(button, self.clinic, "data.export"):
+                button.setEnabled(has_rows)
         if figure is None:
             self.table.setColumnCount(0)
             self.status.setText("")
@@ -357,7 +360,7 @@ class ReportsPage(QWidget):
     # --- saving ------------------------------------------------------------------------
 
     def choose_picture_file(self) -> None:
-        if self.figure is None:
+        if self.figure is None or not permitted(self, self.clinic, "data.export"):
             return
         path = export.ask_path(
             self,
@@ -369,6 +372,8 @@ class ReportsPage(QWidget):
             self.save_picture_to(path)
 
     def save_picture_to(self, path: Path) -> bool:
+        if not permitted(self, self.clinic, "data.export"):
+            return False
         try:
             export.save_picture(self.chart, path)
         except export.SaveError as exc:
@@ -378,7 +383,7 @@ class ReportsPage(QWidget):
         return True
 
     def choose_csv_file(self) -> None:
-        if self.figure is None:
+        if self.figure is None or not permitted(self, self.clinic, "data.export"):
             return
         path = export.ask_path(
             self,
@@ -390,7 +395,7 @@ class ReportsPage(QWidget):
             self.save_csv_to(path)
 
     def save_csv_to(self, path: Path) -> bool:
-        if self.figure is None:
+        if self.figure is None or not permitted(self, self.clinic, "data.export"):
             return False
         try:
             rows = export.save_csv(self.figure, path)

@@ -21,6 +21,7 @@ from app.clinic import Clinic
 from app.errors import InvalidInputError, PermissionDeniedError
 from app.security import lock_settings
 from app.security.permissions import allowed
+from app.store.changes import Changes
 from ui.bus import DataBus
 from ui.security import screen_lock
 from ui.security.screen_guard import ScreenGuard
@@ -91,8 +92,12 @@ class LockSettingsBox(QGroupBox):
         self.minutes.valueChanged.connect(self._edited)
         self.with_screen.toggled.connect(self._edited)
         if bus is not None:
-            bus.changed.connect(lambda changes: changes.touches("setting") and self.refresh())
+            bus.changed.connect(self._changed)
         self.refresh()
+
+    def _changed(self, changes: Changes) -> None:
+        if changes.touches("setting"):
+            self.refresh()
 
     def refresh(self) -> None:
         may_change = allowed(self.clinic, "settings.clinic")

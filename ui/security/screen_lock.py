@@ -80,13 +80,23 @@ def decode_windows_event(event_type: bytes, message_address: int) -> str | None:
     return windows_lock_reason(int(msg.message), int(msg.wParam))
 
 
+def _as_bytes(event_type: QByteArray | bytes | bytearray | memoryview) -> bytes:
+    if isinstance(event_type, QByteArray):
+        return bytes(event_type.data())
+    return bytes(event_type)
+
+
 class _WindowsFilter(QAbstractNativeEventFilter):
     def __init__(self, listener: ScreenLockListener) -> None:
         super().__init__()
         self._listener = listener
 
-    def nativeEventFilter(self, eventType: QByteArray | bytes, message: int) -> object:  # noqa: N802, N803
-        reason = decode_windows_event(bytes(eventType), int(message))
+    def nativeEventFilter(  # noqa: N802 - Qt's name
+        self,
+        eventType: QByteArray | bytes | bytearray | memoryview,  # noqa: N803 - Qt's name
+        message: int,
+    ) -> object:
+        reason = decode_windows_event(_as_bytes(eventType), int(message))
         if reason is not None:
             self._listener.notice(reason)
         return False, 0  # PySide6: (handled, result); never take the message from Qt
@@ -261,7 +271,7 @@ class ScreenLockListener(QObject):
         found: list[str] = []
         if session.isConnected():
             for service, path, interface in SCREENSAVER_SERVICES:
-                session.connect(
+                session.connect(  # type: ignore[call-overload]  # PySide6 takes the slot as str; its stub says bytes
                     service,
                     path,
                     interface,
@@ -299,7 +309,7 @@ class ScreenLockListener(QObject):
             first = arguments[0]
             session_path = first.path() if hasattr(first, "path") else str(first)
         if session_path:
-            system.connect(
+            system.connect(  # type: ignore[call-overload]  # PySide6 takes the slot as str; its stub says bytes
                 LOGIN1,
                 session_path,
                 "org.freedesktop.login1.Session",
@@ -309,7 +319,7 @@ class ScreenLockListener(QObject):
             )
         else:
             log.info("screen lock: logind does not know this session")
-        system.connect(
+        system.connect(  # type: ignore[call-overload]  # PySide6 takes the slot as str; its stub says bytes
             LOGIN1,
             "/org/freedesktop/login1",
             "org.freedesktop.login1.Manager",
