@@ -583,18 +583,20 @@ def _cmd_rekey(args: argparse.Namespace) -> int:
     from app.backup.schedule import load_settings
     from app.store.paths import data_home
     from app.store.rekey import finish_rekey, prepare_rekey
-    from app.users import default_user
+    from app.users import act_as_default_user
 
     _refuse_if_window_open()
     home = data_home()
     folder = args.backup_to or Path(load_settings(home).folder or home / "backups")
     folder.mkdir(parents=True, exist_ok=True)
     with _open_headless() as clinic:
-        if not clinic.acting_user_id:
-            admin = default_user(clinic)
-            clinic.acting_user_id = admin.id if admin is not None else ""
+        act_as_default_user(clinic)  # named in the audit entries, if the clinic has people
         prepared = prepare_rekey(
-            clinic, _passphrase_for_confirmation(), folder, progress=_terminal_progress
+            clinic,
+            _passphrase_for_confirmation(),
+            folder,
+            progress=_terminal_progress,
+            check_role=False,
         )
         clinic_id = clinic.clinic_id
         name = clinic.settings.name

@@ -81,12 +81,19 @@ def prepare_rekey(
     *,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    check_role: bool = True,
 ) -> PreparedRekey:
     """Steps 1–4. Raises (and leaves everything as it was) on a wrong passphrase, a
-    failed backup, a failed check, or Cancel."""
+    failed backup, a failed check, or Cancel.
+
+    `check_role=False` only for the command line, which nobody signs in to: there the
+    clinic passphrase, asked again here, is the proof (whoever holds it can unwrap the
+    key anyway), as for `main.py passphrase` and `new-recovery-key`.
+    """
     from app.security.permissions import require
 
-    require(clinic, "key.manage")
+    if check_role:
+        require(clinic, "key.manage")
     lifecycle.verify_passphrase(clinic.opened, passphrase)
     home = clinic.home
     if pending(home) is not None:
