@@ -63,6 +63,7 @@ class RekeyDialog(QDialog):
         self.op: Op[PreparedRekey] | None = None
         self.setWindowTitle("Replace the database key")
         self.setAccessibleName("Replace the database key")
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 72)
 
         self.explain = hint_label(EXPLAIN)
         self.explain.setAccessibleName("What replacing the key does")

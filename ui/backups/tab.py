@@ -147,11 +147,14 @@ class BackupsTab(QWidget):
         time_row.addWidget(self.at)
         time_row.addStretch(1)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.folder.setMinimumWidth(self.folder.fontMetrics().averageCharWidth() * 50)
         form.addRow("Folder (a USB drive or a network folder)", folder_row)
         form.addRow("", time_row)
         form.addRow("Keep the newest", self.keep)
         save_row = QHBoxLayout()
         save_row.addWidget(self.read_only, 1)
+        save_row.addStretch(0 if self.read_only.isVisible() else 1)
         save_row.addWidget(self.save_button)
         where_layout = QVBoxLayout(where)
         where_layout.addLayout(form)
@@ -227,6 +230,8 @@ class BackupsTab(QWidget):
             )
             item.setData(0, Qt.ItemDataRole.UserRole, str(found.path))
             self.list.addTopLevelItem(item)
+        for column in range(self.list.columnCount()):
+            self.list.resizeColumnToContents(column)
         first = self.list.topLevelItem(0)
         if first is not None:
             self.list.setCurrentItem(first)
