@@ -131,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
         "before-restore-<time>); Frontdesk must be closed",
     )
     restore.add_argument("file", type=Path, help="the backup (.fdbackup)")
+    restore.add_argument(
+        "--recovery-key",
+        action="store_true",
+        help="open the backup with the Emergency Kit's recovery key (asked for)",
+    )
     rekey = sub.add_parser(
         "rekey",
         help="replace the database key (administrators; a backup is made first; a new "
@@ -566,7 +571,11 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     from app.backup.manifest import read_manifest
 
     manifest = read_manifest(backup)
-    if data_key is None or keys.key_fingerprint(data_key) != manifest.key_fingerprint:
+    if args.recovery_key:
+        data_key = backup_key(
+            backup, recovery_key=getpass.getpass("Recovery key (from the Emergency Kit): ")
+        )
+    elif data_key is None or keys.key_fingerprint(data_key) != manifest.key_fingerprint:
         # A backup made under an earlier key, or a new computer: the secret of that time.
         data_key = backup_key(backup, passphrase=_passphrase_for_confirmation())
     result = restore(backup, home, data_key=data_key, clinic_id=clinic_id)

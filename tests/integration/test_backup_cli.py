@@ -109,3 +109,20 @@ def test_restore_and_rekey_refuse_while_a_frontdesk_window_is_open(
         assert result.returncode == 1
         assert "Frontdesk is open on this computer" in result.stderr
     assert not [p for p in home.iterdir() if p.name.startswith("before-restore-")]
+
+
+def test_restore_on_a_new_computer_opens_with_the_passphrase_of_the_backup(
+    home: Path, tmp_path: Path
+) -> None:
+    usb = tmp_path / "USB"
+    usb.mkdir()
+    assert _run(home, "backup", "--to", str(usb)).returncode == 0
+    new_computer = tmp_path / "new-computer"
+    wrong = _run(new_computer, "restore", str(_only_backup(usb)), passphrase="not it at all 42")
+    assert wrong.returncode == 1
+    assert not (new_computer / "clinic.db").exists()
+
+    result = _run(new_computer, "restore", str(_only_backup(usb)))
+    assert result.returncode == 0, result.stderr
+    info = _run(new_computer, "info", "--json")
+    assert json.loads(info.stdout)["patients"] == 40
