@@ -107,3 +107,43 @@ def test_restore_refuses_while_another_is_waiting(clinic: Clinic, tmp_path: Path
     prepare_restore(backup, home, data_key=key, clinic_id=clinic_id)
     with pytest.raises(BackupError, match="already waiting"):
         prepare_restore(backup, home, data_key=key, clinic_id=clinic_id)
+
+
+def test_a_backup_from_an_older_frontdesk_is_brought_up_to_date_when_restored(
+    tmp_path: Path,
+) -> None:
+    import json
+    import shutil
+
+    from app.backup.create import write_backup
+    from app.store import database, keys, migrations
+    from app.store.lifecycle import OpenDatabase
+    from app.store.paths import ClinicPaths
+
+    stored = Path(__file__).resolve().parents[1] / "data" / "schema-0007"
+    expected = json.loads((stored / "expected.json").read_text())
+    old_home = tmp_path / "old"
+    shutil.copytree(stored, old_home)
+    key_file = keys.read_key_file(old_home / "clinic.key")
+    key = keys.unwrap(key_file, "passphrase", expected["passphrase"])
+    conn = database.connect(old_home / "clinic.db", key)  # opened as version 7 left it
+    usb = tmp_path / "USB"
+    usb.mkdir()
+    try:
+        made = write_backup(
+            OpenDatabase(conn, ClinicPaths(old_home), key_file.clinic_id, key, "t"), usb
+        )
+    finally:
+        conn.close()
+    assert made.manifest.schema_version == 7
+
+    new_home = tmp_path / "new-computer"
+    restore(made.path, new_home, data_key=key, clinic_id=None)
+
+    with open_clinic(new_home, passphrase=expected["passphrase"], use_keyring=False) as restored:
+        assert migrations.schema_version(restored.conn) == migrations.latest_version()
+        assert restored.conn.execute("SELECT count(*) FROM patient").fetchone()[0] == 40
+        body = restored.conn.execute(
+            "SELECT body FROM audit_event WHERE action = 'restore'"
+        ).fetchone()[0]
+        assert b'"backup_schema_version":7' in bytes(body)
