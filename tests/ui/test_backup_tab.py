@@ -182,3 +182,45 @@ def test_cancel_while_replacing_the_key_says_nothing_changed(
     assert "Nothing was changed" in dialog.error.text()
     assert (demo_clinic.home / "clinic.key").read_bytes() == before
     assert not (demo_clinic.home / JOURNAL).exists()
+
+
+def test_restore_from_the_tab_prepares_then_closes_and_the_next_start_finishes(
+    qtbot: QtBot, clinic: Clinic, usb: Path
+) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    _admin(clinic, usb)
+    tab = _shown(qtbot, BackupsTab(clinic, DataBus()))
+    tab.back_up_now()
+    qtbot.waitUntil(lambda: tab.last_op is not None and tab.last_op.finished, timeout=30_000)
+    clinic.conn.execute("INSERT INTO meta (key, value) VALUES ('after-backup', 'yes')")
+    closed: list[bool] = []
+    tab.close_frontdesk = lambda: closed.append(True)
+
+    def answer(button: QMessageBox.StandardButton) -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox), "the question should be showing"
+        box.button(button).click()
+
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Yes))
+    tab.restore_selected()
+    qtbot.waitUntil(lambda: tab.last_op is not None and tab.last_op.finished, timeout=30_000)
+    assert tab.last_op is not None and tab.last_op.error is None
+    ready = [w for w in QApplication.topLevelWidgets() if w.accessibleName() == "Restore ready"]
+    assert ready and ready[0].isVisible()
+    ready[0].close()
+    qtbot.waitUntil(lambda: closed == [True])
+
+    home = clinic.home
+    clinic.close()
+    done = complete_pending_swap(home)  # what the next start does first
+    assert done is not None and done.kind == "restore" and done.kept is not None
+    with open_clinic(home) as restored:
+        assert restored.conn.execute(
+            "SELECT count(*) FROM meta WHERE key = 'after-backup'"
+        ).fetchone() == (0,)
+    with open_clinic(done.kept) as kept:
+        assert kept.conn.execute(
+            "SELECT value FROM meta WHERE key = 'after-backup'"
+        ).fetchone() == ("yes",)
