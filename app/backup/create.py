@@ -53,6 +53,7 @@ class BackupResult:
     path: Path
     manifest: Manifest
     seconds: float
+    lock_seconds: float = 0.0  # how long other connections could not save
 
 
 def utc_text(moment: datetime) -> str:
@@ -107,9 +108,10 @@ def write_backup(
         raise explain_os_error(exc, folder) from None
     try:
         (partial / _OWNER).write_text(json.dumps({"clinic_id": source.clinic_id}), "utf-8")
-        files = copy_live_database(
+        live = copy_live_database(
             source.paths.database, source.data_key, partial, progress=progress, cancel=cancel
         )
+        files = dict(live.files)
         files[KEY_MEMBER] = copy_hashing(source.paths.key_file, partial / KEY_MEMBER)
         progress(0, 0, "Checking the backup")
         with open_read_only(partial, source.data_key) as conn:
@@ -141,7 +143,7 @@ def write_backup(
         if isinstance(exc, OSError):
             raise explain_os_error(exc, folder) from None
         raise
-    return BackupResult(final, manifest, time.perf_counter() - started)
+    return BackupResult(final, manifest, time.perf_counter() - started, live.lock_seconds)
 
 
 def back_up(

@@ -27,8 +27,10 @@ the database copy takes minutes. Nothing is written to the clinic's files.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,11 +39,18 @@ from app.ops import CancelToken, Progress, no_progress
 from app.store import database
 from app.store.database import Connection, OperationalError
 
+log = logging.getLogger(__name__)
 CHUNK = 8 << 20
 FLUSH_EVERY = 256 << 20  # large reads keep the copy at disk speed; hashing overlaps the writes
 _LOCK_TRIES = 12  # × busy_timeout (5 s): a long import may hold the write lock a while
 DB_MEMBER = "clinic.db"
 WAL_MEMBER = "clinic.db-wal"
+
+
+@dataclass(frozen=True)
+class LiveCopy:
+    files: dict[str, FileDigest]  # by name in the backup
+    lock_seconds: float  # how long writers had to wait (the WAL copy only)
 
 
 @dataclass(frozen=True)
@@ -214,11 +223,8 @@ def copy_live_database(
     *,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
-) -> dict[str, FileDigest]:
-    """Copy clinic.db (and its WAL, when it has one) into `target_folder`, consistently.
-
-    Returns the digest of each copied file by its name in the backup.
-    """
+) -> LiveCopy:
+    """Copy clinic.db (and its WAL, when it has one) into `target_folder`, consistently."""
     wal_path = Path(str(db_path) + "-wal")
     reader = database.connect(db_path, data_key)
     writer: Connection | None = None
@@ -234,6 +240,7 @@ def copy_live_database(
         }
         writer = database.connect(db_path, data_key)
         _begin(writer, "BEGIN IMMEDIATE")
+        locked_at = time.perf_counter()
         _end(reader)  # B's write lock now keeps the WAL still
         if wal_path.exists() and wal_path.stat().st_size > 0:
             files[WAL_MEMBER] = copy_hashing(
@@ -245,7 +252,9 @@ def copy_live_database(
                 total=total,
             )
         _end(writer)
-        return files
+        held = time.perf_counter() - locked_at
+        log.info("backup held the write lock for %.3f s", held)
+        return LiveCopy(files, held)
     finally:
         for conn in (reader, writer):
             if conn is not None:
