@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from app.audit.actions import AUDIT_ALARM
 from app.audit.anchor import AnchorReading, AuditHead, read_anchor, write_anchor
-from app.store.database import Connection
+from app.store.database import Connection, OperationalError
+from app.store.writer import _write_error as write_error
 
 if TYPE_CHECKING:
     from app.clinic import Clinic
@@ -100,7 +101,10 @@ def record(
     conn = clinic.conn
     if _in_transaction(conn):
         return _append(clinic, action, patient_id, target, detail, user_id)
-    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except OperationalError as exc:  # another connection holds the write lock too long
+        raise write_error(exc) from None
     try:
         seq = _append(clinic, action, patient_id, target, detail, user_id)
         conn.execute("COMMIT")

@@ -49,8 +49,9 @@ CSV_TABLES = {
     "providers.csv": "Practitioner",
     "encounters.csv": "Encounter",
 }
-# Tables that record the import itself: a second import adds its own batch there.
-BATCH_TABLES = {"import_batch", "import_file"}
+# Tables that record the import itself: a second import adds its own batch there (and
+# its entry in the audit log, which only ever grows).
+BATCH_TABLES = {"import_batch", "import_file", "audit_event"}
 
 
 # --- the independent count --------------------------------------------------------------
