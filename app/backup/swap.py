@@ -79,6 +79,12 @@ def complete_pending_swap(home: Path) -> SwapDone | None:
         return None
     staging = home / journal["staging"]
     kept = home / journal["kept"] if journal["kept"] else None
+    if journal["phase"] == "keep" and not (staging / "clinic.db").is_file():
+        # The prepared files are gone (deleted by hand?): nothing was moved yet, so the
+        # clinic stays as it is and the swap is forgotten.
+        log.warning("a prepared %s was missing; the clinic was left as it was", journal["kind"])
+        (home / JOURNAL).unlink()
+        return None
     if journal["phase"] == "keep":
         if kept is not None:
             kept.mkdir(exist_ok=True)

@@ -147,3 +147,22 @@ def test_a_backup_from_an_older_frontdesk_is_brought_up_to_date_when_restored(
             "SELECT body FROM audit_event WHERE action = 'restore'"
         ).fetchone()[0]
         assert b'"backup_schema_version":7' in bytes(body)
+
+
+def test_a_prepared_restore_whose_files_vanished_leaves_the_clinic_as_it_is(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    import shutil
+
+    usb = tmp_path / "USB"
+    usb.mkdir()
+    backup = back_up(clinic, usb, trigger="command").path
+    key, clinic_id, home = clinic.opened.data_key, clinic.clinic_id, clinic.home
+    clinic.close()
+    prepared = prepare_restore(backup, home, data_key=key, clinic_id=clinic_id)
+    shutil.rmtree(prepared.staging)
+
+    assert complete_pending_swap(home) is None
+    assert not (home / JOURNAL).exists() and not (home / prepared.kept_name).exists()
+    with open_clinic(home) as same:
+        assert same.clinic_id == clinic_id
