@@ -89,7 +89,9 @@ def _where(filters: AuditFilter, zone: ZoneInfo) -> tuple[list[str], list[object
         clauses.append("e.user_id = ?")
         params.append(filters.user_id)
     if filters.patient_id:
-        clauses.append("e.patient_id = ?")
+        # "<> ''" lets SQLite use the partial index on patient entries (it cannot tell
+        # that the bound id is not '').
+        clauses.append("e.patient_id = ? AND e.patient_id <> ''")
         params.append(filters.patient_id)
     if filters.actions:
         clauses.append(f"e.action IN ({', '.join('?' for _ in filters.actions)})")

@@ -149,6 +149,7 @@ def run(emit: Emit) -> None:
                     raise RuntimeError(f"the bench log did not verify: {report}")
             best = min(timings)
             emit(f"audit verify, {ENTRIES:,} entries", best, "s", baseline)
+            _viewer_pages(emit, clinic)
             started = time.perf_counter()
             deep = verify_clinic(clinic, deep=True)
             deep_s = time.perf_counter() - started
@@ -184,3 +185,35 @@ def _median_saves(clinic: Any, patient_id: str) -> tuple[float, float]:
         (with_entry if i % 2 else without_entry).append(time.perf_counter() - started)
     clinic.store.before_commit[:] = hooks
     return statistics.median(with_entry), statistics.median(without_entry)
+
+
+def _viewer_pages(emit: Emit, clinic: Any) -> None:
+    """The viewer's first page at 1M entries, for each kind of filter (median of 5)."""
+    from datetime import date
+
+    from app.audit.query import AuditFilter, entries
+    from app.users import add_user
+
+    clinic.acting_user_id = add_user(clinic, "Bench Manager", "manager").id
+    row = clinic.conn.execute(
+        "SELECT user_id, patient_id FROM audit_event WHERE patient_id <> '' "
+        "ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    month = AuditFilter(first=date(2025, 3, 1), last=date(2025, 3, 31))
+    cases = {
+        "everything": AuditFilter(),
+        "one month": month,
+        "one person": AuditFilter(user_id=row[0]),
+        "one kind (print)": AuditFilter(actions=("print",)),
+        "one patient": AuditFilter(patient_id=row[1]),
+        "person + kind + month": AuditFilter(
+            first=month.first, last=month.last, user_id=row[0], actions=("signin",)
+        ),
+    }
+    for name, filters in cases.items():
+        samples = []
+        for _ in range(5):
+            started = time.perf_counter()
+            entries(clinic, filters)
+            samples.append(time.perf_counter() - started)
+        emit(f"audit viewer first page, {name}", statistics.median(samples) * 1000, "ms", 0)
