@@ -637,6 +637,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
                 print(file=sys.stderr)
             record_check(clinic, report)
             print(describe(report, ZoneInfo(clinic.settings.timezone)))
+            if report.newest_hash:  # to note down and compare later (docs/security/audit.md)
+                print(f"Newest entry {report.entries:,}, hash {report.newest_hash}")
             return EXIT_OK if report.intact else EXIT_ERROR
         filters = filter_from_text(
             clinic,

@@ -82,6 +82,7 @@ class VerifyReport:
     alarms: int = 0
     first_alarm: int = 0
     first_alarm_problem: str = ""
+    newest_hash: str = ""  # hex; worth noting down to compare later (see docs)
 
     @property
     def intact(self) -> bool:
@@ -130,7 +131,7 @@ def verify(
     through = 0
     if anchor is not None and broken_seq is None:
         broken_seq, what, through = _check_anchor(conn, anchor, upto)
-    newest = conn.execute("SELECT at FROM audit_event WHERE seq = ?", (upto,)).fetchone()
+    newest = conn.execute("SELECT at, hash FROM audit_event WHERE seq = ?", (upto,)).fetchone()
     # Intact means gapless: the count is the newest number (no second pass to count).
     entries = upto if broken_seq is None else _count(conn, upto)
     link = None if broken_seq is None else _name(conn, broken_seq, what, through)
@@ -142,6 +143,7 @@ def verify(
         alarms=alarms,
         first_alarm=first_alarm,
         first_alarm_problem=problem,
+        newest_hash=bytes(newest[1]).hex() if newest and isinstance(newest[1], bytes) else "",
     )
 
 

@@ -23,6 +23,7 @@ def test_verify_says_intact_then_names_the_first_changed_entry(home: Path) -> No
     result = _run(home, "audit", "verify")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("The audit log is intact: ")
+    assert "Newest entry " in result.stdout and ", hash " in result.stdout
 
     with open_clinic(home, passphrase=PASSPHRASE, use_keyring=False) as clinic:
         clinic.conn.execute("DROP TRIGGER audit_event_no_update")
