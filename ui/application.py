@@ -9,6 +9,7 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app.backup.swap import complete_pending_swap
 from app.clinic import Clinic
 from app.demo.generator import DemoSummary, generate
 from app.errors import FrontdeskError
@@ -131,6 +132,19 @@ def run_gui(home: Path | None = None) -> int:
         return 0  # the copy already running comes forward instead
     instance = SingleInstance(folder, app)
     instance.raise_requested.connect(lambda: bring_forward(app))
+    # A restore or a new database key prepared in the window is put in place here, when
+    # nothing has the database open (never by the scheduled headless task).
+    try:
+        swapped = complete_pending_swap(folder)
+    except (OSError, FrontdeskError) as exc:
+        QMessageBox.critical(None, "Frontdesk cannot finish the restore", str(exc))
+        return 1
+    if swapped is not None and swapped.kept is not None:
+        QMessageBox.information(
+            None,
+            "Frontdesk",
+            f"The backup was restored. The clinic as it was before is kept in {swapped.kept}.",
+        )
     preferences = load_preferences(preferences_path(home))
     apply_preferences(app, preferences)
     sys.excepthook = _excepthook

@@ -30,6 +30,7 @@ from app.security.permissions import allowed
 from app.store.changes import Changes
 from app.store.folder_health import check_folder
 from app.users import get_user
+from ui.backups.runner import BackupRunner
 from ui.bus import DataBus
 from ui.campaigns.page import CampaignsPage
 from ui.finder import Finder
@@ -178,6 +179,10 @@ class MainWindow(QMainWindow):
         # Reminders are planned and sent on a schedule while the window is open (or
         # hidden in the tray); the scheduler starts a moment after the window shows.
         self.reminders = attach_reminders(self, clinic, self.bus)
+        # The daily backup to the folder chosen in Settings ▸ Backups, off the GUI thread.
+        self.backup_runner = BackupRunner(clinic, self)
+        self.backup_runner.status.connect(lambda _text: self.settings.backups.refresh())
+        self.backup_runner.start()
         self._build_menus()
         self._show_user()
         self._show_reviews()
@@ -523,6 +528,7 @@ class MainWindow(QMainWindow):
             self.reminders.hide_to_tray()
             return
         self.reminders.stop()
+        self.backup_runner.stop()
         self.finder.close_service()
         super().closeEvent(event)
 

@@ -56,6 +56,7 @@ from app.store import migrations
 from app.store.changes import Changes
 from app.version import __version__
 from ui import theme
+from ui.backups.tab import BackupsTab
 from ui.bus import DataBus
 from ui.engagement_settings.channels import CampaignLimitBox, ChannelsBox
 from ui.engagement_settings.library_editor import LibraryEditor
@@ -280,6 +281,9 @@ class SettingsPage(QWidget):
         self.lock_box = LockSettingsBox(clinic, bus)
         self.people.add_section(self.lock_box)
         self.tabs.addTab(_scrolled(self.people, "People and sign-in"), "People and sign-in")
+        # Gates its own controls: anyone may back up now, administrators set it up.
+        self.backups = BackupsTab(clinic, bus)
+        self.tabs.addTab(_scrolled(self.backups, "Backups"), "Backups")
         self.reminders.set_up_accounts.connect(lambda: self.tabs.setCurrentIndex(2))
         # What each role may change (app/security/permissions.py); the others read.
         self._gated: list[tuple[QWidget, str]] = [
@@ -719,6 +723,7 @@ class SettingsPage(QWidget):
             self.refresh()
         if changes.touches("app_user"):
             self.apply_role()
+            self.backups.refresh()
 
     def apply_role(self) -> None:
         """Grey what the signed-in person's role may not change; they can still read it."""

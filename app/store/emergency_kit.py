@@ -155,8 +155,11 @@ def _kit_story(
                 "Store it somewhere locked, such as the office safe or a locked cabinet.",
                 "Never email it, photograph it, scan it or type it into a website. Anyone "
                 "with this key and a copy of the data can read every patient record.",
-                "If a new recovery key is made in Frontdesk, this page stops working. "
-                "Shred it and print the new kit.",
+                "Keep it apart from the clinic's backups (folders named \u201cFrontdesk "
+                "backup \u2026.fdbackup\u201d): a backup with this key opens every record; "
+                "without this page or the passphrase a backup opens nothing.",
+                "If a new recovery key is made in Frontdesk, or the database key is "
+                "replaced, this page stops working. Shred it and print the new kit.",
             ],
             body,
         ),
@@ -171,6 +174,9 @@ def _kit_story(
                 f"Or, from a command line: <font name='Courier'>{e(UNLOCK_COMMAND)}</font>",
                 "Type the recovery key from the box above.",
                 "Set a new passphrase when asked, and tell the staff who need it.",
+                "On a new computer, restore the latest backup with this key: "
+                "<font name='Courier'>frontdesk restore --recovery-key "
+                "\u201c&lt;backup folder&gt;\u201d</font>",
             ],
             body,
         ),
