@@ -32,6 +32,7 @@ from app.clinic import Clinic
 from app.errors import FrontdeskError
 from app.ops import CancelToken, Progress, no_progress
 from app.patients.listing import PatientList, PatientListQuery, PatientRow
+from app.security.permissions import require
 
 HEADER = (
     "Name",
@@ -89,7 +90,10 @@ def export_patient_list(
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
 ) -> int:
-    """Write every row of the list, in its order, to `path`; returns the rows written."""
+    """Write every row of the list, in its order, to `path`; returns the rows written.
+    Patient data leaving the app: only a role the table allows (checked here, where the
+    file is written, whatever screen or command asked)."""
+    require(clinic, "data.export")
     cancel = cancel or CancelToken()
     listing = PatientList(clinic, query)
     progress(0, 0, "Counting patients")

@@ -23,6 +23,7 @@ from app.patients.listing import (
     group_members,
     local_today,
 )
+from tests.support.acting import administrator_acting  # noqa: F401
 
 NOW = datetime.now(UTC)
 

@@ -17,6 +17,7 @@ from app.ops import CancelToken, OperationCancelledError
 from app.patients.listing import PatientListQuery, page
 from app.patients.model import PatientDraft, PhoneDraft
 from app.patients.records import add_tag, create_patient
+from tests.support.acting import administrator_acting  # noqa: F401
 
 
 @pytest.mark.parametrize(
@@ -151,3 +152,15 @@ def test_the_source_column_reads_as_the_channel_the_desk_chose_not_its_key(
     source = rows[1][HEADER.index("Acquisition source")]
     assert source == labels(clinic)["search"]
     assert source != "search"
+
+
+def test_a_receptionist_cannot_export_the_patients_list(clinic: Clinic, tmp_path: Path) -> None:
+    from app.errors import PermissionDeniedError
+    from app.patients.listing import PatientListQuery
+    from app.users import add_user
+
+    clinic.acting_user_id = add_user(clinic, "Dana Reyes", "receptionist").id
+    target = tmp_path / "patients.csv"
+    with pytest.raises(PermissionDeniedError, match="Only a manager or administrator"):
+        export_patient_list(clinic, PatientListQuery(), target)
+    assert not target.exists()
