@@ -12,6 +12,7 @@ from app.exports.csv_export import HEADER, export_patient_list
 from app.importers.session import plan_import, run_import
 from app.patients.listing import PatientListQuery
 from app.reports.figure import Figure, write_csv
+from app.users import add_user
 from tests.integration.test_import_reimport import _first_export
 
 
@@ -27,7 +28,8 @@ def entries(clinic: Clinic, after: int = 0) -> list[dict[str, Any]]:
 def test_a_patient_list_export_is_recorded_with_its_size_and_columns_not_its_search(
     demo_clinic: Clinic, tmp_path: Path
 ):
-    demo_clinic.acting_user_id = "manager-1"
+    manager = add_user(demo_clinic, "Morgan Ellis", "manager").id
+    demo_clinic.acting_user_id = manager
     before = head(demo_clinic.conn).seq
     surname = demo_clinic.conn.execute("SELECT family_name FROM patient LIMIT 1").fetchone()[0]
 
@@ -36,7 +38,7 @@ def test_a_patient_list_export_is_recorded_with_its_size_and_columns_not_its_sea
     (entry,) = entries(demo_clinic, before)
     assert (entry["action"], entry["user_id"], entry["target"]) == (
         "export",
-        "manager-1",
+        manager,
         "list.csv",
     )
     assert entry["detail"]["rows"] == rows and entry["detail"]["columns"] == list(HEADER)
