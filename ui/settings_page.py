@@ -56,6 +56,7 @@ from app.store import migrations
 from app.store.changes import Changes
 from app.version import __version__
 from ui import theme
+from ui.audit.viewer import AuditTab
 from ui.backups.tab import BackupsTab
 from ui.bus import DataBus
 from ui.engagement_settings.channels import CampaignLimitBox, ChannelsBox
@@ -284,6 +285,9 @@ class SettingsPage(QWidget):
         # Gates its own controls: anyone may back up now, administrators set it up.
         self.backups = BackupsTab(clinic, bus)
         self.tabs.addTab(_scrolled(self.backups, "Backups"), "Backups")
+        # Managers and administrators; it says so to everyone else.
+        self.audit = AuditTab(clinic, bus)
+        self.tabs.addTab(self.audit, "Audit log")
         self.reminders.set_up_accounts.connect(lambda: self.tabs.setCurrentIndex(2))
         # What each role may change (app/security/permissions.py); the others read.
         self._gated: list[tuple[QWidget, str]] = [
@@ -724,6 +728,7 @@ class SettingsPage(QWidget):
         if changes.touches("app_user"):
             self.apply_role()
             self.backups.refresh()
+            self.audit.refresh()
 
     def apply_role(self) -> None:
         """Grey what the signed-in person's role may not change; they can still read it."""

@@ -133,7 +133,7 @@ def _open_and_record(
     staging: Path, data_key: bytes, manifest: Manifest, backup: Path, user_id: str
 ) -> None:
     from app.audit import actions
-    from app.audit.log import record
+    from app.audit.log import record, restore_anchor
     from app.clinic import Clinic
 
     conn = database.connect(staging / DB_MEMBER, data_key)
@@ -151,6 +151,9 @@ def _open_and_record(
             "status) VALUES (lower(hex(randomblob(16))), ?, ?, 'restore', ?, ?, 'done')",
             (now, now, str(backup), manifest.database_bytes),
         )
+        # The restored folder's sealed head is written for the database it now holds
+        # (the backup's chain was checked against its manifest by verify).
+        restore_anchor(clinic)
         record(
             clinic,
             actions.RESTORE,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from app.audit import actions
 from app.audit import log as audit
+from app.audit.log import restore_anchor
 from app.clinic import Clinic
 from app.errors import InvalidInputError, PermissionDeniedError, RecordNotFoundError, SignInError
 from app.security import passwords, signin_throttle
@@ -43,6 +44,7 @@ def _local_write(clinic: Clinic) -> Iterator[None]:
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        restore_anchor(clinic)  # the sealed head follows the entries that really stayed
         raise
 
 

@@ -180,13 +180,14 @@ def _check_new_file(path: Path, new_key: bytes, old_key: bytes, old_counts: dict
 
 def _record(clinic: Clinic, staging: Path, new_key: bytes, backup_name: str) -> None:
     from app.audit import actions
-    from app.audit.log import record
+    from app.audit.log import record, restore_anchor
     from app.clinic import Clinic
 
     conn = database.connect(staging / "clinic.db", new_key)
     opened = OpenDatabase(conn, ClinicPaths(staging), clinic.clinic_id, new_key, "rekey")
     with Clinic(opened) as fresh:
         fresh.acting_user_id = clinic.acting_user_id
+        restore_anchor(fresh)  # the old head was sealed under the old key
         record(
             fresh,
             actions.REKEY,

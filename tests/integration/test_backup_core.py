@@ -192,3 +192,50 @@ def test_a_receptionist_may_back_up_now_but_nobody_unknown(
         back_up(clinic, usb, trigger="manual")
     _as(clinic, "receptionist")
     assert back_up(clinic, usb, trigger="manual").path.is_dir()
+
+
+def test_a_backup_whose_audit_log_was_rewritten_fails_verify_even_with_new_checksums(
+    clinic: Clinic, usb: Path
+) -> None:
+    """Someone with the key edits an audit entry in the copy and recomputes the manifest's
+    checksums: the chain checked against the head the manifest noted still shows it."""
+    from dataclasses import replace
+
+    from app.backup.manifest import read_manifest, write_manifest
+    from app.backup.snapshot import hash_file
+    from app.store import database
+
+    _as(clinic, "administrator")
+    _a_patient(clinic)
+    result = back_up(clinic, usb, trigger="manual")
+    copy = result.path / "clinic.db"
+    conn = database.connect(copy, clinic.opened.data_key)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("DROP TRIGGER audit_event_no_update")
+    changed = conn.execute(
+        "UPDATE audit_event SET body = replace(body, 'patient', 'patiens') WHERE seq = "
+        "(SELECT max(seq) FROM audit_event WHERE instr(body, 'patient') > 0)"
+    ).rowcount
+    assert changed == 1
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
+    manifest = read_manifest(result.path)
+    files = {name: dict(facts) for name, facts in manifest.files.items()}
+    for name in list(files):
+        if (result.path / name).is_file():
+            digest = hash_file(result.path / name)
+            files[name] = {"sha256": digest.sha256, "bytes": digest.bytes}
+        else:  # the WAL went into the file when the copy was edited
+            del files[name]
+    write_manifest(replace(manifest, files=files), result.path)
+
+    report = verify(result.path, data_key=clinic.opened.data_key, clinic_id=clinic.clinic_id)
+    assert not report.ok
+    assert "audit log was changed" in report.reason
+
+
+def _a_patient(clinic: Clinic) -> str:
+    from app.patients.model import PatientDraft
+    from app.patients.records import create_patient
+
+    return create_patient(clinic, PatientDraft(family_name="Okafor", given_names="Ada")).id

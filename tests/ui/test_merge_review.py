@@ -13,6 +13,7 @@ from app.clinic import Clinic
 from app.importers.session import plan_import, run_import
 from app.patients.model import PatientDraft, PhoneDraft
 from app.patients.records import create_patient
+from tests.support.acting import administrator_acting  # noqa: F401
 from tests.ui.import_files import write_bundle
 from tests.ui.test_accessibility import unnamed_controls
 from tests.ui.test_import_wizard import (

@@ -375,7 +375,12 @@ class ReportsPage(QWidget):
         if not permitted(self, self.clinic, "data.export"):
             return False
         try:
-            export.save_picture(self.chart, path)
+            export.save_picture(
+                self.chart,
+                path,
+                clinic=self.clinic,
+                report=self.figure.title if self.figure else "",
+            )
         except export.SaveError as exc:
             self._show_problem(str(exc))
             return False
@@ -398,7 +403,7 @@ class ReportsPage(QWidget):
         if self.figure is None or not permitted(self, self.clinic, "data.export"):
             return False
         try:
-            rows = export.save_csv(self.figure, path)
+            rows = export.save_csv(self.figure, path, clinic=self.clinic)
         except FrontdeskError as exc:
             self._show_problem(str(exc))
             return False
