@@ -168,8 +168,23 @@ def alarm_words(problem: str) -> str:
     return f"the newest entries were {problem}"
 
 
+# Tables whose own names mean nothing at the desk; the rest read well with spaces.
+_TABLE_WORDS = {
+    "app_user": "person",
+    "contact_point": "phone or email",
+    "interaction": "call, message or note",
+    "reminder_rule": "message rule",
+    "outbox": "message",
+    "outbox_event": "message step",
+    "patient_identifier": "record number",
+    "survey_response": "survey answer",
+    "education_item": "health tip",
+    "channel_spend": "channel spend",
+}
+
+
 def _words(table: str) -> str:
-    return table.replace("_", " ")
+    return _TABLE_WORDS.get(table, table.replace("_", " "))
 
 
 def describe_detail(action: str, target: str, detail: dict[str, Any]) -> str:
