@@ -92,9 +92,11 @@ class Clinic:
         self.store.on_patients_written(SOURCE_TABLES, reindex_patients)
         audit_every_change(self)
         self.settings = self._load_settings()
-        # Who is working: recorded on consents, calls and tasks. Set by the desktop
-        # after start (the first administrator until per-person sign-in arrives).
+        # Who is working: recorded on consents, calls, tasks and the audit log. Set at
+        # sign-in by the desktop; the command line acts as the first administrator.
         self.acting_user_id = ""
+        # Timers of a window may still fire after the clinic closed (at quit): they ask.
+        self.closed = False
 
     def fork(self) -> Clinic:
         """The same clinic on a second connection, for work on another thread.
@@ -158,6 +160,7 @@ class Clinic:
             self.store.conn.execute("PRAGMA optimize")
         except DatabaseError as exc:  # a read-only or full disk: statistics can wait
             log.info("planner statistics not refreshed: %s", type(exc).__name__)
+        self.closed = True
         self.store.close()
 
     def __enter__(self) -> Clinic:

@@ -10,6 +10,7 @@ from types import TracebackType
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.backup.swap import complete_pending_swap
+from app.backup.swap import pending as pending_swap
 from app.clinic import Clinic
 from app.demo.generator import DemoSummary, generate
 from app.errors import FrontdeskError
@@ -171,10 +172,13 @@ def run_gui(home: Path | None = None) -> int:
     try:
         return app.exec()
     finally:
-        try:
-            sign_out(clinic, "quit")
-        except (FrontdeskError, DatabaseError) as exc:  # the clinic closes all the same
-            log.warning("sign-out not recorded at quit: %s", type(exc).__name__)
+        # A restore or a new key waits to be put in place: this database is about to be
+        # replaced, so nothing more is written to it (the entry would be lost anyway).
+        if pending_swap(clinic.home) is None:
+            try:
+                sign_out(clinic, "quit")
+            except (FrontdeskError, DatabaseError) as exc:  # the clinic closes all the same
+                log.warning("sign-out not recorded at quit: %s", type(exc).__name__)
         clinic.close()
 
 

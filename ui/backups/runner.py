@@ -45,7 +45,7 @@ class BackupRunner(QObject):
 
     def start(self) -> None:
         self._timer.start()
-        QTimer.singleShot(START_AFTER_MS, self.check)
+        QTimer.singleShot(START_AFTER_MS, self, self.check)
 
     def stop(self) -> None:
         self._timer.stop()
@@ -59,7 +59,7 @@ class BackupRunner(QObject):
 
     def check(self) -> None:
         """Start the daily backup when due (never two at once, never while paused)."""
-        if self.paused or self.running:
+        if self.paused or self.running or self.clinic.closed:
             return
         settings = load_settings(self.clinic.home)
         now = datetime.now(UTC)

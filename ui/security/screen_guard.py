@@ -61,6 +61,7 @@ class ScreenGuard(QObject):
         self.idle.idle.connect(self._idle_reached)
         self.screen.screen_locked.connect(self._screen_locked)
         window.screen_unlocked.connect(self._unlocked)
+        self._closed = False
         self._refresh = QTimer(self)
         self._refresh.setInterval(SETTINGS_REFRESH_MS)
         self._refresh.timeout.connect(self.reload_settings)
@@ -70,6 +71,8 @@ class ScreenGuard(QObject):
 
     def reload_settings(self) -> None:
         """Pick up a changed idle limit (Settings here, or another desk through sync)."""
+        if self._clinic_gone():
+            return
         self.idle.set_limit(idle_lock_minutes(self.clinic) * 60)
 
     def lock(self, reason: str) -> None:
@@ -80,18 +83,32 @@ class ScreenGuard(QObject):
         self.window.lock_screen(reason)
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self._refresh.stop()
         self.idle.stop()
         self.screen.close()
         self.clipboard.close()
 
+    def _clinic_gone(self) -> bool:
+        """After the clinic closed (the program quitting) the guard stops its timers."""
+        if self.clinic.closed:
+            self.close()
+        return self.clinic.closed
+
     def _idle_reached(self) -> None:
+        if self._clinic_gone():
+            return
         if self.window.is_locked():
             self.idle.pause()  # locked some other way (Switch user): wait for sign-in
             return
         self.lock(REASON_IDLE)
 
     def _screen_locked(self, _why: str) -> None:
+        if self._clinic_gone():
+            self.clipboard.clear_now()
+            return
         if lock_on_screen_lock(self.clinic):
             self.lock(REASON_SCREEN_LOCKED)
         else:
