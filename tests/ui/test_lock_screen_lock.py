@@ -34,8 +34,23 @@ def private_bus() -> Iterator[str]:
     try:
         yield address
     finally:
+        # Qt keeps named connections for the whole process: close ours before the bus
+        # goes, so no later test's event loop meets a connection to a dead daemon.
+        for name in NAMED_CONNECTIONS:
+            QtDBus.QDBusConnection.disconnectFromBus(name)
         daemon.terminate()
         daemon.wait(timeout=10)
+
+
+NAMED_CONNECTIONS = (
+    "frontdesk-listener",
+    "frontdesk-fake-desktop",
+    "frontdesk-listener-gnome",
+    "frontdesk-fake-gnome",
+    "frontdesk-listener-bare",
+    "frontdesk-listener-win",
+    "frontdesk-no-system",
+)
 
 
 def no_system_bus() -> object:

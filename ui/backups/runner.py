@@ -45,7 +45,7 @@ class BackupRunner(QObject):
 
     def start(self) -> None:
         self._timer.start()
-        QTimer.singleShot(START_AFTER_MS, self, self.check)
+        QTimer.singleShot(START_AFTER_MS, self.check)
 
     def stop(self) -> None:
         self._timer.stop()

@@ -17,6 +17,7 @@ import struct
 import sys
 from typing import Final
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QMimeData, QObject, QTimer
 from PySide6.QtGui import QClipboard, QGuiApplication
 
@@ -55,7 +56,13 @@ def digest(text: str) -> bytes:
 
 
 class ClipboardGuard(QObject):
-    """Watches the application's clipboard; one per application (the screen guard's)."""
+    """Watches the application's clipboard; one per application (the screen guard's).
+
+    A new guard retires the one before it: two guards answering the same change would
+    each re-mark the clipboard inside the other's handling, replacing the data under it.
+    """
+
+    _active: ClipboardGuard | None = None
 
     def __init__(
         self,
@@ -73,6 +80,11 @@ class ClipboardGuard(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(clear_after_ms)
         self._timer.timeout.connect(self.clear_now)
+        previous = ClipboardGuard._active
+        if previous is not None and shiboken6.isValid(previous):
+            previous.close()
+        ClipboardGuard._active = self
+        self._closed = False
         self._clipboard.dataChanged.connect(self._changed)
         app = QCoreApplication.instance()
         if app is not None:
@@ -97,8 +109,13 @@ class ClipboardGuard(QObject):
             self._clipboard.clear(QClipboard.Mode.Selection)
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self.clear_now()
         self._clipboard.dataChanged.disconnect(self._changed)
+        if ClipboardGuard._active is self:
+            ClipboardGuard._active = None
 
     def _owned(self) -> bool:
         if QGuiApplication.platformName() in _PROCESS_LOCAL_PLATFORMS:

@@ -92,9 +92,12 @@ class ScreenGuard(QObject):
         self.clipboard.close()
 
     def _clinic_gone(self) -> bool:
-        """After the clinic closed (the program quitting) the guard stops its timers."""
+        """After the clinic closed (the program quitting) the guard only stops ticking:
+        tearing down filters and connections from inside a timer's own call is left to
+        the window's close."""
         if self.clinic.closed:
-            self.close()
+            self.idle.pause()
+            self._refresh.stop()
         return self.clinic.closed
 
     def _idle_reached(self) -> None:
