@@ -132,3 +132,15 @@ class RekeyError(StoreError):
 
 class ResearchExportError(InvalidInputError):
     """A research export cannot be made as asked (no fields, nobody in the group)."""
+
+
+# --- sync --------------------------------------------------------------------------------
+
+
+class SyncError(FrontdeskError):
+    """Sync with the other workstations could not be done; the message says why."""
+
+
+class EnvelopeError(SyncError):
+    """A batch from the relay was refused: altered, for another clinic or device, a
+    replay, or sealed with a key this workstation does not have."""
