@@ -132,11 +132,14 @@ class Op(Generic[T]):
     def _progress(self, done: int, total: int, what: str) -> None:
         if self._tray is not None:
             self._tray.progress(self._tray_handle, done, total, what)
-        if self.dialog is None:
+        dialog = self.dialog
+        if dialog is None:
             return
-        self.dialog.setMaximum(max(total, 0))
-        self.dialog.setValue(min(done, total) if total else 0)
-        self.dialog.setLabelText(what)
+        # A modal progress dialog runs the event loop inside setValue, where the work's
+        # end can close it (self.dialog becomes None): the label goes first.
+        dialog.setLabelText(what)
+        dialog.setMaximum(max(total, 0))
+        dialog.setValue(min(done, total) if total else 0)
 
     def _close(self) -> None:
         Op._running.discard(self)
