@@ -259,6 +259,11 @@ class ScreenLockListener(QObject):
 
     # --- Linux ---
     def _start_dbus(self, session_bus: object | None, system_bus: object | None) -> None:
+        if session_bus is None and not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+            # No desktop session (a server, CI): Qt's D-Bus thread is never started, so it
+            # cannot meet the window's own start-up (a hang was seen creating a field).
+            log.info("screen lock: no session bus")
+            return
         try:
             from PySide6.QtDBus import QDBusConnection
         except ImportError:
