@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import shiboken6
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -26,3 +27,19 @@ def app_looks(qapp: QApplication) -> Iterator[QApplication]:
     qapp.setStyle(style)
     qapp.setPalette(palette)
     qapp.setFont(font)
+
+
+@pytest.fixture(autouse=True)
+def quiet_leftover_windows(qapp: QApplication) -> Iterator[None]:
+    """After each test, main windows the test left open stop their application-wide
+    watchers (idle event filter, clipboard watcher, screen lock) and their daily backup
+    timer: hundreds of them piling up in one process made Qt crash now and then. The
+    windows are not closed (closing may ask about unsaved settings)."""
+    yield
+    for widget in qapp.topLevelWidgets():
+        guard = getattr(widget, "screen_guard", None)
+        if guard is not None and shiboken6.isValid(guard):
+            guard.close()
+        runner = getattr(widget, "backup_runner", None)
+        if runner is not None and shiboken6.isValid(runner):
+            runner.stop()
