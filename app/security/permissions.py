@@ -61,6 +61,10 @@ PERMISSIONS: Final[dict[str, tuple[str, frozenset[str]]]] = {
         "replace the database key, change the clinic passphrase, new Emergency Kit",
         frozenset({ADMINISTRATOR}),
     ),
+    "sync.manage": (
+        "connect this clinic to a sync relay, add and remove workstations",
+        frozenset({ADMINISTRATOR}),
+    ),
 }
 
 
