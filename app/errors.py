@@ -144,3 +144,27 @@ class SyncError(FrontdeskError):
 class EnvelopeError(SyncError):
     """A batch from the relay was refused: altered, for another clinic or device, a
     replay, or sealed with a key this workstation does not have."""
+
+
+class RelayError(SyncError):
+    """The relay could not be reached or refused a request; the message says what to do.
+
+    `status` is the HTTP status (0 when the relay was not reached) and `code` the relay's
+    own error code ("" when none), so callers can tell "try later" from "refused"."""
+
+    def __init__(self, message: str, *, status: int = 0, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class DeviceRevokedError(RelayError):
+    """This workstation was removed from the clinic's sync: the relay refuses its token."""
+
+
+class EnrollmentError(SyncError):
+    """A workstation could not be added: wrong, expired or used code, failed proof."""
+
+
+class KeyPackageError(SyncError):
+    """A clinic key sealed to this workstation could not be opened or is not the one named."""
