@@ -16,12 +16,15 @@ import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 import requests
 
-from app.errors import DeviceRevokedError, RelayError
+from app.errors import DeviceRevokedError, RelayError, SyncError
+
+if TYPE_CHECKING:
+    from app.clinic import Clinic
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +149,16 @@ class RelaySession:
             status=status,
             code=code,
         )
+
+
+def session_for(clinic: Clinic) -> RelaySession:
+    """A session with this desk's relay and token; refuses when sync is not set up."""
+    from app.sync.state import read_setup
+
+    setup = read_setup(clinic.conn)
+    if setup is None or not setup.device_token:
+        raise SyncError("This workstation is not connected to a sync relay.")
+    return RelaySession(setup.relay_url, setup.device_token)
 
 
 def _error_code(answer: requests.Response) -> str:
