@@ -16,7 +16,7 @@ ONLY ?=
 # The project runs from the checkout; nothing is installed into the venv but the pins.
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test check unit bench demo clean-venv package package-test
+.PHONY: run test check unit bench demo clean-venv package package-test relay
 
 # The stamp is rebuilt only when a requirements file changes, so a second run
 # takes seconds. pip installs exactly the pinned versions.
@@ -30,8 +30,8 @@ run: $(STAMP)
 	$(PY) main.py
 
 check: $(STAMP)
-	$(BIN)/ruff check app ui tests main.py packaging/smoke_test.py
-	$(BIN)/mypy --strict app main.py
+	$(BIN)/ruff check app ui relay tests main.py packaging/smoke_test.py
+	$(BIN)/mypy --strict app relay main.py
 	$(BIN)/lint-imports
 
 # The screen-guard tests install application-wide event filters, clipboard watchers and
@@ -45,6 +45,11 @@ unit: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(GUARD_TESTS)
 
 test: check unit
+
+# The sync relay (docs/admin/relay.md): SQLite in this user's data folder unless
+# RELAY_DATABASE_URL (or --database) says otherwise; Ctrl+C stops it.
+relay: $(STAMP)
+	$(PY) -m relay serve
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.bench $(ONLY)

@@ -1,0 +1,1 @@
+"""The relay's HTTP endpoints (API v1), one module per kind of record."""
