@@ -55,6 +55,7 @@ from app.sync.relay_api import (
     require_text,
     session_for,
 )
+from app.sync.rotation import share_current_key
 
 INVITE_SECONDS: Final = 900  # the relay's limit too: a code lives 15 minutes at most
 POLL_SECONDS: Final = 1.0
@@ -424,10 +425,13 @@ def admit(clinic: Clinic, invite: Invite, claim: Claim) -> Changes:
     """Seal the clinic's keys and key file to the new workstation and leave them at the
     relay (administrators); record the workstation in sync_device."""
     require(clinic, "sync.manage")
-    ensure_current_key(clinic)
     setup = state.read_setup(clinic.conn)
     if setup is None:
         raise EnrollmentError("This workstation is not connected to a sync relay.")
+    with session_for(clinic) as session:
+        # A replaced key reaches the desks already enrolled first, so the ring sent to
+        # the new one is the ring everybody seals with.
+        share_current_key(clinic, session)
     contents = {
         "clinic_id": clinic.clinic_id,
         "clinic_name": clinic.settings.name,
@@ -458,9 +462,12 @@ def seal_package(
         info=_ENROLL_INFO + invite.invite_bytes,
         associated=_context(invite.invite_bytes, from_device, claim.device_id),
     )
-    return json.dumps(
-        {"format": _PACKAGE_FORMAT, "from_device": from_device, "sealed": keyring.to_text(sealed)}
-    )
+    outer = {
+        "format": _PACKAGE_FORMAT,
+        "from_device": from_device,
+        "sealed": keyring.to_text(sealed),
+    }
+    return _b64(json.dumps(outer).encode())  # the relay takes base64 text only
 
 
 # --- adding a workstation: the new desk ---------------------------------------------------
@@ -564,7 +571,7 @@ def wait_for_package(
 def open_package(pending: PendingJoin, package: str) -> JoinedClinic:
     """Open and check the package; EnrollmentError in words for anything wrong with it."""
     try:
-        outer = json.loads(package)
+        outer = json.loads(_unb64(package))
         from_device = str(outer["from_device"])
         sealed = keyring.from_text(outer["sealed"])
         plaintext = keyring.open_sealed(
@@ -655,7 +662,6 @@ def record_join(clinic: Clinic, joined: JoinedClinic, *, cursor: int = 0) -> Cha
         )
         clinic.conn.execute("DELETE FROM local_sync_key")
         keyring.add_keys(clinic.conn, joined.keys)
-        ensure_current_key(clinic)
         clinic.conn.execute("COMMIT")
     except BaseException:
         clinic.conn.execute("ROLLBACK")

@@ -21,6 +21,7 @@ import secrets
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -31,7 +32,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from app.errors import KeyPackageError
 from app.store.database import Connection
 from app.store.keys import KEY_BYTES, key_fingerprint
-from app.store.writer import utc_now
 
 _SEALED_MAGIC = b"FDSB"  # Frontdesk sealed box
 _SEALED_FORMAT = 1
@@ -52,6 +52,11 @@ class RingKey:
     added_at: str
 
 
+def added_now() -> str:
+    """UTC with microseconds, so keys added in one round keep the order they came in."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def ring(conn: Connection) -> list[RingKey]:
     """Every key this desk holds, oldest first (ties by key id, the same order everywhere)."""
     rows = conn.execute(
@@ -69,7 +74,7 @@ def add_key(conn: Connection, data_key: bytes, added_at: str | None = None) -> b
     cursor = conn.execute(
         "INSERT INTO local_sync_key (key_id, data_key, added_at) VALUES (?, ?, ?) "
         "ON CONFLICT (key_id) DO NOTHING",
-        (key_fingerprint(data_key), data_key, added_at or utc_now()),
+        (key_fingerprint(data_key), data_key, added_at or added_now()),
     )
     return int(cursor.rowcount) > 0
 

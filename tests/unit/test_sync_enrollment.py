@@ -200,8 +200,8 @@ def test_a_package_for_another_desk_or_altered_on_the_way_does_not_open() -> Non
     pending = _pending(code)
     package = _sealed_for(pending, _ring())
     someone_else = _pending(code)
-    outer = json.loads(package)
-    relabelled = json.dumps({**outer, "from_device": "device-m"})
+    outer = json.loads(base64.b64decode(package))
+    relabelled = _b64(json.dumps({**outer, "from_device": "device-m"}).encode())
     for what, who in ((package, someone_else), (relabelled, pending), ("junk", pending)):
         with pytest.raises(EnrollmentError) as refused:
             open_package(who, what)
