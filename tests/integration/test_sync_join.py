@@ -2,16 +2,12 @@
 
 Desk A is an encrypted clinic with an administrator signed in; desk B starts with an
 empty data folder. Between them only the relay and the code the administrator reads
-out. Until the sync engine's snapshot restore lands, B's database is made the way that
-restore makes it (a byte copy of a desk's database with B's device id and no local
-rows); everything about keys, proofs and packages is the real thing.
+out (tests/support/enrolled_desks.py says how B's database is made).
 """
 
 from __future__ import annotations
 
 import base64
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,71 +15,25 @@ import requests
 
 from app.clinic import Clinic, open_clinic
 from app.errors import DeviceRevokedError, EnrollmentError
-from app.store import database
 from app.sync import keyring, state
 from app.sync.devices import UNNAMED, list_devices, revoke_device
 from app.sync.enrollment import (
     CODE_REFUSED,
     PROOF_FAILED,
     EnrollmentCode,
-    JoinedClinic,
     admit,
     claim,
     create_invite,
-    install_key_file,
-    match_key_file,
     parse_code,
-    record_join,
     start_space,
     wait_for_claim,
     wait_for_package,
 )
 from app.sync.relay_api import RelaySession
+from tests.conftest import PASSPHRASE
 from tests.support.acting import administrator_acting  # noqa: F401
+from tests.support.enrolled_desks import desk_a_fixture, desk_b_fixture, join  # noqa: F401
 from tests.support.relay import RunningRelay, relay, relay_url  # noqa: F401
-
-
-@pytest.fixture
-def desk_a(clinic: Clinic, relay_url: str) -> Clinic:  # noqa: F811
-    start_space(clinic, relay_url)
-    return clinic
-
-
-def join(desk_a: Clinic, home_b: Path) -> tuple[Clinic, JoinedClinic]:
-    """The whole dance: code on A, claim on B, check and admit on A, package to B."""
-    invite = create_invite(desk_a)
-    pending = claim(invite.code)  # B types the code
-    seen = wait_for_claim(desk_a, invite, poll_seconds=0.05)
-    assert seen.check_code == pending.check_code  # both screens show the same
-    admit(desk_a, invite, seen)
-    joined = wait_for_package(pending, poll_seconds=0.05)
-    return make_desk(desk_a, joined, home_b), joined
-
-
-def make_desk(source: Clinic, joined: JoinedClinic, home: Path) -> Clinic:
-    """B's database as the snapshot restore makes it, then B's own sync records."""
-    install_key_file(joined, home)
-    source.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    shutil.copyfile(source.opened.paths.database, home / "clinic.db")
-    conn = database.connect(home / "clinic.db", joined.data_key)
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'device_id'", (joined.device_id,))
-    for (table,) in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'local_sync%'"
-    ).fetchall():
-        conn.execute(f"DELETE FROM {table}")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    match_key_file(home, database.database_salt(home / "clinic.db"))
-    desk = open_clinic(home)
-    record_join(desk, joined)
-    return desk
-
-
-@pytest.fixture
-def desk_b(desk_a: Clinic, tmp_path: Path) -> Iterator[Clinic]:
-    desk, _joined = join(desk_a, tmp_path / "desk-b")
-    yield desk
-    desk.close()
 
 
 def test_a_second_desk_joins_and_holds_the_same_key_ring(desk_a: Clinic, tmp_path: Path) -> None:
@@ -101,13 +51,8 @@ def test_a_second_desk_joins_and_holds_the_same_key_ring(desk_a: Clinic, tmp_pat
         assert desk_b.store.device_id == joined.device_id != desk_a.store.device_id
         # The same passphrase opens the new desk's key file (same slots as A's).
         assert (desk_b.home / "clinic.key").read_bytes() != b""
-        assert open_clinic(desk_b.home, passphrase=_passphrase(), use_keyring=False).clinic_id
-
-
-def _passphrase() -> str:
-    from tests.conftest import PASSPHRASE
-
-    return PASSPHRASE
+        with open_clinic(desk_b.home, passphrase=PASSPHRASE, use_keyring=False) as again:
+            assert again.clinic_id == desk_a.clinic_id
 
 
 def test_both_desks_are_listed_with_their_names(desk_a: Clinic, desk_b: Clinic) -> None:
