@@ -29,6 +29,7 @@ from app.importers.merge_review import count_open
 from app.security.permissions import allowed
 from app.store.changes import Changes
 from app.store.folder_health import check_folder
+from app.today import clinic_zone
 from app.users import get_user
 from ui.backups.runner import BackupRunner
 from ui.bus import DataBus
@@ -48,6 +49,8 @@ from ui.security.screen_guard import attach_screen_guard
 from ui.security.sign_in import SignInScreen
 from ui.settings_page import SettingsPage
 from ui.shortcuts import shortcut
+from ui.sync.runner import SyncRunner
+from ui.sync.status import SyncStatusButton
 from ui.task_tray import TaskTray
 from ui.theme import css
 from ui.today_page import TodayPage
@@ -183,6 +186,13 @@ class MainWindow(QMainWindow):
         self.backup_runner = BackupRunner(clinic, self)
         self.backup_runner.status.connect(lambda _text: self.settings.backups.refresh())
         self.backup_runner.start()
+        # Sync with the clinic's other workstations (when set up), off the GUI thread;
+        # what they did reaches the views through the bus.
+        self.sync_runner = SyncRunner(clinic, self.bus, self)
+        self.sync_runner.status_changed.connect(self.sync_status.show_status)
+        self.sync_runner.status_changed.connect(self.settings.sync.show_status)
+        self.settings.sync.sync_requested.connect(self.sync_runner.sync_now)
+        self.sync_runner.start()
         self._build_menus()
         self._show_user()
         self._show_reviews()
@@ -212,12 +222,15 @@ class MainWindow(QMainWindow):
         self.folder_label = QLabel()
         self.folder_label.setAccessibleName("Data folder state")
         self.tray = TaskTray()
+        self.sync_status = SyncStatusButton(lambda: clinic_zone(self.clinic))
+        self.sync_status.open_settings.connect(self.open_sync_settings)
         bar = self.statusBar()
         bar.addPermanentWidget(self.clinic_label, 1)
         bar.addPermanentWidget(self.kept_label)
         bar.addPermanentWidget(self.user_label)
         bar.addPermanentWidget(self.switch_button)
         bar.addPermanentWidget(self.folder_label)
+        bar.addPermanentWidget(self.sync_status)
         bar.addPermanentWidget(self.tray)
         # Imported look-alikes wait for a person's decision: say so until they are decided.
         self.reviews_button = QPushButton()
@@ -416,6 +429,12 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.patient_view)
         self.nav.clearSelection()
 
+    def open_sync_settings(self) -> None:
+        """The status bar's sync line leads to Settings ▸ Sync."""
+        self.nav.setCurrentRow(AREAS.index("Settings"))
+        if self.stack.currentWidget() is self.settings:
+            self.settings.show_sync()
+
     def _patient_closed(self) -> None:
         self.nav.setCurrentRow(AREAS.index(self._area))
         self.stack.setCurrentWidget(self.pages[self._area])
@@ -529,6 +548,8 @@ class MainWindow(QMainWindow):
             return
         self.reminders.stop()
         self.backup_runner.stop()
+        self.sync_runner.stop()
+        self.sync_status.stop()
         self.finder.close_service()
         super().closeEvent(event)
 

@@ -69,6 +69,7 @@ from ui.reminder_settings.accounts import AccountsTab
 from ui.reminder_settings.page import RemindersTab
 from ui.security.lock_settings_box import LockSettingsBox
 from ui.security.people_tab import PeopleTab
+from ui.sync.tab import SyncTab
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +286,10 @@ class SettingsPage(QWidget):
         # Gates its own controls: anyone may back up now, administrators set it up.
         self.backups = BackupsTab(clinic, bus)
         self.tabs.addTab(_scrolled(self.backups, "Backups"), "Backups")
+        # Sync with the other workstations: administrators set it up, others read it.
+        self.sync = SyncTab(clinic, bus)
+        self.sync_page = _scrolled(self.sync, "Sync")
+        self.tabs.addTab(self.sync_page, "Sync")
         # Managers and administrators; it says so to everyone else.
         self.audit = AuditTab(clinic, bus)
         self.tabs.addTab(self.audit, "Audit log")
@@ -298,6 +303,7 @@ class SettingsPage(QWidget):
             (surveys, "campaigns.manage"),
             (growth, "campaigns.manage"),
             (self.library, "campaigns.manage"),
+            *self.sync.gated(),
         ]
         self.role_note = QLabel()
         self.role_note.setAccessibleName("What you may change here")
@@ -735,6 +741,10 @@ class SettingsPage(QWidget):
         for widget, permission in self._gated:
             widget.setEnabled(allowed(self.clinic, permission))
         self._show_role_note()
+
+    def show_sync(self) -> None:
+        """Settings ▸ Sync (the status bar's sync line leads here)."""
+        self.tabs.setCurrentWidget(self.sync_page)
 
     def _show_role_note(self) -> None:
         page = self.tabs.currentWidget()

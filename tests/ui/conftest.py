@@ -32,14 +32,16 @@ def app_looks(qapp: QApplication) -> Iterator[QApplication]:
 @pytest.fixture(autouse=True)
 def quiet_leftover_windows(qapp: QApplication) -> Iterator[None]:
     """After each test, main windows the test left open stop their application-wide
-    watchers (idle event filter, clipboard watcher, screen lock) and their daily backup
-    timer: hundreds of them piling up in one process made Qt crash now and then. The
-    windows are not closed (closing may ask about unsaved settings)."""
+    watchers (idle event filter, clipboard watcher, screen lock), their daily backup
+    timer and their sync runner (its timers, and a round under way): hundreds of them
+    piling up in one process made Qt crash now and then. The windows are not closed
+    (closing may ask about unsaved settings)."""
     yield
     for widget in qapp.topLevelWidgets():
         guard = getattr(widget, "screen_guard", None)
         if guard is not None and shiboken6.isValid(guard):
             guard.close()
-        runner = getattr(widget, "backup_runner", None)
-        if runner is not None and shiboken6.isValid(runner):
-            runner.stop()
+        for name in ("backup_runner", "sync_runner"):
+            runner = getattr(widget, name, None)
+            if runner is not None and shiboken6.isValid(runner):
+                runner.stop()

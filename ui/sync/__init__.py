@@ -1,0 +1,1 @@
+"""Sync between the clinic's workstations, on screen: status, settings tab, joining."""
