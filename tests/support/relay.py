@@ -12,10 +12,15 @@ or as the pytest fixtures `relay` (a RunningRelay) and `relay_url` (its base URL
 trailing slash), after `from tests.support.relay import relay, relay_url  # noqa: F401`.
 
 `running_relay(tmp_path, **settings)` passes settings on to relay.settings.Settings,
-e.g. `registration_key="k"`, `token_rate=1, token_burst=3`, `clock=some_clock`, or
+e.g. `registration_key="k"`, `token_rate=1, token_burst=3`, `clock=ManualClock()`, or
 `database_url="postgresql://…"` (then `.database_path` is None). Rate limits are OFF
 unless a test passes them (tests and benchmarks send far more than a desk would);
 everything else is the relay's default. Starting takes well under half a second.
+
+Helpers: new_space() registers a space and returns its first device's TestSpace (url,
+ids, token, .headers); enroll_device() adds a device to it through a real invite;
+sealed_batch() makes a real envelope (app/sync/envelope.seal) for a TestSpace's device;
+ManualClock is a clock a test moves by hand (invite expiry, sender leases).
 
 The handle can `stop()` the relay (a relay that is down: connections are refused)
 and `start()` it again on the same port and database, as a real restart would.
@@ -175,6 +180,38 @@ def enroll_device(space: TestSpace, device_id: str | None = None) -> TestSpace:
     )
     claimed.raise_for_status()
     return TestSpace(space.url, space.space_id, device_id, claimed.json()["token"])
+
+
+class ManualClock:
+    """A clock the test moves by hand: `running_relay(tmp_path, clock=clock)` makes the
+    relay's invite expiry, sender lease and snapshot clean-up follow it."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+TEST_DATA_KEY = bytes(range(32))
+
+
+def sealed_batch(
+    space: TestSpace,
+    seq: int,
+    payload: bytes = b"changes",
+    batch_id: str | None = None,
+    data_key: bytes = TEST_DATA_KEY,
+) -> bytes:
+    """A real envelope (app/sync/envelope.seal) from this device, as a desk would push it."""
+    from app.sync.envelope import seal
+
+    return seal(
+        data_key, space.space_id, space.device_id, seq, batch_id or uuid.uuid4().hex, payload
+    )
 
 
 @pytest.fixture
