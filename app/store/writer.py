@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from app.errors import RecordNotFoundError, StoreWriteError
 from app.store.changes import Changes, Created
@@ -41,6 +41,11 @@ PatientHook = Callable[[Connection, frozenset[str]], None]
 # log's "change" entry commits or rolls back with the change it describes.
 CommitHook = Callable[["Tx"], None]
 
+
+_T = TypeVar("_T", bound="Tx")
+# meta key: the highest clock reading this desk has seen from another desk (sync). The
+# journal's last row may be older than it, and a restarted desk must not stamp below it.
+HLC_FLOOR_KEY = "hlc_floor"
 
 _MILLIS_48 = (1 << 48) - 1
 _LOW_62 = (1 << 62) - 1
@@ -279,6 +284,61 @@ class Tx:
                     self.patients_by_table.setdefault(table, set()).add(str(owner))
 
 
+class RemoteTx(Tx):
+    """A transaction applying other workstations' changes: their change rows are added
+    as they are, and rows are set to their merged state without journalling again."""
+
+    def add_changes(self, rows: Sequence[tuple[str, str, str, str | None, str, str]]) -> None:
+        """Journal remote change rows verbatim: (tbl, row_id, col, value, hlc, device_id)."""
+        self.conn.executemany(
+            "INSERT INTO change (tbl, row_id, col, value, hlc, device_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def stored(self, table: str, row_id: str) -> dict[str, Any] | None:
+        """The whole stored row, or None."""
+        self._schema.check(table, ())
+        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        return None if row is None else dict(zip(self._schema.columns[table], row, strict=True))
+
+    def put(self, table: str, row_id: str, values: Mapping[str, Any]) -> bool:
+        """Make the row hold these values: an update of the columns that differ when it
+        exists, else an insert (columns not given take their defaults). Never INSERT OR
+        REPLACE: that deletes first. True when something was written. IntegrityError
+        (a unique value already used by another row) propagates to the caller."""
+        self._schema.check(table, values.keys())
+        before = self.stored(table, row_id)
+        if before is None:
+            full = {"id": row_id, **{c: v for c, v in values.items() if c != "id"}}
+            marks = ", ".join("?" for _ in full)
+            self.conn.execute(
+                f"INSERT INTO {table} ({', '.join(full)}) VALUES ({marks})", tuple(full.values())
+            )
+            self._note(table, full, row_id)
+            return True
+        changed = {c: v for c, v in values.items() if c != "id" and before[c] != v}
+        if not changed:
+            return False
+        assignments = ", ".join(f"{c} = ?" for c in changed)
+        self.conn.execute(
+            f"UPDATE {table} SET {assignments} WHERE id = ?", (*changed.values(), row_id)
+        )
+        self._note(table, before, row_id)
+        if "patient_id" in changed:
+            self._note(table, {**before, **changed}, row_id)  # moved: both patients' index
+        return True
+
+    def remove(self, table: str, row_id: str) -> dict[str, Any] | None:
+        """Delete the row (foreign keys are off: nothing cascades); the row as it was."""
+        before = self.stored(table, row_id)
+        if before is None:
+            return None
+        self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+        self._note(table, before, row_id)
+        return before
+
+
 class Store:
     """An open clinic database: reads on `conn`, writes through `write()`."""
 
@@ -289,8 +349,7 @@ class Store:
         self.device_id = device_id
         self.schema = Schema(conn)
         if clock is None:
-            last = conn.execute("SELECT hlc FROM change ORDER BY seq DESC LIMIT 1").fetchone()
-            clock = HybridLogicalClock(Hlc.decode(last[0]) if last else None)
+            clock = HybridLogicalClock(last_stamp(conn))
         self.clock = clock
         self._patient_hooks: list[tuple[frozenset[str], PatientHook]] = []
         self.before_commit: list[CommitHook] = []  # run last, inside the transaction
@@ -304,7 +363,33 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """A write transaction: all of it commits, or none of it does."""
-        tx = Tx(self.conn, self.schema, self.clock, self.device_id)
+        with self._transaction(Tx(self.conn, self.schema, self.clock, self.device_id)) as tx:
+            yield tx
+
+    @contextmanager
+    def apply_remote(self) -> Iterator[RemoteTx]:
+        """A transaction that writes what other workstations changed (sync).
+
+        Their change rows go into the journal as they came (`add_changes`) and the rows
+        they touch take their merged state (`put`, `remove`) without new change rows of
+        this desk's own; the search index and the audit log follow through the same
+        hooks as any write. Foreign keys are off for it (the pragma is a no-op inside a
+        transaction, hence here): rows arrive in any order, and SQLite's cascades must
+        never remove rows unjournalled. The caller (app/sync/apply.py) keeps references
+        whole itself before commit.
+        """
+        if self.conn.in_transaction:
+            raise RuntimeError("apply_remote needs a connection outside any transaction")
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            tx = RemoteTx(self.conn, self.schema, self.clock, self.device_id)
+            with self._transaction(tx) as opened:
+                yield opened
+        finally:
+            self.conn.execute("PRAGMA foreign_keys = ON")
+
+    @contextmanager
+    def _transaction(self, tx: _T) -> Iterator[_T]:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except OperationalError as exc:
@@ -340,6 +425,15 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def last_stamp(conn: Connection) -> Hlc | None:
+    """The latest clock reading this database knows: its journal's last row, or what
+    sync has seen from other desks when that is later."""
+    last = conn.execute("SELECT hlc FROM change ORDER BY seq DESC LIMIT 1").fetchone()
+    floor = conn.execute("SELECT value FROM meta WHERE key = ?", (HLC_FLOOR_KEY,)).fetchone()
+    stamps = [Hlc.decode(str(r[0])) for r in (last, floor) if r is not None]
+    return max(stamps) if stamps else None
 
 
 def _write_error(exc: DatabaseError) -> StoreWriteError:
