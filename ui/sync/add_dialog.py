@@ -154,10 +154,11 @@ class AddWorkstationDialog(QDialog):
         self.copy_button.clicked.connect(self.copy_code)
         self.copied = hint_label("")
         self.copied.setAccessibleName("Copied")
+        self.copied.hide()
         self.countdown = hint_label("")
         self.countdown.setAccessibleName("Time left to use the code")
         self.qr = QrPicture()
-        qr_note = hint_label("Or read it with a camera:")
+        qr_note = hint_label("The same code as a QR picture:")
         qr_note.setAccessibleName("About the QR picture")
         left = QVBoxLayout()
         left.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignLeft)
@@ -315,6 +316,7 @@ class AddWorkstationDialog(QDialog):
             return
         QGuiApplication.clipboard().setText(self.invite.code)
         self.copied.setText("Copied. Paste it on the new computer.")
+        self.copied.show()
 
     def _claimed(self, claim: Claim) -> None:
         self.claim = claim
