@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic
+from app.sync.relay_api import REMOVED
 from app.sync.service import SyncStatus, sync_status
 from tests.support.acting import administrator_acting  # noqa: F401
 from ui.main_window import MainWindow
@@ -51,8 +52,13 @@ def test_offline_says_since_when_and_that_nothing_is_lost() -> None:
 
 
 def test_a_removed_workstation_is_told_to_ask_an_administrator() -> None:
-    status = SyncStatus("error", message="This workstation was removed — ask an administrator")
+    status = SyncStatus("error", message=REMOVED)
     assert words(status) == "Sync stopped: this workstation was removed — ask an administrator"
+
+
+def test_another_stop_shows_the_first_sentence_of_the_reason() -> None:
+    status = SyncStatus("error", message="The server refused the request. If it goes on, ask.")
+    assert words(status) == "Sync stopped: the server refused the request"
 
 
 def test_an_older_frontdesk_is_asked_to_update() -> None:

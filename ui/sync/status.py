@@ -28,7 +28,6 @@ class SyncStatusButton(QPushButton):
         self.status: StatusFacts | None = None
         self.setFlat(True)
         self.setAccessibleDescription("Opens Settings ▸ Sync")
-        self.setToolTip("Sync with the clinic's other workstations: open Settings ▸ Sync")
         self.clicked.connect(self.open_settings)
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
@@ -44,6 +43,9 @@ class SyncStatusButton(QPushButton):
         words = status_line(status, datetime.now(UTC), self._zone()) if status else ""
         self.setText(words)
         self.setAccessibleName(f"Sync: {words}" if words else "Sync")
+        # The core's whole sentence (the line may carry only its start).
+        detail = status.message if status is not None else ""
+        self.setToolTip(f"{detail}\nClick to open Settings ▸ Sync." if detail else "")
         colour = tone(status) if status else None
         self.setStyleSheet(f"color: {theme.css(colour)}; font-weight: bold;" if colour else "")
         visible = bool(words) and status is not None and status.state != OFF

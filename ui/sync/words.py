@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from typing import Literal, Protocol
 
+from app.sync.relay_api import REMOVED
+
 OFF, SYNCED, PENDING, SYNCING, OFFLINE, ERROR, UPDATE_NEEDED = (
     "off",
     "synced",
@@ -20,6 +22,7 @@ OFF, SYNCED, PENDING, SYNCING, OFFLINE, ERROR, UPDATE_NEEDED = (
     "update_needed",
 )
 UPDATE_WORDS = "Update Frontdesk: another workstation uses a newer version"
+REMOVED_WORDS = "Sync stopped: this workstation was removed — ask an administrator"
 OFFLINE_TAIL = "changes are kept and sent when the connection is back"
 STOPPED = "Sync stopped"
 
@@ -86,7 +89,10 @@ def status_line(status: StatusFacts, now: datetime, zone: tzinfo) -> str:
     if state == UPDATE_NEEDED:
         return UPDATE_WORDS
     if state == ERROR:
-        reason = status.message.strip() or "ask an administrator to look at Settings ▸ Sync"
+        if status.message == REMOVED:
+            return REMOVED_WORDS
+        # The first sentence fits the status bar; the whole reason is in Settings ▸ Sync.
+        reason = first_sentence(status.message) or "ask an administrator to look at Settings ▸ Sync"
         return reason if reason.startswith(STOPPED) else f"{STOPPED}: {_lower_first(reason)}"
     if state == OFFLINE:
         since = as_time(status.offline_since)
@@ -111,6 +117,12 @@ def tone(status: StatusFacts) -> Literal["danger", "warning"] | None:
     if status.state == OFFLINE:
         return "warning"
     return None
+
+
+def first_sentence(text: str) -> str:
+    """'The sync server refused. Tell…' → 'The sync server refused' (no final stop)."""
+    head = text.strip().split(". ", 1)[0].strip()
+    return head[:-1] if head.endswith(".") else head
 
 
 def _lower_first(text: str) -> str:
