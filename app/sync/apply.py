@@ -164,29 +164,61 @@ def reapply_pending(store: Store) -> Applied:
 
 def rematerialize_all(store: Store, then: Callable[[Connection], None] | None = None) -> Applied:
     """Merge every row of the journal again and write the result (repair after a digest
-    mismatch: whatever the tables hold, they end as the change rows say)."""
+    mismatch: whatever the tables hold, they end as the change rows say). Table by
+    table, parents first, a few thousand rows at a time, in one transaction."""
     with store.apply_remote() as tx:
-        run = _Run(tx, store)
-        keys = {
-            (str(t), str(r))
-            for t, r in tx.conn.execute("SELECT DISTINCT tbl, row_id FROM change")
-            if str(t) in store.schema.columns
-        }
-        run.settle(keys)
+        shape = _Shape(tx.conn, store.schema)
+        found = 0
+        for table in _parents_first(store.schema, shape):
+            ids = [
+                str(r)
+                for (r,) in tx.conn.execute(
+                    "SELECT DISTINCT row_id FROM change WHERE tbl = ?", (table,)
+                )
+            ]
+            for start in range(0, len(ids), _REMERGE_CHUNK):
+                run = _Run(tx, store, shape)
+                run.settle({(table, r) for r in ids[start : start + _REMERGE_CHUNK]}, retry=False)
+                found += run.conflicts_found
+        run = _Run(tx, store, shape)
+        run.settle(set())
+        found += run.conflicts_found
         if then is not None:
             then(tx.conn)
-    return Applied(tx.changes, 0, run.conflicts_found)
+    return Applied(tx.changes, 0, found)
+
+
+_REMERGE_CHUNK = 2_000
+
+
+def _parents_first(schema: Schema, shape: _Shape) -> list[str]:
+    """Tables ordered so a table comes after those it refers to (self references aside)."""
+    ordered: list[str] = []
+    placed: set[str] = set()
+
+    def place(table: str, seen: frozenset[str]) -> None:
+        if table in placed or table in seen:
+            return
+        for ref in shape.refs.get(table, []):
+            if ref.parent != table and ref.parent in schema.columns:
+                place(ref.parent, seen | {table})
+        placed.add(table)
+        ordered.append(table)
+
+    for table in sorted(schema.columns):
+        place(table, frozenset())
+    return ordered
 
 
 class _Run:
     """One apply: the rows touched, what was removed, what must be checked."""
 
-    def __init__(self, tx: RemoteTx, store: Store) -> None:
+    def __init__(self, tx: RemoteTx, store: Store, shape: _Shape | None = None) -> None:
         self.tx = tx
         self.conn = tx.conn
         self.store = store
         self.schema = store.schema
-        self.shape = _Shape(self.conn, self.schema)
+        self.shape = shape or _Shape(self.conn, self.schema)
         self.dirty: set[RowKey] = set()
         self.conflicts_found = 0
         self._changes: dict[RowKey, list[ChangeRow]] = {}
@@ -216,21 +248,24 @@ class _Run:
 
     # --- 3, 4, 5: merge, write, keep references whole ------------------------------------
 
-    def settle(self, keys: set[RowKey]) -> None:
+    def settle(self, keys: set[RowKey], *, retry: bool = True) -> None:
+        """Merge and write these rows (and, with `retry`, every row still waiting)."""
         before = self._conflict_keys()
-        self._settle(keys)
+        self._settle(keys, retry)
         self.conflicts_found = len(self._conflict_keys() - before)
 
     def _conflict_keys(self) -> set[str]:
         return {str(k) for (k,) in self.conn.execute("SELECT key FROM local_sync_conflict")}
 
-    def _settle(self, keys: set[RowKey]) -> None:
-        waiting = {
-            (str(t), str(r))
-            for t, r in self.conn.execute(
-                "SELECT tbl, row_id FROM local_sync_conflict WHERE kind IN (?, ?)", _RETRIED
-            )
-        }
+    def _settle(self, keys: set[RowKey], retry: bool) -> None:
+        waiting: set[RowKey] = set()
+        if retry:
+            waiting = {
+                (str(t), str(r))
+                for t, r in self.conn.execute(
+                    "SELECT tbl, row_id FROM local_sync_conflict WHERE kind IN (?, ?)", _RETRIED
+                )
+            }
         keys = {k for k in keys | waiting if k[0] in self.schema.columns}
         missing = [k for k in keys if k not in self._changes]
         self._changes.update(load_changes(self.conn, missing))
