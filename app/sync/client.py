@@ -43,7 +43,7 @@ from app.errors import (
 )
 from app.ops import CancelToken, OperationCancelledError, Progress, no_progress
 from app.store.changes import Changes
-from app.store.migrations import latest_version
+from app.store.migrations import schema_version
 from app.store.writer import utc_now
 from app.sync import digest, journal, payload, snapshot, state
 from app.sync.apply import apply_changes, unknown_to
@@ -172,7 +172,9 @@ class _Round:
         self.cancel = cancel
         self.progress = progress
         self.me = clinic.store.device_id
-        self.schema_version = latest_version()
+        # The database's own version: what this desk's tables can hold (the same as the
+        # program's once the clinic is open: opening brings it up to date).
+        self.schema_version = schema_version(self.conn)
 
     def _check_cancel(self) -> None:
         if self.cancel is not None:

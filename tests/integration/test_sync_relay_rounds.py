@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from app.clinic import Clinic
 from app.patients.model import PatientDraft
@@ -22,7 +21,7 @@ from app.sync.service import sync_once, sync_status
 from tests.support.acting import administrator_acting  # noqa: F401
 from tests.support.relay import RunningRelay, relay, relay_url  # noqa: F401
 from tests.support.sync_desks import domain_state, lost_edits
-from tests.support.sync_relay_desks import first_desk, join_desk, settle, sync
+from tests.support.sync_relay_desks import first_desk, join_desk, push_as, settle, sync
 
 
 @pytest.fixture
@@ -192,29 +191,11 @@ def test_a_batch_under_a_key_this_desk_lacks_is_refused_in_words_and_nothing_app
     from app.store.keys import new_data_key
     from app.store.migrations import latest_version
     from app.sync import journal, payload
-    from app.sync.envelope import seal
 
     create_patient(desk_a, PatientDraft("Okafor", "Ada"))
     batch = journal.next_batch(desk_a.conn, desk_a.store.device_id, 0, latest_version())
     assert batch is not None
-    setup = desk_a.conn.execute(
-        "SELECT batch_seq, device_token, relay_url FROM local_sync"
-    ).fetchone()
-    envelope = seal(
-        new_data_key(),
-        desk_a.clinic_id,
-        desk_a.store.device_id,
-        setup[0] + 1,
-        "f" * 32,
-        batch.payload,
-    )
-    answer = requests.post(
-        f"{setup[2]}/v1/batches",
-        data=envelope,
-        headers={"Authorization": f"Bearer {setup[1]}", "Content-Type": "application/octet-stream"},
-        timeout=5,
-    )
-    assert answer.status_code == 201
+    push_as(desk_a, batch.payload, data_key=new_data_key())  # a key in no desk's ring
     cursor_before = desk_b.conn.execute("SELECT cursor FROM local_sync").fetchone()[0]
     result = sync(desk_b)
     assert result.status.state == "error"

@@ -56,3 +56,29 @@ def settle(*desks: Clinic, rounds: int = 3) -> None:
         for desk in desks:
             result = sync(desk)
             assert result.status.state in ("synced", "pending"), result.status.message
+
+
+def push_as(desk: Clinic, data: bytes, *, data_key: bytes | None = None) -> None:
+    """Push a payload as `desk`'s next batch straight to the relay (sealed with `data_key`,
+    by default the key the desk seals with), moving the desk's batch number on as its own
+    push would: a batch a differently built Frontdesk might send."""
+    import uuid
+
+    import requests
+
+    from app.sync.envelope import seal
+    from app.sync.rotation import sealing_key
+
+    address, token, seq = desk.conn.execute(
+        "SELECT relay_url, device_token, batch_seq + 1 FROM local_sync"
+    ).fetchone()
+    key = data_key or sealing_key(desk)
+    envelope = seal(key, desk.clinic_id, desk.store.device_id, seq, uuid.uuid4().hex, data)
+    answer = requests.post(
+        f"{address}/v1/batches",
+        data=envelope,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"},
+        timeout=5,
+    )
+    assert answer.status_code == 201, answer.text
+    desk.conn.execute("UPDATE local_sync SET batch_seq = ?", (seq,))
