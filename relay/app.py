@@ -7,10 +7,12 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from relay import __version__
 from relay.access_log import AccessLogMiddleware
@@ -48,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses=COMMON,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(_no_unknown_query)],
     )
     app.state.settings = settings
     app.state.storage = storage
@@ -63,6 +66,27 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(AccessLogMiddleware)
     return app
+
+
+def _no_unknown_query(request: Request) -> None:
+    """A query parameter the endpoint does not take is a malformed request (422), not
+    something to ignore: a misspelt `afer=` would otherwise pull from the start."""
+    if not request.query_params:
+        return
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    allowed = _query_names(dependant) if isinstance(dependant, Dependant) else set()
+    if not set(request.query_params.keys()) <= allowed:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise ApiError(
+            422, "invalid_request", f"Unknown query parameter; this address takes: {takes}."
+        )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
 
 
 def _json(
@@ -94,7 +118,21 @@ async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
         404: "There is no such address on this relay.",
         405: "This address does not take that method.",
     }.get(error.status_code, str(error.detail))
-    return _json(error.status_code, {"error": code, "message": message}, error.headers)
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return _json(error.status_code, {"error": code, "message": message}, headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the first route's,
+    and GET and PUT of one path are two routes here)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -43,6 +43,7 @@ from typing import Any
 import pytest
 import requests
 import uvicorn
+from fastapi import FastAPI
 
 from relay.app import create_app
 from relay.settings import Settings
@@ -60,6 +61,7 @@ class RunningRelay:
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._app: FastAPI | None = None
         self.port = 0
 
     @property
@@ -80,8 +82,9 @@ class RunningRelay:
         sock.listen(512)
         self.port = sock.getsockname()[1]
         self._socket = sock
+        self._app = create_app(self.settings)
         config = uvicorn.Config(
-            create_app(self.settings),
+            self._app,
             log_level="warning",
             access_log=False,
             lifespan="on",
@@ -102,9 +105,10 @@ class RunningRelay:
 
     def stop(self) -> None:
         """Stop answering: afterwards connections to .url are refused."""
-        if self._server is not None and self._thread is not None:
+        if self._server is not None and self._thread is not None and self._app is not None:
             self._server.should_exit = True
             self._thread.join(timeout=10)
+            self._app.state.storage.close()  # already closed unless it hung
         if self._socket is not None:
             self._socket.close()
         self._server = self._thread = self._socket = None
