@@ -1,5 +1,6 @@
 """The first-run wizard: the clinic's details, the first administrator and passphrase, the
-Emergency Kit, then an empty clinic or a demo one."""
+Emergency Kit, then an empty clinic or a demo one — or, on a new computer of a clinic that
+already uses Frontdesk, joining it with a code from another workstation (ui/sync/join_page.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import zoneinfo
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QLocale, QStandardPaths, Qt, QTimeZone, QUrl
+from PySide6.QtCore import QLocale, QStandardPaths, Qt, QTimeZone, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -39,9 +40,10 @@ from app.users import MAX_NAME, act_as_default_user, check_user_name
 from app.version import __version__
 from ui.regions import phone_countries
 from ui.security.password_dialog import PasswordFields
+from ui.sync.join_page import JoinPage
 from ui.unlock import PassphraseFields, error_label, hint_label, show_error
 
-CLINIC_PAGE, ADMIN_PAGE, KIT_PAGE, START_PAGE = range(4)
+CLINIC_PAGE, ADMIN_PAGE, KIT_PAGE, START_PAGE, JOIN_PAGE = range(5)
 FALLBACK_TIMEZONE = "UTC"
 FALLBACK_REGION = "US"
 # Where Letter paper is the norm; everyone else prints the kit on A4.
@@ -110,6 +112,8 @@ def _field_with_error(field: QWidget, error: QLabel, hint: QLabel | None = None)
 class ClinicPage(QWizardPage):
     """Who the clinic is and how it writes times, dates and phone numbers."""
 
+    join_instead = Signal()
+
     def __init__(self) -> None:
         super().__init__()
         self.setTitle("Your clinic")
@@ -151,6 +155,17 @@ class ClinicPage(QWizardPage):
         self.phone_error = error_label("Clinic phone problem")
         self.timezone_error = error_label("Time zone problem")
         self.region_error = error_label("Country problem")
+        # A second or third reception computer joins the clinic instead of making one.
+        self.join_button = QPushButton(
+            "This clinic already uses Frontdesk on another computer — &join it"
+        )
+        self.join_button.setAccessibleName(
+            "This clinic already uses Frontdesk on another computer: join it"
+        )
+        self.join_button.setFlat(True)
+        self.join_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.join_button.setStyleSheet("text-decoration: underline; text-align: left;")
+        self.join_button.clicked.connect(self.join_instead)
         page = QVBoxLayout(self)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -174,6 +189,8 @@ class ClinicPage(QWizardPage):
             hint_label("Phone numbers typed without + are read as numbers of this country."),
         )
         self._row(form, "&Dates:", self.date_order)
+        # Shown first, reached last by Tab (typing starts in the name), or with Alt+J.
+        page.insertWidget(0, self.join_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.name.textChanged.connect(lambda _t: show_error(self.name_error, ""))
         self.phone.textChanged.connect(lambda _t: show_error(self.phone_error, ""))
         self.timezone.currentTextChanged.connect(lambda _t: show_error(self.timezone_error, ""))
@@ -529,10 +546,15 @@ class FirstRunWizard(QWizard):
         self.admin_page = AdminPage(self)
         self.kit_page = KitPage(self)
         self.start_page = StartPage()
+        self.join_page = JoinPage(home)
+        self.clinic_page.join_instead.connect(lambda: self.begin_at(JOIN_PAGE))
+        self.join_page.new_clinic_instead.connect(lambda: self.begin_at(CLINIC_PAGE))
+        self.join_page.joined.connect(lambda _clinic: self._joined())
         self.setPage(CLINIC_PAGE, self.clinic_page)
         self.setPage(ADMIN_PAGE, self.admin_page)
         self.setPage(KIT_PAGE, self.kit_page)
         self.setPage(START_PAGE, self.start_page)
+        self.setPage(JOIN_PAGE, self.join_page)
         self.setStartId(CLINIC_PAGE)
         self.setButtonText(QWizard.WizardButton.NextButton, "&Next")
         self.setButtonText(QWizard.WizardButton.BackButton, "&Back")
@@ -546,7 +568,18 @@ class FirstRunWizard(QWizard):
 
     @property
     def want_demo(self) -> bool:
-        return self.start_page.demo.isChecked()
+        return self.currentId() != JOIN_PAGE and self.start_page.demo.isChecked()
+
+    @property
+    def joining(self) -> bool:
+        return self.startId() == JOIN_PAGE
+
+    def begin_at(self, page_id: int) -> None:
+        """Switch between making a new clinic and joining one (nothing exists yet)."""
+        if self.clinic is not None or self.join_page.busy:
+            return
+        self.setStartId(page_id)
+        self.restart()
 
     def create_the_clinic(self, admin_name: str, passphrase: str, password: str) -> None:
         """Create the clinic with its settings and administrator (signed in with their
@@ -573,9 +606,23 @@ class FirstRunWizard(QWizard):
             accounts.set_first_password(clinic, password, name=admin_name)
         act_as_default_user(clinic)
 
+    def _joined(self) -> None:
+        # The clinic is on this computer now: the only way on is to open it.
+        self.setOption(QWizard.WizardOption.NoCancelButton, True)
+        self.button(QWizard.WizardButton.FinishButton).setFocus()
+
+    def accept(self) -> None:
+        if self.joining:
+            self.clinic = self.join_page.clinic
+        super().accept()
+
     def reject(self) -> None:
         # After the clinic exists, only the last page may close the wizard (Esc or the
         # window's close button): before that the recovery key would be lost unseen.
         if self.clinic is not None and self.currentId() != START_PAGE:
             return
+        if self.joining:
+            # Waiting or copying stops; a joined clinic is kept (it is on disk).
+            self.join_page.cancel()
+            self.clinic = self.join_page.clinic
         super().reject()
