@@ -1,5 +1,6 @@
 """The window's sync runner on real clinics and the real relay on loopback: rounds off the
-GUI thread when asked, after local saves, never two at once, and a clean stop."""
+GUI thread when asked, after local saves, never two at once, a clean stop; what another
+workstation saved reaching the open views; a removed workstation told so."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from pytestqt.qtbot import QtBot
 from app.clinic import Clinic
 from app.patients.model import PatientDraft
 from app.patients.records import create_patient
+from app.store.changes import Changes
+from app.sync.devices import revoke_device
 from app.sync.enrollment import start_space
+from app.sync.service import sync_once
 from tests.support.acting import administrator_acting  # noqa: F401
+from tests.support.enrolled_desks import join
 from tests.support.relay import RunningRelay, running_relay
 from ui.bus import DataBus
 from ui.main_window import MainWindow
@@ -90,3 +95,56 @@ def test_the_window_starts_its_runner_and_stops_it_when_closed(
     assert window.sync_status.text()
     window.close()
     assert window.sync_runner.stopped and not window.sync_runner.running
+
+
+def test_what_another_workstation_saved_appears_in_the_open_views(
+    qtbot: QtBot, clinic: Clinic, relay: RunningRelay, tmp_path: Path
+) -> None:
+    start_space(clinic, relay.url)
+    desk_b, _joined = join(clinic, tmp_path / "desk-b")
+    try:
+        window = MainWindow(desk_b, start_page="Patients")
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.sync_runner.rounds >= 1, timeout=20_000)
+        heard: list[Changes] = []
+        window.bus.changed.connect(heard.append)
+
+        # Desk A (the clinic's first computer) adds a patient and sends it.
+        created = create_patient(clinic, PatientDraft("Okafor", "Ada"))
+        assert sync_once(clinic).pushed >= 1
+
+        window.sync_runner.sync_now()
+        qtbot.waitUntil(
+            lambda: window.patients.model.row_of(created.id) is not None, timeout=20_000
+        )
+        assert any(c.touches("patient") for c in heard)
+        qtbot.waitUntil(lambda: window.sync_status.text().startswith("Synced"), timeout=20_000)
+    finally:
+        window.sync_runner.stop()
+        desk_b.close()
+
+
+def test_a_removed_workstation_says_so_in_the_status_bar(
+    qtbot: QtBot, clinic: Clinic, relay: RunningRelay, tmp_path: Path
+) -> None:
+    start_space(clinic, relay.url)
+    desk_b, _joined = join(clinic, tmp_path / "desk-b")
+    try:
+        window = MainWindow(desk_b)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.sync_runner.rounds >= 1, timeout=20_000)
+        revoke_device(clinic, desk_b.store.device_id)
+        window.sync_runner.sync_now()
+        qtbot.waitUntil(
+            lambda: (
+                window.sync_status.text()
+                == "Sync stopped: this workstation was removed — ask an administrator"
+            ),
+            timeout=20_000,
+        )
+        assert window.settings.sync.state_label.text().startswith("This workstation was removed")
+    finally:
+        window.sync_runner.stop()
+        desk_b.close()
