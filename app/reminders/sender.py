@@ -56,8 +56,9 @@ from app.reminders.delivery import (
 from app.reminders.outbox import Message, get_message, record_events, transition
 from app.reminders.rules import CALL_CHANNEL, Rule, load_rules
 from app.reminders.sender_lock import sending_lock
-from app.reminders.settings import ReminderSettings, is_sender, load_settings
+from app.reminders.settings import ReminderSettings, is_chosen_sender, load_settings
 from app.store.writer import utc_now, utc_text
+from app.sync import sender_lease
 
 __all__ = [
     "ChannelProblem",
@@ -137,9 +138,10 @@ def _moment(now: datetime | None) -> datetime:
 def _refusal(clinic: Clinic, settings: ReminderSettings) -> str:
     if not settings.enabled:
         return SENDING_OFF
-    if not is_sender(clinic, settings):
+    if not is_chosen_sender(clinic, settings):
         return NOT_SENDER
-    return ""
+    # With sync on: claim or renew the sending turn at the relay ("" without sync).
+    return sender_lease.prepare_to_send(clinic)
 
 
 # --- the channel problems Settings and Messages show ------------------------------------
@@ -264,6 +266,8 @@ class _Pass:
             if cancel is not None and cancel.cancelled:
                 self.cancelled = True
                 return
+            if not sender_lease.still_may_send(self.clinic):
+                return  # the sending turn ended (sync on): the rest stays due
             progress(done, len(ids), "Sending reminders")
             self._one(message_id)
         progress(len(ids), len(ids), "Sending reminders")
@@ -608,7 +612,7 @@ def recover_interrupted(clinic: Clinic, channels: Channels, *, now: datetime | N
     pass on this computer is sending.
     """
     _moment(now)
-    if not is_sender(clinic):
+    if not is_chosen_sender(clinic) or sender_lease.prepare_to_send(clinic):
         return 0
     with sending_lock(clinic.home) as held:
         if not held:

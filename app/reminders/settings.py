@@ -4,9 +4,11 @@ Sending starts switched off: a clinic upgraded to this version, or a new one, se
 reminders planned in Messages and turns sending on when its accounts are set up, so nobody
 gets a text the clinic did not expect to send.
 
-The sender workstation: until sync can claim each message through the relay, exactly one
-workstation sends (its device id is stored here). Any other workstation plans and shows
-the outbox but never sends, so a clinic with two desks never texts a patient twice.
+The sender workstation: exactly one workstation sends (its device id is stored here). Any
+other workstation plans and shows the outbox but never sends, so a clinic with two desks
+never texts a patient twice. With sync on the setting travels between desks with a
+delay, so the chosen desk must also hold the sending turn, a lease at the relay
+(app/sync/sender_lease.py); without sync nothing else is asked.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Final
 from app.clinic import Clinic, put_setting
 from app.errors import InvalidInputError
 from app.store.changes import Changes
+from app.sync import sender_lease
 
 SETTING: Final = "reminders.settings"
 CONSENT_RULES: Final = ("opt_out", "opt_in")
@@ -87,17 +90,30 @@ def device_id(clinic: Clinic) -> str:
     return clinic.store.device_id
 
 
-def is_sender(clinic: Clinic, settings: ReminderSettings | None = None) -> bool:
-    """Whether this workstation sends. A clinic that has not chosen lets the first
-    workstation that runs the sender take the role (claim_sender)."""
+def is_chosen_sender(clinic: Clinic, settings: ReminderSettings | None = None) -> bool:
+    """Whether the clinic chose this workstation to send (whatever its sending turn)."""
     settings = settings or load_settings(clinic)
     return settings.sender_device == device_id(clinic)
 
 
+def is_sender(clinic: Clinic, settings: ReminderSettings | None = None) -> bool:
+    """Whether this workstation sends: the chosen one, and with sync on only while it
+    holds the sending turn (no network asked: the turn is renewed by the sending pass).
+    A clinic that has not chosen lets the first workstation that runs the sender take
+    the role (claim_sender_if_unset)."""
+    if not is_chosen_sender(clinic, settings):
+        return False
+    return not sender_lease.sync_on(clinic) or sender_lease.holds_turn(clinic)
+
+
 def claim_sender(clinic: Clinic) -> ReminderSettings:
     """Make this workstation the one that sends (Settings ▸ Reminders, "Send from this
-    computer"); the other workstations stop at their next pass."""
-    return update_settings(clinic, sender_device=device_id(clinic))
+    computer"); the other workstations stop at their next pass. With sync on the next
+    sending pass here takes the turn over at the relay (no network on this call)."""
+    settings = update_settings(clinic, sender_device=device_id(clinic))
+    if sender_lease.sync_on(clinic):
+        sender_lease.want_take_over(clinic)
+    return settings
 
 
 def claim_sender_if_unset(clinic: Clinic) -> ReminderSettings:
