@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic
+from app.errors import DeviceRevokedError
 from app.sync import devices
 from app.sync.enrollment import claim, start_space, wait_for_package
 from app.sync.qr import qr_matrix
@@ -154,3 +155,21 @@ def test_the_qr_picture_keeps_whole_square_modules(qtbot: QtBot) -> None:
     top = (image.height() - module * side) // 2 + QUIET_ZONE * module
     assert image.pixelColor(left + module // 2, top + module // 2) == QColor("black")
     assert image.pixelColor(left - module // 2, top - module // 2) == QColor("white")
+
+
+def test_a_computer_not_let_in_is_removed_and_gets_nothing(
+    qtbot: QtBot, clinic: Clinic, relay: RunningRelay
+) -> None:
+    start_space(clinic, relay.url)
+    dialog = opened(qtbot, clinic)
+    assert dialog.invite is not None
+    pending = claim(dialog.invite.code)
+    qtbot.waitUntil(lambda: dialog.state == "claimed", timeout=20_000)
+    dialog.refuse_button.click()
+    assert not dialog.isVisible()
+    op = dialog.last_op
+    qtbot.waitUntil(lambda: op is not None and op.finished, timeout=20_000)
+    assert op is not None and op.error is None
+    assert devices.known_devices(clinic.conn)[pending.device_id].revoked_at is not None
+    with pytest.raises(DeviceRevokedError):
+        wait_for_package(pending, timeout_seconds=5)

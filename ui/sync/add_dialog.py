@@ -32,6 +32,7 @@ from app.clinic import Clinic
 from app.errors import FrontdeskError
 from app.ops import CancelToken, OperationCancelledError, Progress
 from app.store.changes import Changes
+from app.sync.devices import revoke_device
 from app.sync.enrollment import Claim, Invite, admit, create_invite, wait_for_claim
 from ui.ops import Op
 from ui.sync.qr_picture import QrPicture
@@ -79,9 +80,10 @@ def countdown_words(expires_at: datetime, now: datetime) -> str:
 class AddWorkstationDialog(QDialog):
     """Window-modal. `joined` is emitted with the Changes of the new workstation's record
     once its keys were sent; `state` names the step ("making", "waiting", "claimed",
-    "sending", "done", "failed") for whoever watches (tests)."""
+    "sending", "done", "failed", "refused") for whoever watches (tests)."""
 
     joined = Signal(object)
+    turned_away = Signal(object)  # Changes: the refused computer removed
 
     def __init__(self, clinic: Clinic, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -375,9 +377,33 @@ class AddWorkstationDialog(QDialog):
     def done(self, result: int) -> None:
         """Cancel, Don't let it join, Close, Esc: whatever runs is cancelled; the code is
         forgotten (it expires at the sync server by itself, unusable without its secret)."""
+        claimed = self.claim if self.state in ("claimed", "failed") else None
         self._closed = True
         self._tick.stop()
         if self.last_op is not None and not self.last_op.finished:
             self.last_op.cancel.cancel()
+        if claimed is not None and result != QDialog.DialogCode.Accepted:
+            self._turn_away(claimed)
         self.invite = None
         super().done(result)
+
+    def _turn_away(self, claim: Claim) -> None:
+        """A computer that used the code but was not let in holds a sync server login
+        without the key: remove it at once (it appears as removed in the list)."""
+        self.state = "refused"
+        clinic = self.clinic
+
+        def work(_progress: Progress, _cancel: CancelToken) -> Changes:
+            fork = clinic.fork()
+            try:
+                return revoke_device(fork, claim.device_id)
+            finally:
+                fork.close()
+
+        self.last_op = (
+            Op(self, "Turning the new workstation away…", work)
+            .in_tray(self.tray)
+            .success(self.turned_away.emit)
+            .failure(lambda _exc: None)  # best effort: it can be removed from the list
+            .run_in_background()
+        )
