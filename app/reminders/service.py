@@ -38,6 +38,8 @@ from app.reminders.sender import Channels, SendReport
 from app.reminders.settings import claim_sender_if_unset, device_id, load_settings
 from app.store.changes import Changes
 from app.store.writer import utc_text
+from app.sync import sender_lease
+from app.sync.relay_api import REMOVED
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +206,14 @@ def run_pass(
         settings = claim_sender_if_unset(clinic)
         mode = MODE_SENDING if settings.sender_device == device_id(clinic) else MODE_OTHER_SENDER
     step = _Steps(cancel)
+    if mode == MODE_SENDING:
+        # With sync on the chosen desk also needs the sending turn at the relay, for the
+        # replies and delivery checks as much as for sending ("" without sync).
+        turn = sender_lease.prepare_to_send(clinic)
+        if turn:
+            mode = MODE_OTHER_SENDER
+            if turn in (sender_lease.NOT_REACHED, REMOVED):
+                step.problems.append(StepProblem("send", "SyncError", turn))
     if mode != MODE_SENDING:
         report = PassReport(
             at=utc_text(now),

@@ -30,6 +30,7 @@ from app.sync.enrollment import (
     wait_for_package,
 )
 from app.sync.relay_api import RelaySession
+from app.sync.service import sync_once
 from tests.conftest import PASSPHRASE
 from tests.support.acting import administrator_acting  # noqa: F401
 from tests.support.enrolled_desks import desk_a_fixture, desk_b_fixture, join  # noqa: F401
@@ -65,6 +66,18 @@ def test_both_desks_are_listed_with_their_names(desk_a: Clinic, desk_b: Clinic) 
     assert all(d.active and d.last_seen_at for d in listed)
     from_b = {d.device_id: d for d in list_devices(desk_b)}
     assert from_b[desk_b.store.device_id].name.endswith(f"({desk_b.store.device_id[:8]})")
+    # After a round each way A has B's own row too: its name, and the same public key.
+    assert sync_once(desk_b).status.state == "synced"
+    assert sync_once(desk_a).status.state == "synced"
+    named = {d.device_id: d for d in list_devices(desk_a)}[desk_b.store.device_id]
+    assert named.name == from_b[desk_b.store.device_id].name
+    keys_on = [
+        desk.conn.execute(
+            "SELECT public_key FROM sync_device WHERE id = ?", (desk_b.store.device_id,)
+        ).fetchone()[0]
+        for desk in (desk_a, desk_b)
+    ]
+    assert keys_on[0] == keys_on[1] != ""
 
 
 def test_the_relay_holds_neither_the_key_nor_the_secret(
@@ -149,6 +162,9 @@ def test_a_removed_desk_is_refused_at_once(desk_a: Clinic, desk_b: Clinic) -> No
         with pytest.raises(DeviceRevokedError) as refused:
             session_b.call("GET", "/v1/devices")
     assert "removed from the clinic's sync" in str(refused.value)
+    status = sync_once(desk_b).status  # its own sync stops, and says why
+    assert status.state == "error" and "removed" in status.message
+    assert sync_once(desk_b).status.state == "error"  # and stays stopped
     row = desk_a.conn.execute(
         "SELECT revoked_at FROM sync_device WHERE id = ?", (desk_b.store.device_id,)
     ).fetchone()

@@ -8,6 +8,7 @@ sealed before the change still open there.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from app.sync.rotation import (
     needs_sharing,
     sealing_key,
 )
+from app.sync.service import sync_once
 from tests.conftest import PASSPHRASE
 from tests.support.acting import administrator_acting  # noqa: F401
 from tests.support.enrolled_desks import desk_a_fixture, desk_b_fixture, join  # noqa: F401
@@ -98,6 +100,44 @@ def test_a_replaced_key_reaches_the_other_desk_and_old_batches_still_open(
             exchange_keys(desk_c)
     finally:
         desk_a.close()
+
+
+def test_sync_rounds_carry_the_new_key_and_the_changes_sealed_with_it(
+    desk_a: Clinic,
+    desk_b: Clinic,
+    relay: RunningRelay,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    desk_a.update_settings(phone="+13125550100")  # before the change: sealed with the old key
+    assert sync_once(desk_a).status.state == "synced"
+    desk_a = _replace_key(desk_a, tmp_path / "backups")
+    try:
+        desk_a.update_settings(address="12 Lake Street")  # after it
+        assert sync_once(desk_a).status.state == "synced"  # shares the key, then pushes
+        assert sealing_key(desk_a) == desk_a.opened.data_key
+        new_id = key_fingerprint(desk_a.opened.data_key)
+        assert new_id in _key_ids_at(relay)  # the relay routes by key id, nothing more
+
+        result = sync_once(desk_b)  # takes the key from the mailbox, then pulls both
+        assert result.status.state == "synced", result.status.message
+        desk_b.reload_settings()
+        assert (desk_b.settings.phone, desk_b.settings.address) == (
+            "+13125550100",
+            "12 Lake Street",
+        )
+        assert sealing_key(desk_b) == desk_a.opened.data_key
+    finally:
+        desk_a.close()
+
+
+def _key_ids_at(relay: RunningRelay) -> set[str]:  # noqa: F811
+    assert relay.database_path is not None
+    conn = sqlite3.connect(relay.database_path)
+    try:
+        rows = conn.execute("SELECT envelope FROM batches").fetchall()
+    finally:
+        conn.close()
+    return {read_header(bytes(r[0])).key_id for r in rows}
 
 
 def test_an_interrupted_share_is_tried_again_at_the_next_round(
