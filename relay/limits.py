@@ -68,6 +68,8 @@ class TokenBuckets:
             if bucket is None:
                 if len(self._buckets) >= _MAX_BUCKETS:
                     self._forget_full(now)
+                if len(self._buckets) >= _MAX_BUCKETS:  # a flood of new keys: start afresh
+                    self._buckets.clear()
                 bucket = self._buckets[key] = _Bucket(float(self.burst), now)
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
             bucket.stamp = now

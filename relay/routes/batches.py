@@ -22,6 +22,7 @@ router = APIRouter(tags=["batches"])
 @router.post(
     "/v1/batches",
     status_code=201,
+    response_model=Pushed,
     responses={
         **AUTHED,
         **errors(409),
