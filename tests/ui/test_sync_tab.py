@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic
+from app.reminders import settings as reminder_settings
 from app.sync import devices
 from app.sync.enrollment import put_device, start_space
 from app.sync.service import is_enabled
@@ -110,6 +112,7 @@ def test_a_receptionist_reads_the_sync_tab_but_changes_nothing(
     shown(qtbot, page)
     page.show_sync()
     tab = page.sync
+    finished(qtbot, tab)  # the list asks the sync server when the tab shows
     assert page.role_note.isVisible()
     assert "Only an administrator" in page.role_note.text()
     assert "You can read these settings" in page.role_note.text()
@@ -163,3 +166,30 @@ def test_removing_a_workstation_asks_then_offers_to_replace_the_key(
         tab.device_tree.topLevelItem(i).text(0) for i in range(tab.device_tree.topLevelItemCount())
     ]
     assert "FRONT-DESK-2" not in names
+
+
+def test_making_this_workstation_the_sender_takes_the_turn_at_the_sync_server(
+    qtbot: QtBot, clinic: Clinic, relay: RunningRelay
+) -> None:
+    start_space(clinic, relay.url)
+    other = enroll_device(TestSpace(relay.url, clinic.clinic_id, "", clinic_token(clinic)))
+    put_device(clinic, other.device_id, name="FRONT-DESK-1", public_key=bytes(32))
+    reminder_settings.update_settings(clinic, sender_device=other.device_id)
+    tab = SyncTab(clinic, DataBus())
+    shown(qtbot, tab)
+    assert "Messages are sent by <b>FRONT-DESK-1</b>" in tab.sender_label.text()
+    assert tab.make_sender_button.isEnabled()
+
+    answer_next_question(QMessageBox.StandardButton.Yes)
+    tab.make_sender_button.click()
+    finished(qtbot, tab)
+    assert tab.last_op is not None and tab.last_op.error is None
+    assert reminder_settings.is_chosen_sender(clinic)
+    assert "Messages are sent by <b>this workstation</b>" in tab.sender_label.text()
+    assert not tab.make_sender_button.isEnabled()
+    held = requests.get(f"{relay.url}/v1/sender", headers=other.headers, timeout=5).json()
+    assert held["holder"] == clinic.store.device_id
+
+
+def clinic_token(clinic: Clinic) -> str:
+    return str(clinic.conn.execute("SELECT device_token FROM local_sync").fetchone()[0])

@@ -36,7 +36,7 @@ from app.ops import CancelToken, OperationCancelledError, Progress
 from app.reminders import settings as reminder_settings
 from app.security.permissions import allowed
 from app.store.changes import Changes
-from app.sync import devices, state
+from app.sync import devices, sender_lease, state
 from app.sync.enrollment import start_space
 from app.sync.relay_api import RelaySession
 from app.sync.service import SyncStatus, sync_status
@@ -201,7 +201,7 @@ class SyncTab(QWidget):
         self.this_label.setAccessibleName("This workstation's name")
         self.this_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.device_tree = QTreeWidget()
-        self.device_tree.setHeaderLabels(["Workstation", "Last seen", ""])
+        self.device_tree.setHeaderLabels(["Workstation", "Last seen", "Note"])
         self.device_tree.setRootIsDecorated(False)
         self.device_tree.setAccessibleName("The clinic's workstations")
         # A clinic has a handful of desks: room for eight rows, in lines of text so it
@@ -341,11 +341,13 @@ class SyncTab(QWidget):
         if not self.on:
             return
         settings = reminder_settings.load_settings(self.clinic)
-        this = reminder_settings.is_sender(self.clinic, settings)
+        this = reminder_settings.is_chosen_sender(self.clinic, settings)
         named = devices.known_devices(self.clinic.conn).get(settings.sender_device)
         holder = named.name if named is not None and named.name else ""
         if this:
-            self.sender_label.setText("Messages are sent by <b>this workstation</b>.")
+            self.sender_label.setText(
+                "Messages are sent by <b>this workstation</b>." + _turn_words(self.clinic)
+            )
         elif holder:
             self.sender_label.setText(f"Messages are sent by <b>{_escape(holder)}</b>.")
         elif settings.sender_device:
@@ -394,13 +396,17 @@ class SyncTab(QWidget):
             finally:
                 fork.close()
 
+        def succeeded(result: Any) -> None:
+            if not clinic.closed:  # the window closed meanwhile: nothing left to show
+                done(result)
+
+        def failed(exc: BaseException) -> None:
+            if not clinic.closed:
+                self._failed(exc)
+
         self.last_op = (
-            Op(self, title, run)
-            .in_tray(self.tray)
-            .success(done)
-            .failure(self._failed)
-            .run_in_background()
-        )
+            Op(self, title, run).in_tray(self.tray).success(succeeded).failure(failed)
+        ).run_in_background()
 
     def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, OperationCancelledError):
@@ -455,6 +461,7 @@ class SyncTab(QWidget):
     def add_workstation(self) -> None:
         dialog = AddWorkstationDialog(self.clinic, self)
         dialog.joined.connect(self._workstation_added)
+        dialog.turned_away.connect(self._workstation_added)
         self.add_dialog = dialog
         dialog.open()
 
@@ -524,16 +531,34 @@ class SyncTab(QWidget):
         if answer != QMessageBox.StandardButton.Yes:
             return
 
-        def work(clinic: Clinic, _p: Progress, _c: CancelToken) -> Changes:
+        def work(clinic: Clinic, _p: Progress, _c: CancelToken) -> sender_lease.SenderTurn:
             reminder_settings.claim_sender(clinic)
-            return Changes(frozenset({"setting"}))
+            return sender_lease.take_over(clinic)
 
         self._run("Asking to become the sender…", work, self._sender_taken)
 
-    def _sender_taken(self, changes: object) -> None:
-        if isinstance(changes, Changes):
-            self.bus.publish(changes)
+    def _sender_taken(self, _turn: object) -> None:
+        self.bus.publish(Changes(frozenset({"setting"})))
         self.refresh()
+
+
+def _turn_words(clinic: Clinic) -> str:
+    """After "Messages are sent by this workstation.": when it starts, if not yet."""
+    turn = sender_lease.sender_turn(clinic)
+    if not sender_lease.sync_on(clinic) or turn.holds:
+        return ""
+    if turn.wait_seconds > 0:
+        return (
+            f" It starts in about {_minutes(turn.wait_seconds)}, when the other "
+            "workstation's turn ends."
+        )
+    return " It starts at its next sending pass, once it has caught up with the others."
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 90:
+        return f"{int(seconds) + 1} seconds"
+    return f"{round(seconds / 60)} minutes"
 
 
 def _escape(text: str) -> str:
