@@ -100,3 +100,31 @@ def test_a_postgresql_that_cannot_be_reached_is_a_plain_error_not_a_hang(tmp_pat
 
     with pytest.raises(Exception, match="not reachable"):
         PostgresStorage(settings.database_url, settings)
+
+
+def test_the_same_batch_sent_through_both_relays_at_once_is_stored_once(
+    tmp_path: Path, relay_postgresql_url: str
+) -> None:
+    url = relay_postgresql_url
+    with (
+        running_relay(tmp_path, database_url=url) as one,
+        running_relay(tmp_path, database_url=url) as two,
+    ):
+        desk = new_space(one.url)
+        outcomes = []
+        with ThreadPoolExecutor(2) as pool:
+            for seq in range(1, 11):
+                envelope = sealed_batch(desk, seq)
+                answers = list(
+                    pool.map(
+                        lambda base, body=envelope: requests.post(
+                            f"{base}/v1/batches", data=body, headers=desk.headers, timeout=30
+                        ),
+                        [one.url, two.url],
+                    )
+                )
+                outcomes.append(
+                    (sorted(a.status_code for a in answers), {a.json()["cursor"] for a in answers})
+                )
+
+    assert outcomes == [([200, 201], {seq}) for seq in range(1, 11)]
