@@ -4,6 +4,7 @@ the mistakes a person makes with a code, said in words."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ui.first_run import CLINIC_PAGE, JOIN_PAGE, FirstRunWizard
 from ui.sync.join_page import copy_words
 
 SHOTS = Path("/tmp/sync-shots")
+REPO = Path(__file__).resolve().parents[2]
 Button = QWizard.WizardButton
 
 
@@ -61,9 +63,14 @@ def open_join_page(qtbot: QtBot, home: Path) -> FirstRunWizard:
     return wizard
 
 
-def save(wizard: FirstRunWizard, name: str) -> None:
+def save(wizard: FirstRunWizard, name: str, *, documented: str = "") -> None:
+    """To /tmp to look at; with FRONTDESK_SCREENSHOTS=1 also as docs/screenshots/<documented>
+    (no patient on it: a code, a check code, the sync server's address)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    wizard.grab().save(str(SHOTS / name))
+    picture = wizard.grab()
+    picture.save(str(SHOTS / name))
+    if documented and os.environ.get("FRONTDESK_SCREENSHOTS"):
+        picture.save(str(REPO / "docs" / "screenshots" / documented))
 
 
 def test_a_new_computer_joins_with_the_code_and_opens_at_the_sign_in(
@@ -85,7 +92,7 @@ def test_a_new_computer_joins_with_the_code_and_opens_at_the_sign_in(
     assert page.check_box.isVisible()
     qtbot.waitUntil(page.tray.isVisible, timeout=5_000)
     assert page.tray.label.text() == "Waiting for the other workstation to confirm…"
-    save(wizard, "sync-join-waiting.png")
+    save(wizard, "sync-join-waiting.png", documented="sync-join.png")
 
     # On the first computer the administrator sees the same check code and lets it join.
     seen = wait_for_claim(desk_a, invite, poll_seconds=0.05)

@@ -101,6 +101,7 @@ def test_what_another_workstation_saved_appears_in_the_open_views(
     qtbot: QtBot, clinic: Clinic, relay: RunningRelay, tmp_path: Path
 ) -> None:
     start_space(clinic, relay.url)
+    assert sync_once(clinic).status.state == "synced"  # leaves the starting copy
     desk_b, _joined = join(clinic, tmp_path / "desk-b")
     try:
         window = MainWindow(desk_b, start_page="Patients")
@@ -129,6 +130,7 @@ def test_a_removed_workstation_says_so_in_the_status_bar(
     qtbot: QtBot, clinic: Clinic, relay: RunningRelay, tmp_path: Path
 ) -> None:
     start_space(clinic, relay.url)
+    assert sync_once(clinic).status.state == "synced"  # leaves the starting copy
     desk_b, _joined = join(clinic, tmp_path / "desk-b")
     try:
         window = MainWindow(desk_b)
