@@ -39,12 +39,15 @@ def scale() -> int:
     return round(float(os.environ.get("QT_SCALE_FACTOR", "1")) * 100)
 
 
-def save(widget: QWidget, name: str, *, documented: bool = False) -> None:
+def save(widget: QWidget, picture_name: str, *, documented: bool = False) -> None:
+    """/tmp/sync-shots/sync-settings-200.png for "sync-settings.png" at 200 %. The names
+    stay literal: the privacy test reads them to know which pictures tests write."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     picture = widget.grab()
-    picture.save(str(SHOTS / f"{name}-{scale()}.png"))
+    stem = picture_name.removesuffix(".png")
+    picture.save(str(SHOTS / (stem + "-" + str(scale()) + ".png")))
     if documented and scale() == 100 and os.environ.get("FRONTDESK_SCREENSHOTS"):
-        picture.save(str(REPO / "docs" / "screenshots" / f"{name}.png"))
+        picture.save(str(REPO / "docs" / "screenshots" / picture_name))
 
 
 def test_pictures_of_settings_sync_and_the_status_bar(
@@ -60,11 +63,11 @@ def test_pictures_of_settings_sync_and_the_status_bar(
     qtbot.waitUntil(lambda: tab.last_op is not None and tab.last_op.finished, timeout=20_000)
     qtbot.waitUntil(lambda: window.sync_runner.rounds >= 1, timeout=20_000)
     assert unnamed_controls(window.settings) == []
-    save(window.settings, "sync-settings", documented=True)
+    save(window.settings, "sync-settings.png", documented=True)
 
     window.sync_status.show_status(SyncStatus("pending", pending=3))
     assert window.sync_status.isVisible()
-    save(window.statusBar(), "sync-status-bar", documented=True)
+    save(window.statusBar(), "sync-status-bar.png", documented=True)
 
 
 def test_pictures_of_add_a_workstation(
@@ -82,5 +85,5 @@ def test_pictures_of_add_a_workstation(
         dialog.code_label.height()
     )
     assert dialog.qr.height() >= dialog.qr.minimumSizeHint().height()
-    save(dialog, "sync-add-workstation", documented=True)
+    save(dialog, "sync-add-workstation.png", documented=True)
     dialog.reject()
