@@ -43,7 +43,7 @@ from app.store import database, migrations
 from app.store.database import Connection
 from app.store.keys import KEY_BYTES, key_fingerprint
 from app.store.writer import utc_now
-from app.sync import digest, state
+from app.sync import digest, keyring, state
 from app.sync.relay_api import RelaySession, require_mapping
 from app.sync.transport import fetch_bytes, send_bytes
 
@@ -236,7 +236,10 @@ def take_snapshot(
         peers = state.peer_seqs(conn)
         unacknowledged = conn.execute("SELECT min(seq) FROM local_sync_outgoing").fetchone()[0]
         peers[device_id] = setup.batch_seq if unacknowledged is None else int(unacknowledged) - 1
-        held = digest.read_state(conn)
+        # The manifest carries the running digest brought up to the copy's last change row,
+        # so the new desk never hashes the whole journal itself (minutes at 100k patients).
+        ring = keyring.ring(conn)
+        held = digest.advance(conn, ring[0].data_key if ring else data_key, digest.read_state(conn))
         schema = migrations.schema_version(conn)
         clean_for_another_desk(conn)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -254,9 +257,9 @@ def take_snapshot(
         size=found.bytes,
         sha256=found.sha256,
         pieces=max(1, -(-found.bytes // PIECE_BYTES)),
-        digest_key_id=held.key_id if held else "",
-        digest_seq=held.seq if held else 0,
-        digest_sum=held.total.to_bytes(32, "big").hex() if held else "",
+        digest_key_id=held.key_id,
+        digest_seq=held.seq,
+        digest_sum=held.total.to_bytes(32, "big").hex(),
         created_at=utc_now(),
     )
     return path, manifest
@@ -318,6 +321,9 @@ def send_snapshot(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     state.update_setup(clinic.conn, {"snapshot_cursor": manifest.cursor, "snapshot_at": utc_now()})
+    own = digest.read_state(clinic.conn)
+    if own is None or (own.key_id == manifest.digest_key_id and own.seq < manifest.digest_seq):
+        seed_digest(clinic.conn, manifest)  # the copy's journal is this desk's, seq for seq
     log.info("sync: snapshot sent (%d pieces)", manifest.pieces)
     return manifest
 
@@ -483,8 +489,9 @@ def repair_from_snapshot(
     progress: Progress = no_progress,
 ) -> Applied:
     """After a digest mismatch: take in every change row of the newest snapshot this desk
-    lacks, merge every row again, and move the cursor and peers to the later of the two.
-    Nothing of this desk's own is dropped (its change rows all stay)."""
+    lacks, merge every row again, and set the cursor and peers back to the snapshot's so
+    the batches after it are fetched again. Nothing of this desk's own is dropped (its
+    change rows all stay)."""
     from app.sync.apply import rematerialize_all
 
     staging = clinic.home / f".sync-repair-{secrets.token_hex(6)}.db"
@@ -496,16 +503,16 @@ def repair_from_snapshot(
         _add_missing_changes(clinic.conn, staging, clinic.opened.data_key)
 
         def settle(conn: Connection) -> None:
-            setup = state.read_setup(conn)
-            cursor = max(setup.cursor if setup else 0, manifest.cursor)
-            held = state.peer_seqs(conn)
+            # Every batch after the snapshot comes again with the next pull (each change
+            # row already held is skipped): whatever this desk lost since is back then.
+            conn.execute("DELETE FROM local_sync_peer")
             for peer, seq in manifest.peers.items():
-                if peer != clinic.store.device_id and seq > held.get(peer, 0):
+                if peer != clinic.store.device_id:
                     state.set_peer_seq(conn, peer, seq)
             state.update_setup(
                 conn,
                 {
-                    "cursor": cursor,
+                    "cursor": manifest.cursor,
                     "bootstrap_needed": 0,
                     "digest_key_id": "",
                     "digest_seq": 0,

@@ -219,3 +219,34 @@ def test_an_old_snapshot_from_the_relay_is_caught_up_by_the_batches_after_it(
         assert domain_state(late) == domain_state(desk_a)
     finally:
         late.close()
+
+
+def test_a_desk_whose_digest_disagrees_repairs_itself_from_the_snapshot_and_batches(
+    desk_a: Clinic, desk_b: Clinic
+) -> None:
+    made = create_patient(desk_a, PatientDraft("Okafor", "Ada", tags=("vip",)))
+    settle(desk_a, desk_b)
+    # Damage on B that no write of Frontdesk makes: a row gone from a table and one of
+    # the journal's change rows gone with no trace.
+    desk_b.conn.execute("DELETE FROM patient_tag")
+    desk_b.conn.execute(
+        "DELETE FROM change WHERE tbl = 'patient' AND row_id = ? AND col = '*'", (made.id,)
+    )
+    update_patient(desk_a, made.id, {"preferred_name": "Addie"})
+    sync(desk_a)  # A reports the digest at the new position first: the reference
+    sync(desk_b)
+    flagged = desk_b.conn.execute("SELECT digest_status, bootstrap_needed FROM local_sync")
+    assert flagged.fetchone() == ("mismatch", 1)
+    repaired = sync(desk_b)
+    assert repaired.status.state == "synced", repaired.status.message
+    assert desk_b.conn.execute("SELECT count(*) FROM patient_tag").fetchone()[0] == 1
+    assert (
+        desk_b.conn.execute(
+            "SELECT count(*) FROM change WHERE row_id = ? AND col = '*'", (made.id,)
+        ).fetchone()[0]
+        == 1
+    )
+    assert desk_b.conn.execute(
+        "SELECT digest_status, bootstrap_needed FROM local_sync"
+    ).fetchone() == ("match", 0)
+    assert domain_state(desk_a) == domain_state(desk_b)
