@@ -17,7 +17,7 @@ from app.sync import payload
 from app.sync.merge import ChangeRow
 
 MAX_BATCH_BYTES = 2 << 20  # compressed; the relay accepts up to 4 MiB per envelope
-MAX_BATCH_ROWS = 50_000
+MAX_BATCH_ROWS = 10_000  # one apply holds the write lock about a second at most
 
 
 @dataclass(frozen=True)

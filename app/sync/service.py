@@ -10,7 +10,7 @@ worker thread with its own connection (`clinic.fork()`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from app.clinic import Clinic
 from app.ops import CancelToken, Progress, no_progress
@@ -84,6 +84,14 @@ def status_words(state: State, pending: int, last_error: str) -> str:
     return last_error or "Sync stopped because of a problem; it will be tried again."
 
 
+_STALE_ROUND = timedelta(minutes=15)
+
+
+def _stale(started: str | None) -> bool:
+    moment = _moment(started)
+    return moment is None or datetime.now(UTC) - moment > _STALE_ROUND
+
+
 def sync_status(clinic: Clinic) -> SyncStatus:
     """How sync stands on this workstation, read from its own records (no network)."""
     setup = read_setup(clinic.conn)
@@ -91,6 +99,8 @@ def sync_status(clinic: Clinic) -> SyncStatus:
         return SyncStatus("off", message=status_words("off", 0, ""))
     pending = pending_changes(clinic.conn, clinic.store.device_id)
     state = setup.state
+    if state == "syncing" and _stale(setup.last_attempt_at):
+        state = "pending"  # a round that never finished (the program was closed or killed)
     if state == "synced" and pending:
         state = "pending"
     if state == "pending" and not pending and setup.last_synced_at:
