@@ -45,6 +45,7 @@ from ui.backups.rekey_dialog import RekeyDialog
 from ui.bus import DataBus
 from ui.ops import Op
 from ui.sync.add_dialog import AddWorkstationDialog
+from ui.sync.conflicts import ConflictsBox
 from ui.sync.words import ago, as_time
 from ui.task_tray import TaskTray
 from ui.unlock import error_label, hint_label, show_error
@@ -100,11 +101,13 @@ class SyncTab(QWidget):
         self.setup_box = self._setup_section()
         self.devices_box = self._devices_section()
         self.sender_box = self._sender_section()
+        self.conflicts = ConflictsBox(clinic, bus)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.state_box)
         layout.addWidget(self.tray)
         layout.addWidget(self.error)
+        layout.addWidget(self.conflicts)
         layout.addWidget(self.setup_box)
         layout.addWidget(self.devices_box)
         layout.addWidget(self.sender_box)
@@ -276,6 +279,7 @@ class SyncTab(QWidget):
         self.sync_now_button.setVisible(self.on)
         self._fill_devices()
         self._fill_sender()
+        self.conflicts.refresh()
         self._address_edited()
         self.add_button.setEnabled(manage)
         self._update_device_buttons()
@@ -283,6 +287,8 @@ class SyncTab(QWidget):
     def show_status(self, status: SyncStatus) -> None:
         was_on = self.on
         self.status = status
+        if status.conflicts != len(self.conflicts.items):
+            self.conflicts.refresh()  # a round found some, or another desk decided
         self.state_label.setText(status.message)
         setup = state.read_setup(self.clinic.conn)
         self.server_label.setText(f"Sync server: {setup.relay_url}" if setup else "")
@@ -368,6 +374,8 @@ class SyncTab(QWidget):
         # (what they may change here).
         if changes.touches("sync_device", "setting", "app_user"):
             self.refresh()
+        elif changes.touches("sync_resolution"):
+            self.conflicts.refresh()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
