@@ -193,6 +193,8 @@ def take_over(
     what remained of the old holder's lease has passed and a sync has finished. If the
     relay cannot be reached the take-over is tried again at the next sending pass."""
     policy = policy or POLICY
+    if not sync_on(clinic):
+        return sender_turn(clinic, policy)  # without sync the setting alone decides
     if session is None:
         try:
             with session_for(clinic) as own:
@@ -287,6 +289,8 @@ def refusal(clinic: Clinic, policy: LeasePolicy | None = None) -> str:
 def sender_turn(clinic: Clinic, policy: LeasePolicy | None = None) -> SenderTurn:
     """This desk's turn as it stands (no network), with words for Settings ▸ Reminders."""
     policy = policy or POLICY
+    if not sync_on(clinic):
+        return SenderTurn(True, None, 0.0, 0.0, "Without sync no sending turn is needed.")
     with _lock:
         turn = _turns.get(_key(clinic))
     now = time.monotonic()

@@ -8,6 +8,9 @@ out (tests/support/enrolled_desks.py says how B's database is made).
 from __future__ import annotations
 
 import base64
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from app.sync import keyring, state
 from app.sync.devices import UNNAMED, list_devices, revoke_device
 from app.sync.enrollment import (
     CODE_REFUSED,
+    EXPIRED,
     PROOF_FAILED,
     EnrollmentCode,
     admit,
@@ -34,7 +38,7 @@ from app.sync.service import sync_once
 from tests.conftest import PASSPHRASE
 from tests.support.acting import administrator_acting  # noqa: F401
 from tests.support.enrolled_desks import desk_a_fixture, desk_b_fixture, join  # noqa: F401
-from tests.support.relay import RunningRelay, relay, relay_url  # noqa: F401
+from tests.support.relay import RunningRelay, relay, relay_url, running_relay  # noqa: F401
 
 
 def test_a_second_desk_joins_and_holds_the_same_key_ring(desk_a: Clinic, tmp_path: Path) -> None:
@@ -151,6 +155,24 @@ def test_a_code_used_twice_or_never_made_gets_the_same_words(desk_a: Clinic) -> 
     with pytest.raises(EnrollmentError) as unknown:
         claim(made_up)
     assert str(unknown.value) == CODE_REFUSED
+
+
+def test_an_expired_code_gets_the_same_words_and_the_desk_stops_waiting(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    now = [time.time()]
+    with running_relay(tmp_path, clock=lambda: now[0]) as timed:
+        start_space(clinic, timed.url)
+        invite = create_invite(clinic)
+        assert invite.expires_at <= datetime.now(UTC) + timedelta(minutes=15)
+        now[0] += 15 * 60 + 1  # a quarter of an hour later, by the relay's clock
+        with pytest.raises(EnrollmentError) as late:
+            claim(invite.code)
+        assert str(late.value) == CODE_REFUSED
+        expired = replace(invite, deadline=time.monotonic())
+        with pytest.raises(EnrollmentError) as waited:
+            wait_for_claim(clinic, expired, poll_seconds=0.05)
+        assert str(waited.value) == EXPIRED
 
 
 def test_a_removed_desk_is_refused_at_once(desk_a: Clinic, desk_b: Clinic) -> None:
