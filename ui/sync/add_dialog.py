@@ -41,7 +41,8 @@ from ui.unlock import error_label, hint_label, show_error
 
 INSTRUCTIONS = (
     "On the new computer, install Frontdesk and start it. On its first screen choose "
-    "<b>Join a clinic that already uses Frontdesk</b>, then type this code there:"
+    "<b>This clinic already uses Frontdesk on another computer — join it</b>, then type "
+    "this code there:"
 )
 UNEXPECTED = "Something unexpected stopped it. Close this window and try again."
 

@@ -59,8 +59,8 @@ INTRO = (
 )
 JOIN_HINT = (
     "Is this a new computer for a clinic that already syncs? Then do not turn sync on "
-    "here: start Frontdesk with an empty data folder and choose Join a clinic that "
-    "already uses Frontdesk."
+    "here: start Frontdesk with an empty data folder and choose This clinic already uses "
+    "Frontdesk on another computer — join it."
 )
 REMOVE_EXPLAIN = (
     "It stops sending and receiving changes at once; the clinic's data already on it "
