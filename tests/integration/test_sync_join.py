@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from app.clinic import Clinic, open_clinic
-from app.errors import DeviceRevokedError, EnrollmentError
+from app.errors import DeviceRevokedError, EnrollmentError, RelayError
 from app.sync import keyring, state
 from app.sync.devices import UNNAMED, list_devices, revoke_device
 from app.sync.enrollment import (
@@ -173,6 +173,20 @@ def test_an_expired_code_gets_the_same_words_and_the_desk_stops_waiting(
         with pytest.raises(EnrollmentError) as waited:
             wait_for_claim(clinic, expired, poll_seconds=0.05)
         assert str(waited.value) == EXPIRED
+
+
+def test_guessing_codes_is_slowed_down_by_the_relay(clinic: Clinic, tmp_path: Path) -> None:
+    """Claims need no login (the code is the ticket), so the relay limits them per
+    address: after the first wrong guess the next is turned away as "busy"."""
+    with running_relay(tmp_path, claim_rate=0.01, claim_burst=1) as strict:
+        start_space(clinic, strict.url)
+        invite = create_invite(clinic)
+        guess = parse_code(invite.code.replace(invite.code.split(" ")[1][:4], "ZZZZ"))
+        with pytest.raises(EnrollmentError):
+            claim(guess)
+        with pytest.raises(RelayError, match="busy") as slowed:
+            claim(invite.code)
+        assert not isinstance(slowed.value, EnrollmentError) and slowed.value.status == 429
 
 
 def test_a_removed_desk_is_refused_at_once(desk_a: Clinic, desk_b: Clinic) -> None:
