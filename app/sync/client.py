@@ -30,6 +30,7 @@ import base64
 import binascii
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,10 +47,11 @@ from app.store.changes import Changes
 from app.store.migrations import schema_version
 from app.store.writer import utc_now
 from app.sync import digest, journal, payload, snapshot, state
-from app.sync.apply import apply_changes, unknown_to
+from app.sync.apply import Applied, apply_changes, unknown_to
 from app.sync.devices import mark_removed
 from app.sync.envelope import check_sequence, open_envelope, seal
 from app.sync.keyring import ring
+from app.sync.merge import ChangeRow
 from app.sync.relay_api import RelaySession, require_mapping
 from app.sync.rotation import exchange_keys, keys_for_opening, sealing_key
 from app.sync.transport import NOT_UNDERSTOOD, refusal, request
@@ -198,6 +200,16 @@ class _Round:
         self.pull()
         self.compare_digest()
         self.maybe_send_snapshot()
+
+    def _apply(self, changes: tuple[ChangeRow, ...], then: Callable[[Any], None]) -> Applied:
+        """Apply other desks' changes. The audit entry they leave here names nobody: the
+        person signed in at this desk did not make them (the journal says which desk did)."""
+        acting = self.clinic.acting_user_id
+        self.clinic.acting_user_id = ""
+        try:
+            return apply_changes(self.clinic.store, changes, then=then)
+        finally:
+            self.clinic.acting_user_id = acting
 
     # --- transactions of bookkeeping ----------------------------------------------------
 
@@ -359,7 +371,7 @@ class _Round:
             state.update_setup(self.conn, {"cursor": cursor})
             state.set_peer_seq(self.conn, *peer)
 
-        applied = apply_changes(self.clinic.store, opened.changes, then=bookkeeping)
+        applied = self._apply(opened.changes, bookkeeping)
         self.report.changes = self.report.changes | applied.changes
         self.report.pulled += 1
         self.progress(self.report.pulled, 0, "Receiving changes from the other workstations")
@@ -387,7 +399,7 @@ class _Round:
                 values["pushed_seq"] = int(top)
             state.update_setup(self.conn, values)
 
-        applied = apply_changes(self.clinic.store, opened.changes, then=bookkeeping)
+        applied = self._apply(opened.changes, bookkeeping)
         self.report.changes = self.report.changes | applied.changes
         return cursor
 
@@ -424,7 +436,7 @@ class _Round:
             def unpark(conn: object, cursor: int = int(cursor)) -> None:
                 self.conn.execute("DELETE FROM local_sync_parked WHERE cursor = ?", (cursor,))
 
-            applied = apply_changes(self.clinic.store, opened.changes, then=unpark)
+            applied = self._apply(opened.changes, unpark)
             self.report.changes = self.report.changes | applied.changes
 
     # --- digest and snapshots -----------------------------------------------------------------

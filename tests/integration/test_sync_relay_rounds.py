@@ -18,6 +18,7 @@ from app.patients.search import PatientSearch
 from app.sync.client import run_round
 from app.sync.devices import revoke_device
 from app.sync.service import sync_once, sync_status
+from app.users import add_user
 from tests.support.acting import administrator_acting  # noqa: F401
 from tests.support.relay import RunningRelay, relay, relay_url  # noqa: F401
 from tests.support.sync_desks import domain_state, lost_edits
@@ -76,6 +77,7 @@ def test_two_desks_converge_through_the_relay(desk_a: Clinic, desk_b: Clinic) ->
 def test_sync_once_on_a_fork_reports_what_changed(desk_a: Clinic, desk_b: Clinic) -> None:
     create_patient(desk_a, PatientDraft("Okafor", "Ada"))
     sync(desk_a)
+    desk_b.acting_user_id = add_user(desk_b, "Dana Reyes", "receptionist").id
     fork = desk_b.fork()
     try:
         result = sync_once(fork)
@@ -83,6 +85,11 @@ def test_sync_once_on_a_fork_reports_what_changed(desk_a: Clinic, desk_b: Clinic
         fork.close()
     assert result.pulled >= 1 and result.changes.touches("patient")
     assert desk_b.conn.execute("SELECT count(*) FROM patient").fetchone()[0] == 1
+    # The audit entry for what came from A does not name the person signed in at B.
+    user, body = desk_b.conn.execute(
+        "SELECT user_id, body FROM audit_event WHERE action = 'change' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    assert user == "" and b'"patient":1' in body
 
 
 def test_a_relay_that_is_down_leaves_the_work_here_and_says_offline(
