@@ -257,3 +257,37 @@ def test_a_desk_whose_digest_disagrees_repairs_itself_from_the_snapshot_and_batc
         "SELECT digest_status, bootstrap_needed FROM local_sync"
     ).fetchone() == ("match", 0)
     assert domain_state(desk_a) == domain_state(desk_b)
+
+
+def test_a_desk_put_back_from_an_old_copy_catches_up_with_its_own_later_work(
+    desk_a: Clinic, desk_b: Clinic, tmp_path: Path
+) -> None:
+    import shutil
+
+    from app.clinic import open_clinic
+
+    first = create_patient(desk_b, PatientDraft("Okafor", "Ada"))
+    sync(desk_b)
+    home = desk_b.home
+    desk_b.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    old = tmp_path / "old-clinic.db"
+    shutil.copyfile(home / "clinic.db", old)
+    second = create_patient(desk_b, PatientDraft("Lindqvist", "Ben"))
+    assert sync(desk_b).pushed == 1  # batch 2, which the old copy knows nothing of
+    desk_b.close()
+    for suffix in ("-wal", "-shm"):
+        (home / f"clinic.db{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(old, home / "clinic.db")  # as a restore of an old backup would
+    again = open_clinic(home)
+    try:
+        third = create_patient(again, PatientDraft("Nwosu", "Chi"))
+        result = sync(again)  # the relay says it expects batch 3: B fetches its batch 2 first
+        assert result.status.state == "synced", result.status.message
+        settle(desk_a, again)
+        for desk in (desk_a, again):
+            ids = {r[0] for r in desk.conn.execute("SELECT id FROM patient")}
+            assert ids == {first.id, second.id, third.id}
+        assert domain_state(desk_a) == domain_state(again)
+        assert again.conn.execute("SELECT batch_seq FROM local_sync").fetchone()[0] >= 3
+    finally:
+        again.close()
