@@ -87,6 +87,9 @@ class SnapshotManifest:
     digest_seq: int = 0
     digest_sum: str = ""  # hex
     created_at: str = ""
+    # The key the copy's pages are encrypted with: the sending desk's database key, which
+    # after a key replacement need not be the one in the receiving desk's key file.
+    database_key_id: str = ""
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
@@ -261,6 +264,7 @@ def take_snapshot(
         digest_seq=held.seq,
         digest_sum=held.total.to_bytes(32, "big").hex(),
         created_at=utc_now(),
+        database_key_id=key_fingerprint(data_key),
     )
     return path, manifest
 
@@ -408,11 +412,32 @@ def download(
     return manifest
 
 
+def copy_key(manifest: SnapshotManifest, keys: Mapping[str, bytes], fallback: bytes) -> bytes:
+    """The key the snapshot's pages open with (from the ring), refused in words when this
+    desk does not hold it."""
+    if not manifest.database_key_id:
+        return fallback  # a manifest from before the field: the sender's key file key
+    found = keys.get(manifest.database_key_id)
+    if found is None:
+        raise EnvelopeError(
+            "The starting copy is encrypted with a key this workstation does not have; "
+            "add this workstation again from another one."
+        )
+    return found
+
+
 def prepare_restored(
-    path: Path, data_key: bytes, device_id: str, manifest: SnapshotManifest
+    path: Path,
+    data_key: bytes,
+    device_id: str,
+    manifest: SnapshotManifest,
+    *,
+    final_key: bytes | None = None,
 ) -> None:
     """Make a downloaded copy this desk's own: brought to this program's schema, nothing
-    of the sending desk's own, this desk's device id, the peers' batch numbers."""
+    of the sending desk's own, this desk's device id, the peers' batch numbers, and —
+    when the sender's database key is not the one this desk's key file holds (after a
+    key replacement) — re-encrypted under `final_key`, so the passphrase opens it."""
     conn = database.connect(path, data_key)
     try:
         migrations.upgrade(conn)  # NewerSchemaError in words when this desk is older
@@ -424,6 +449,9 @@ def prepare_restored(
                 state.set_peer_seq(conn, peer, seq)
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if final_key is not None and final_key != data_key:
+            conn.execute("PRAGMA journal_mode = DELETE").fetchone()  # rekey wants no WAL
+            conn.execute(f"PRAGMA rekey = \"x'{final_key.hex()}'\"")
     finally:
         conn.close()
 
@@ -466,7 +494,9 @@ def join_from_snapshot(
                 cancel=cancel,
                 progress=progress,
             )
-        prepare_restored(staging, joined.data_key, joined.device_id, manifest)
+        keys = joined.keys_by_id()
+        opens_with = copy_key(manifest, keys, joined.data_key)
+        prepare_restored(staging, opens_with, joined.device_id, manifest, final_key=joined.data_key)
         staging.replace(target)
         match_key_file(home, database.database_salt(target))
         clinic = open_clinic(home)
@@ -500,7 +530,7 @@ def repair_from_snapshot(
             session, keys, clinic.clinic_id, staging, cancel=cancel, progress=progress
         )
         progress(0, 0, "Checking this workstation's data against the others'")
-        _add_missing_changes(clinic.conn, staging, clinic.opened.data_key)
+        _add_missing_changes(clinic.conn, staging, copy_key(manifest, keys, clinic.opened.data_key))
 
         def settle(conn: Connection) -> None:
             # Every batch after the snapshot comes again with the next pull (each change
