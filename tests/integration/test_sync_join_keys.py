@@ -199,16 +199,6 @@ def _public_of(desk: Clinic) -> str:
     return str(row[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "for the sync engine (app/sync/snapshot.py): a snapshot is a byte copy of the "
-        "sending desk's database, encrypted under that desk's own key; after a key "
-        "replacement the desks' database keys differ, and join_from_snapshot opens the "
-        "copy with the admitting desk's key-file key. The manifest should name the copy's "
-        "key (ring lookup), and the new desk's copy be re-keyed to its key file's key."
-    ),
-)
 def test_a_desk_joins_through_an_old_key_desk_from_a_new_key_snapshot(
     desk_a: Clinic, desk_b: Clinic, tmp_path: Path
 ) -> None:
