@@ -13,6 +13,8 @@ PASSWORD_RESET: Final = "password.reset"  # noqa: S105 (an entry kind)
 EMERGENCY_ACCESS: Final = "emergency.access"
 PATIENT_VIEW: Final = "patient.view"
 CHANGE: Final = "change"
+# Changes made on another workstation and applied here by sync: no person of this desk.
+SYNC_RECEIVED: Final = "sync.received"
 EXPORT: Final = "export"
 PRINT: Final = "print"
 RESEARCH_EXPORT: Final = "research.export"
@@ -30,6 +32,7 @@ AUDIT_ALARM: Final = "audit.alarm"
 LABELS: Final[dict[str, str]] = {
     PATIENT_VIEW: "Patient opened",
     CHANGE: "Change saved",
+    SYNC_RECEIVED: "Changes from another workstation",
     EXPORT: "Saved as a file",
     PRINT: "Printed",
     IMPORT: "Import",

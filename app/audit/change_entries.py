@@ -5,9 +5,9 @@ from __future__ import annotations
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from app.audit.actions import CHANGE
+from app.audit.actions import CHANGE, SYNC_RECEIVED
 from app.audit.log import record, restore_anchor
-from app.store.writer import Tx
+from app.store.writer import RemoteTx, Tx
 
 if TYPE_CHECKING:
     from app.clinic import Clinic
@@ -34,6 +34,12 @@ def audit_every_change(clinic: Clinic) -> None:
             detail["patients"] = len(patients)
             # Any few (sorting 100,000 ids would cost more than the entry is worth).
             detail["patient_ids"] = sorted(islice(patients, MAX_PATIENT_IDS))
+        if isinstance(tx, RemoteTx):
+            # Made elsewhere: the entry names the workstations (device ids) and no
+            # person of this desk, whoever happens to be signed in while sync runs.
+            detail["from_devices"] = sorted(tx.from_devices)
+            record(clinic, SYNC_RECEIVED, patient_id=patient_id, detail=detail, user_id="")
+            return
         record(clinic, CHANGE, patient_id=patient_id, detail=detail)
 
     clinic.store.before_commit.append(entry)

@@ -288,8 +288,17 @@ class RemoteTx(Tx):
     """A transaction applying other workstations' changes: their change rows are added
     as they are, and rows are set to their merged state without journalling again."""
 
+    def __init__(
+        self, conn: Connection, schema: Schema, clock: HybridLogicalClock, device_id: str
+    ) -> None:
+        super().__init__(conn, schema, clock, device_id)
+        # Whose changes these are: the audit entry names the workstations, not a person
+        # of this desk (nobody here made them).
+        self.from_devices: set[str] = set()
+
     def add_changes(self, rows: Sequence[tuple[str, str, str, str | None, str, str]]) -> None:
         """Journal remote change rows verbatim: (tbl, row_id, col, value, hlc, device_id)."""
+        self.from_devices.update(row[5] for row in rows)
         self.conn.executemany(
             "INSERT INTO change (tbl, row_id, col, value, hlc, device_id) "
             "VALUES (?, ?, ?, ?, ?, ?)",

@@ -85,11 +85,15 @@ def test_sync_once_on_a_fork_reports_what_changed(desk_a: Clinic, desk_b: Clinic
         fork.close()
     assert result.pulled >= 1 and result.changes.touches("patient")
     assert desk_b.conn.execute("SELECT count(*) FROM patient").fetchone()[0] == 1
-    # The audit entry for what came from A does not name the person signed in at B.
+    # The audit entry for what came from A is its own kind, names A's workstation and
+    # not the person signed in at B.
     user, body = desk_b.conn.execute(
-        "SELECT user_id, body FROM audit_event WHERE action = 'change' ORDER BY seq DESC LIMIT 1"
+        "SELECT user_id, body FROM audit_event WHERE action = 'sync.received' "
+        "ORDER BY seq DESC LIMIT 1"
     ).fetchone()
     assert user == "" and b'"patient":1' in body
+    assert desk_a.store.device_id.encode() in body
+    assert desk_b.store.device_id.encode() not in body
 
 
 def test_a_relay_that_is_down_leaves_the_work_here_and_says_offline(
