@@ -184,15 +184,18 @@ def open_piece(
 
 
 def clean_for_another_desk(conn: Connection) -> None:
-    """Remove what is this desk's alone: local_* rows (but the derived conflicts) and the
-    audit chain (append-only by trigger: the triggers are taken as they are, dropped,
-    the rows deleted, and made again). secure_delete overwrites the freed pages."""
+    """Remove what is this desk's alone: local_* rows (but the derived conflicts), its
+    import runs (import_*: what it imported, from which file, its undo lists; the rows
+    imported travel as ordinary clinic data) and the audit chain (append-only by trigger:
+    the triggers are taken as they are, dropped, the rows deleted, and made again).
+    secure_delete overwrites the freed pages."""
     conn.execute("PRAGMA secure_delete = ON")
     tables = [
         str(name)
         for (name,) in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' "
-            "AND (name LIKE 'local\\_%' ESCAPE '\\' OR name LIKE 'audit\\_%' ESCAPE '\\')"
+            "AND (name LIKE 'local\\_%' ESCAPE '\\' OR name LIKE 'audit\\_%' ESCAPE '\\' "
+            "OR name LIKE 'import\\_%' ESCAPE '\\')"
         )
         if name not in _KEPT_LOCAL
     ]

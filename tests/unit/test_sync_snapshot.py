@@ -73,7 +73,7 @@ def test_a_manifest_that_is_not_one_is_refused() -> None:
         SnapshotManifest.decode(b'{"clinic_id": 1}')
 
 
-def test_the_copy_keeps_the_clinic_and_drops_this_desks_secrets_and_audit_chain(
+def test_the_copy_keeps_the_clinic_and_drops_this_desks_secrets_imports_and_audit_chain(
     clinic: Clinic, tmp_path: Path
 ) -> None:
     folder = tmp_path / "snap"
@@ -90,6 +90,15 @@ def test_the_copy_keeps_the_clinic_and_drops_this_desks_secrets_and_audit_chain(
     )
     state.set_peer_seq(clinic.conn, "other-desk", 4)
     state.update_setup(clinic.conn, {"batch_seq": 3})
+    # An import run of this desk: its undo list names this desk's own change numbers.
+    clinic.conn.execute(
+        "INSERT INTO import_batch (id, started_at, status, first_seq, last_seq) "
+        "VALUES ('run-1', '2026-11-29T10:00:00Z', 'done', 1, 2)"
+    )
+    clinic.conn.execute(
+        "INSERT INTO import_file (id, batch_id, name, sha256, size, format) "
+        "VALUES ('file-1', 'run-1', 'export.csv', 'ab', 10, 'csv')"
+    )
     clinic.conn.execute("COMMIT")
     path, manifest = take_snapshot(clinic, folder)
     assert manifest.cursor == 7 and manifest.created_by == clinic.store.device_id
@@ -100,7 +109,13 @@ def test_the_copy_keeps_the_clinic_and_drops_this_desks_secrets_and_audit_chain(
     copy = database.connect(path, clinic.opened.data_key)
     try:
         assert copy.execute("SELECT count(*) FROM patient").fetchone()[0] == 1
-        for table in ("local_sync", "local_sync_peer", "audit_event"):
+        for table in (
+            "local_sync",
+            "local_sync_peer",
+            "audit_event",
+            "import_batch",
+            "import_file",
+        ):
             assert copy.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
         triggers = copy.execute(
             "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'"
@@ -112,6 +127,7 @@ def test_the_copy_keeps_the_clinic_and_drops_this_desks_secrets_and_audit_chain(
     finally:
         copy.close()
     assert clinic.conn.execute("SELECT count(*) FROM audit_event").fetchone()[0] > 0
+    assert clinic.conn.execute("SELECT count(*) FROM import_batch").fetchone()[0] == 1
 
 
 def test_the_digest_grows_by_the_new_rows_and_is_the_same_from_scratch(clinic: Clinic) -> None:
