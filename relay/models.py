@@ -65,10 +65,17 @@ class InviteCreated(BaseModel):
     expires_in: int
 
 
+# The new desk's name, sealed under a key only holders of the enrollment code derive.
+SealedName = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/_-]+={0,2}$", max_length=1024)]
+
+
 class Claim(Strict):
     device_id: Id
     public_key: Base64
     proof: Base64
+    sealed_name: SealedName | None = Field(
+        default=None, description="the new desk's name, sealed; the relay cannot read it"
+    )
 
 
 class Claimed(BaseModel):
@@ -81,6 +88,7 @@ class InviteState(BaseModel):
     device_id: str | None
     public_key: str | None
     proof: str | None
+    sealed_name: str | None = None
 
 
 class PackageIn(Strict):

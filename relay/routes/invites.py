@@ -46,7 +46,12 @@ def claim_invite(invite_id: InviteId, body: Claim, storage: StorageDep) -> Claim
     get the same 410, so the answer tells a guesser nothing."""
     token = new_token()
     space_id = storage.claim_invite(
-        invite_id, body.device_id, body.public_key, body.proof, hash_token(token)
+        invite_id,
+        body.device_id,
+        body.public_key,
+        body.proof,
+        hash_token(token),
+        sealed_name=body.sealed_name,
     )
     if space_id is None:
         raise gone("invite_gone", "This enrollment code is not valid any more; make a new one.")
@@ -55,7 +60,8 @@ def claim_invite(invite_id: InviteId, body: Claim, storage: StorageDep) -> Claim
 
 @router.get("/v1/invites/{invite_id}", responses={**AUTHED, **errors(404)})
 def invite_state(invite_id: InviteId, caller: Caller, storage: StorageDep) -> InviteState:
-    """Whether the invite was claimed, and by which device with which key and proof."""
+    """Whether the invite was claimed, and by which device with which key, proof and
+    sealed name."""
     invite = storage.invite(caller.space_id, invite_id)
     if invite is None:
         raise not_found("no_invite", "This space has no such invite.")
@@ -64,6 +70,7 @@ def invite_state(invite_id: InviteId, caller: Caller, storage: StorageDep) -> In
         device_id=invite.device_id,
         public_key=invite.public_key,
         proof=invite.proof,
+        sealed_name=invite.sealed_name,
     )
 
 

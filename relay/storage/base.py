@@ -31,7 +31,11 @@ from typing import Any, Literal, Protocol
 from relay.errors import conflict, not_found, unauthorized
 from relay.settings import Settings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each version adds to the one before, for a relay database made by an older relay.
+UPGRADES: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE invites ADD COLUMN sealed_name TEXT",),
+}
 Row = tuple[Any, ...]
 DigestStatus = Literal["recorded", "match", "mismatch"]
 
@@ -65,6 +69,7 @@ CREATE TABLE IF NOT EXISTS invites (
     device_id TEXT,
     public_key TEXT,
     proof TEXT,
+    sealed_name TEXT,
     package TEXT,
     package_taken_at {real}
 );
@@ -157,6 +162,7 @@ class InviteRecord:
     device_id: str | None
     public_key: str | None
     proof: str | None
+    sealed_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -340,7 +346,14 @@ class Storage(ABC):
         return made is not None
 
     def claim_invite(
-        self, invite_id: str, device_id: str, public_key: str, proof: str, token_hash: bytes
+        self,
+        invite_id: str,
+        device_id: str,
+        public_key: str,
+        proof: str,
+        token_hash: bytes,
+        *,
+        sealed_name: str | None = None,
     ) -> str | None:
         """Enroll the claiming device in the invite's space; None when the invite is
         unknown, expired or already claimed (the caller answers all three alike)."""
@@ -360,9 +373,9 @@ class Storage(ABC):
             if tx.one("SELECT 1 FROM devices WHERE space_id = ? AND id = ?", (space_id, device_id)):
                 raise conflict("device_exists", "A device with this id is already enrolled.")
             tx.run(
-                "UPDATE invites SET claimed_at = ?, device_id = ?, public_key = ?, proof = ?"
-                " WHERE id = ?",
-                (now, device_id, public_key, proof, invite_id),
+                "UPDATE invites SET claimed_at = ?, device_id = ?, public_key = ?, proof = ?,"
+                " sealed_name = ? WHERE id = ?",
+                (now, device_id, public_key, proof, sealed_name, invite_id),
             )
             tx.run(
                 "INSERT INTO devices (space_id, id, token_hash, enrolled_at) VALUES (?, ?, ?, ?)",
@@ -373,13 +386,13 @@ class Storage(ABC):
     def invite(self, space_id: str, invite_id: str) -> InviteRecord | None:
         with self.transaction(write=False) as tx:
             row = tx.one(
-                "SELECT claimed_at, device_id, public_key, proof FROM invites"
+                "SELECT claimed_at, device_id, public_key, proof, sealed_name FROM invites"
                 " WHERE id = ? AND space_id = ?",
                 (invite_id, space_id),
             )
         if row is None:
             return None
-        return InviteRecord(row[0] is not None, row[1], row[2], row[3])
+        return InviteRecord(row[0] is not None, row[1], row[2], row[3], row[4])
 
     def put_package(self, space_id: str, invite_id: str, package: str) -> None:
         with self.transaction(write=True) as tx:
@@ -703,6 +716,20 @@ class Storage(ABC):
                 (space_id, device_id),
             )
         return [KeyPackage(*row) for row in rows]
+
+
+def settle_schema_version(tx: Tx) -> None:
+    """After the CREATE statements (which make a new database whole at the newest
+    version): a new database is stamped SCHEMA_VERSION, an older one gets the
+    upgrades after its version, in order."""
+    row = tx.one("SELECT version FROM relay_schema")
+    if row is None:
+        tx.run("INSERT INTO relay_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+        return
+    for version in range(int(row[0]) + 1, SCHEMA_VERSION + 1):
+        for statement in UPGRADES.get(version, ()):
+            tx.run(statement)
+        tx.run("UPDATE relay_schema SET version = ?", (version,))
 
 
 def split_statements(script: str) -> Iterator[str]:

@@ -18,7 +18,13 @@ import psycopg
 
 from relay.errors import unavailable
 from relay.settings import Settings
-from relay.storage.base import SCHEMA, SCHEMA_VERSION, Row, Storage, split_statements
+from relay.storage.base import (
+    SCHEMA,
+    Row,
+    Storage,
+    settle_schema_version,
+    split_statements,
+)
 
 _TYPES = {"real": "DOUBLE PRECISION", "int": "BIGINT", "blob": "BYTEA"}
 # Any constant: the advisory lock that lets one process at a time create the tables.
@@ -89,8 +95,7 @@ class PostgresStorage(Storage):
             tx.one("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             for statement in split_statements(SCHEMA.format(**_TYPES)):
                 tx.run(statement)
-            if tx.one("SELECT version FROM relay_schema") is None:
-                tx.run("INSERT INTO relay_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+            settle_schema_version(tx)
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[_PgTx]:

@@ -15,7 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from relay.settings import Settings
-from relay.storage.base import SCHEMA, SCHEMA_VERSION, Row, Storage, split_statements
+from relay.storage.base import (
+    SCHEMA,
+    Row,
+    Storage,
+    settle_schema_version,
+    split_statements,
+)
 
 _TYPES = {"real": "REAL", "int": "INTEGER", "blob": "BLOB"}
 
@@ -67,8 +73,7 @@ class SqliteStorage(Storage):
         with self.transaction(write=True) as tx:
             for statement in split_statements(SCHEMA.format(**_TYPES)):
                 tx.run(statement)
-            if tx.one("SELECT version FROM relay_schema") is None:
-                tx.run("INSERT INTO relay_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+            settle_schema_version(tx)
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[_SqliteTx]:

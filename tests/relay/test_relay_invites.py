@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from pathlib import Path
 
 import requests
 
-from tests.support.relay import ManualClock, RunningRelay, TestSpace, new_space
+from tests.support.relay import ManualClock, RunningRelay, TestSpace, new_space, running_relay
 
 CLAIM = {"public_key": "q83vEjRWeJA=", "proof": "3q2+7w=="}
 
@@ -45,10 +47,16 @@ def test_a_claimed_invite_enrolls_the_new_device_in_the_inviters_space(relay: Ru
         "device_id": None,
         "public_key": None,
         "proof": None,
+        "sealed_name": None,
     }
     assert claimed.status_code == 201
     assert claimed.json()["space_id"] == space.space_id
-    assert state.json() == {"state": "claimed", "device_id": new_device, **CLAIM}
+    assert state.json() == {
+        "state": "claimed",
+        "device_id": new_device,
+        **CLAIM,
+        "sealed_name": None,
+    }
     headers = {"Authorization": f"Bearer {claimed.json()['token']}"}
     devices = requests.get(f"{relay.url}/v1/devices", headers=headers, timeout=5).json()
     assert {d["device_id"] for d in devices["devices"]} == {space.device_id, new_device}
@@ -151,3 +159,65 @@ def test_a_claim_with_a_malformed_key_or_a_device_id_already_enrolled_is_refused
     assert bad_key.status_code == 422
     assert taken.status_code == 409
     assert fine.status_code == 201
+
+
+def test_the_new_desks_sealed_name_reaches_the_inviter_as_it_was_sent(relay: RunningRelay) -> None:
+    space = new_space(relay.url)
+    invite_id = _invite(space)
+    sealed = "bm9uY2UtYW5kLWNpcGhlcnRleHQ="  # opaque to the relay: it only keeps it
+
+    claimed = requests.post(
+        f"{relay.url}/v1/invites/{invite_id}/claim",
+        json={"device_id": str(uuid.uuid4()), **CLAIM, "sealed_name": sealed},
+        timeout=5,
+    )
+    state = requests.get(f"{relay.url}/v1/invites/{invite_id}", headers=space.headers, timeout=5)
+
+    assert claimed.status_code == 201
+    assert state.json()["sealed_name"] == sealed
+
+
+def test_a_sealed_name_that_is_not_base64_or_too_long_is_refused(relay: RunningRelay) -> None:
+    space = new_space(relay.url)
+    invite_id = _invite(space)
+    url = f"{relay.url}/v1/invites/{invite_id}/claim"
+
+    answers = [
+        requests.post(
+            url,
+            json={"device_id": str(uuid.uuid4()), **CLAIM, "sealed_name": name},
+            timeout=5,
+        )
+        for name in ("FRONT-DESK-2 in clear", "A" * 1025, 42)
+    ]
+
+    assert [a.status_code for a in answers] == [422, 422, 422]
+    assert _claim(relay.url, invite_id).status_code == 201  # the invite is still unused
+
+
+def test_a_relay_database_from_before_sealed_names_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A relay database made by the first relay version (no sealed_name column) keeps its
+    spaces and tokens and takes claims with a sealed name after the upgrade."""
+    path = tmp_path / "relay" / "old.db"
+    with running_relay(tmp_path, database_url=f"sqlite:///{path}") as first:
+        space = new_space(first.url)
+    with sqlite3.connect(path) as old:  # as the first version left it
+        old.execute("ALTER TABLE invites DROP COLUMN sealed_name")
+        old.execute("UPDATE relay_schema SET version = 1")
+
+    with running_relay(tmp_path, database_url=f"sqlite:///{path}") as upgraded:
+        space = TestSpace(upgraded.url, space.space_id, space.device_id, space.token)
+        invite_id = _invite(space)
+        claimed = requests.post(
+            f"{upgraded.url}/v1/invites/{invite_id}/claim",
+            json={"device_id": str(uuid.uuid4()), **CLAIM, "sealed_name": "c2VhbGVk"},
+            timeout=5,
+        )
+        state = requests.get(
+            f"{upgraded.url}/v1/invites/{invite_id}", headers=space.headers, timeout=5
+        )
+
+    assert claimed.status_code == 201
+    assert state.json()["sealed_name"] == "c2VhbGVk"
+    with sqlite3.connect(path) as done:
+        assert done.execute("SELECT version FROM relay_schema").fetchall() == [(2,)]

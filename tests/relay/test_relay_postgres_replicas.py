@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from relay.settings import Settings
+from relay.storage.base import SCHEMA_VERSION
 from relay.storage.postgres import PostgresStorage
 from tests.support.relay import TestSpace, enroll_device, new_space, running_relay, sealed_batch
 
@@ -92,7 +93,7 @@ def test_concurrent_first_starts_create_the_tables_once(
         store.close()
 
     rows = relay_postgresql.execute("SELECT version FROM relay_schema").fetchall()
-    assert rows == [(1,)]
+    assert rows == [(SCHEMA_VERSION,)]
 
 
 def test_a_postgresql_that_cannot_be_reached_is_a_plain_error_not_a_hang(tmp_path: Path) -> None:
