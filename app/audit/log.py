@@ -67,7 +67,13 @@ def workstation(clinic: Clinic) -> str:
     """This computer, as the audit log names it: its network name, which a manager
     recognises ("FRONT-DESK-2"), and the start of this installation's device id, which
     stays the same when the computer is renamed and tells two "RECEPTION" PCs apart."""
-    return _workstation(clinic.store.device_id, platform.node())
+    return computer_name(clinic.store.device_id)
+
+
+def computer_name(device_id: str) -> str:
+    """The same name for a device id that has no database yet (a new workstation asking
+    to join names itself so)."""
+    return _workstation(device_id, platform.node())
 
 
 def utc_millis(moment: datetime | None = None) -> str:

@@ -7,7 +7,7 @@ gets a text the clinic did not expect to send.
 The sender workstation: exactly one workstation sends (its device id is stored here). Any
 other workstation plans and shows the outbox but never sends, so a clinic with two desks
 never texts a patient twice. With sync on the setting travels between desks with a
-delay, so the chosen desk must also hold the sending turn, a lease at the relay
+delay, so the chosen desk must also hold the sending turn, a lease at the sync server
 (app/sync/sender_lease.py); without sync nothing else is asked.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Final
 
 from app.clinic import Clinic, put_setting
-from app.errors import InvalidInputError
+from app.errors import DeviceRevokedError, InvalidInputError, RelayError
 from app.store.changes import Changes
 from app.sync import sender_lease
 
@@ -114,6 +114,22 @@ def claim_sender(clinic: Clinic) -> ReminderSettings:
     if sender_lease.sync_on(clinic):
         sender_lease.want_take_over(clinic)
     return settings
+
+
+def make_sender(clinic: Clinic) -> sender_lease.SenderTurn:
+    """"Make this workstation the sender" (Settings ▸ Sync): the choice saved for every
+    desk and, with sync on, the sending turn taken over at the sync server at once, so
+    the desk that sent finds its next renewal refused and stops between two messages.
+    It talks to the sync server: call it off the GUI thread. When the server cannot be
+    reached the choice stays made and the next sending pass here takes the turn over;
+    the turn's words say so. A removed workstation raises DeviceRevokedError."""
+    claim_sender(clinic)
+    try:
+        return sender_lease.take_over(clinic)
+    except DeviceRevokedError:
+        raise
+    except RelayError:
+        return replace(sender_lease.sender_turn(clinic), message=sender_lease.TAKE_OVER_LATER)
 
 
 def claim_sender_if_unset(clinic: Clinic) -> ReminderSettings:

@@ -62,7 +62,7 @@ PERMISSIONS: Final[dict[str, tuple[str, frozenset[str]]]] = {
         frozenset({ADMINISTRATOR}),
     ),
     "sync.manage": (
-        "connect this clinic to a sync relay, add and remove workstations",
+        "connect this clinic to a sync server, add, rename and remove workstations",
         frozenset({ADMINISTRATOR}),
     ),
 }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from app.clinic import Clinic
-from app.errors import SyncError
+from app.errors import InvalidInputError, SyncError
 from app.security.permissions import require
 from app.store.changes import Changes
 from app.store.database import Connection
@@ -130,6 +130,44 @@ def revoke_device(clinic: Clinic, device_id: str) -> Changes:
             )
         elif row["revoked_at"] is None:
             tx.update("sync_device", device_id, {"revoked_at": utc_now()})
+    return tx.changes
+
+
+NAME_MAX: Final = 60
+
+
+def clean_name(text: str) -> str:
+    """A workstation's name as it is kept: one line, spaces tidied, at most NAME_MAX
+    signs; "" when nothing printable is left."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(printable.split())[:NAME_MAX]
+
+
+def rename_workstation(clinic: Clinic, name: str) -> Changes:
+    """Give this workstation the name the others show in their lists and in "… wants to
+    join" (administrators). The name is journalled like any data, so it reaches the
+    other desks sealed with the next sync round; the sync server never learns it."""
+    require(clinic, "sync.manage")
+    cleaned = clean_name(name)
+    if not cleaned:
+        raise InvalidInputError(
+            "Type a name for this workstation, such as FRONT-DESK-2 or Reception left."
+        )
+    if len(" ".join(name.split())) > NAME_MAX:
+        raise InvalidInputError(
+            f"A workstation's name has at most {NAME_MAX} letters; this one has "
+            f"{len(' '.join(name.split()))}. Use a shorter one."
+        )
+    me = clinic.store.device_id
+    with clinic.store.write() as tx:
+        row = tx.current("sync_device", me, ("name", "revoked_at"))
+        if row is None:
+            raise SyncError(
+                "This workstation does not sync yet, so it has no name among the clinic's "
+                "workstations. Turn on sync first."
+            )
+        if row["name"] != cleaned:
+            tx.update("sync_device", me, {"name": cleaned})
     return tx.changes
 
 

@@ -37,7 +37,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from app.audit.log import workstation
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from app.audit.log import computer_name, workstation
 from app.clinic import Clinic
 from app.errors import EnrollmentError, KeyFileError, KeyPackageError, RelayError
 from app.ops import CancelToken, Progress, no_progress
@@ -46,6 +51,7 @@ from app.store import keyring_store, keys
 from app.store.changes import Changes
 from app.store.writer import utc_now
 from app.sync import keyring, state
+from app.sync.devices import clean_name
 from app.sync.keyring import RingKey
 from app.sync.qr import qr_matrix
 from app.sync.relay_api import (
@@ -67,6 +73,8 @@ _CODE_SIGNS: Final = (INVITE_ID_BYTES + SECRET_BYTES) * 8 // 5  # 24
 _PACKAGE_FORMAT: Final = 1
 _ENROLL_INFO: Final = b"frontdesk-enroll-v1"
 _CHECK_LABEL: Final = b"frontdesk-enroll-check-v1"
+_NAME_INFO: Final = b"frontdesk-enroll-name-v1"
+_NONCE_BYTES: Final = 12
 
 CODE_REFUSED: Final = (
     "That code was not accepted. It may be mistyped, more than 15 minutes old, or already "
@@ -134,7 +142,7 @@ def parse_code(text: str) -> EnrollmentCode:
     words = text.strip().split(maxsplit=1)
     if len(words) < 2 or ("." not in words[0] and ":" not in words[0]):
         raise EnrollmentError(
-            "The code starts with the relay's address (https://…), then 24 letters and "
+            "The code starts with the sync server's address (https://…), then 24 letters and "
             "digits. Enter it as the other workstation shows it."
         )
     address = words[0] if "://" in words[0] else "https://" + words[0]
@@ -152,12 +160,12 @@ def parse_code(text: str) -> EnrollmentCode:
         )
     if any(ch not in ALPHABET for ch in signs):
         raise EnrollmentError(
-            "A code has only the letters A to Z and the digits 2 to 9 after the relay's "
-            "address. Check what you typed."
+            "A code has only the letters A to Z and the digits 2 to 9 after the sync "
+            "server's address. Check what you typed."
         )
     if len(signs) != _CODE_SIGNS:
         raise EnrollmentError(
-            f"A code has {_CODE_SIGNS} letters and digits after the relay's address, in six "
+            f"A code has {_CODE_SIGNS} letters and digits after the sync server's address, in six "
             f"groups of four; this one has {len(signs)}. Check what you typed."
         )
     invite = signs[: INVITE_ID_BYTES * 8 // 5]
@@ -175,6 +183,45 @@ def check_code(invite_bytes: bytes, device_id: str, public_key: bytes) -> str:
     digest = hashlib.sha256(_CHECK_LABEL + invite_bytes + device_id.encode() + public_key)
     signs = _to_signs(digest.digest()[:5])[:6]
     return f"{signs[:3]}-{signs[3:]}"
+
+
+def seal_name(code: EnrollmentCode, device_id: str, public_key: bytes, name: str) -> str:
+    """The new desk's name for the claim, sealed so that only a holder of the code opens
+    it: AES-256-GCM under HKDF(secret, "frontdesk-enroll-name-v1"), bound to the invite,
+    the device id and the public key. The sync server stores it and learns nothing."""
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    sealed = AESGCM(_name_key(code.secret)).encrypt(
+        nonce, name.encode(), _name_context(code.invite_bytes, device_id, public_key)
+    )
+    return _b64(nonce + sealed)
+
+
+def open_name(
+    secret: bytes, invite_bytes: bytes, device_id: str, public_key: bytes, sealed: str
+) -> str:
+    """The name a claim carries; ValueError when it was not sealed with this code's
+    secret for this device (altered, moved from another claim, or made without the code)."""
+    data = _unb64(sealed)
+    if len(data) <= _NONCE_BYTES:
+        raise ValueError("too short")
+    try:
+        plain = AESGCM(_name_key(secret)).decrypt(
+            data[:_NONCE_BYTES],
+            data[_NONCE_BYTES:],
+            _name_context(invite_bytes, device_id, public_key),
+        )
+        return clean_name(plain.decode())
+    except (InvalidTag, UnicodeDecodeError):
+        raise ValueError("not sealed with this code") from None
+
+
+def _name_key(secret: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_NAME_INFO).derive(secret)
+
+
+def _name_context(invite_bytes: bytes, device_id: str, public_key: bytes) -> bytes:
+    parts = (invite_bytes, device_id.encode(), public_key)
+    return b"".join(struct.pack(">H", len(p)) + p for p in parts)
 
 
 def _b64(data: bytes) -> str:
@@ -269,7 +316,7 @@ def start_space(clinic: Clinic, relay_url: str, *, registration_key: str = "") -
     url = check_relay_url(relay_url)
     if state.read_setup(clinic.conn) is not None:
         raise EnrollmentError(
-            "This workstation is already connected to a sync relay. Disconnect it first to "
+            "This workstation is already connected to a sync server. Disconnect it first to "
             "use another one."
         )
     private_key, public_key = keyring.new_device_key()
@@ -306,12 +353,12 @@ def start_space(clinic: Clinic, relay_url: str, *, registration_key: str = "") -
 def _space_refusal(exc: RelayError) -> Exception:
     if exc.status == 409:
         return EnrollmentError(
-            "This clinic is already connected to that relay. Add this workstation with an "
+            "This clinic is already connected to that sync server. Add this workstation with an "
             "enrollment code made on a workstation that is already connected."
         )
     if exc.status in (401, 403):
         return EnrollmentError(
-            "The relay asks for a registration key to connect a new clinic. Ask the relay's "
+            "The sync server asks for a registration key to connect a new clinic. Ask its "
             "administrator for it."
         )
     return exc
@@ -343,6 +390,7 @@ class Claim:
     device_id: str
     public_key: bytes
     check_code: str  # the new workstation shows the same six signs
+    name: str = ""  # what the new workstation calls itself ("" when it did not say)
 
 
 def create_invite(clinic: Clinic, *, seconds: int = INVITE_SECONDS) -> Invite:
@@ -404,12 +452,18 @@ def _checked_claim(session: RelaySession, invite: Invite, found: Mapping[str, An
     if not isinstance(device_id, str) or not device_id:
         raise EnrollmentError(PROOF_FAILED)
     code = EnrollmentCode(session.url, invite.invite_id, invite.secret)
+    name = ""
     try:
         public_key = _unb64(found.get("public_key"))
         proof = _unb64(found.get("proof"))
         valid = len(public_key) == 32 and hmac.compare_digest(
             proof, proof_for(code, device_id, public_key)
         )
+        sealed_name = found.get("sealed_name")
+        if valid and sealed_name is not None:
+            # Only the code's holder can seal a name that opens: one that does not was
+            # altered on the way, so the whole claim is suspect.
+            name = open_name(invite.secret, invite.invite_bytes, device_id, public_key, sealed_name)
     except ValueError:
         valid = False
     if not valid:
@@ -418,7 +472,9 @@ def _checked_claim(session: RelaySession, invite: Invite, found: Mapping[str, An
         with contextlib.suppress(RelayError):
             session.call("POST", f"/v1/devices/{device_id}/revoke")
         raise EnrollmentError(PROOF_FAILED)
-    return Claim(device_id, public_key, check_code(invite.invite_bytes, device_id, public_key))
+    return Claim(
+        device_id, public_key, check_code(invite.invite_bytes, device_id, public_key), name
+    )
 
 
 def admit(clinic: Clinic, invite: Invite, claim: Claim) -> Changes:
@@ -427,7 +483,7 @@ def admit(clinic: Clinic, invite: Invite, claim: Claim) -> Changes:
     require(clinic, "sync.manage")
     setup = state.read_setup(clinic.conn)
     if setup is None:
-        raise EnrollmentError("This workstation is not connected to a sync relay.")
+        raise EnrollmentError("This workstation is not connected to a sync server.")
     with session_for(clinic) as session:
         # A replaced key reaches the desks already enrolled first, so the ring sent to
         # the new one is the ring everybody seals with.
@@ -443,7 +499,11 @@ def admit(clinic: Clinic, invite: Invite, claim: Claim) -> Changes:
     with session_for(clinic) as session:
         session.call("PUT", f"/v1/invites/{invite.invite_id}/package", {"package": package})
     return put_device(
-        clinic, claim.device_id, name=None, public_key=claim.public_key, enrolled_at=utc_now()
+        clinic,
+        claim.device_id,
+        name=claim.name or None,
+        public_key=claim.public_key,
+        enrolled_at=utc_now(),
     )
 
 
@@ -485,6 +545,7 @@ class PendingJoin:
     private_key: bytes = field(repr=False)
     device_token: str = field(repr=False)
     claimed_at: float = field(repr=False, default=0.0)  # time.monotonic()
+    name: str = ""  # as the admitting desk is told it
 
 
 @dataclass(frozen=True)
@@ -516,16 +577,21 @@ class JoinedClinic:
         return keyring.keys_by_id(self.keys)
 
 
-def claim(code: EnrollmentCode | str) -> PendingJoin:
-    """Use a code from the new workstation: a new device id and key pair, and the proof."""
+def claim(code: EnrollmentCode | str, *, name: str | None = None) -> PendingJoin:
+    """Use a code from the new workstation: a new device id and key pair, the proof, and
+    this computer's name sealed for the admitting desk ("FRONT-DESK-2 (1a2b3c4d) wants
+    to join"; by default the name the audit log will give it)."""
     parsed = parse_code(code) if isinstance(code, str) else code
     private_key, public_key = keyring.new_device_key()
     device_id = str(uuid.uuid4())
+    own_name = clean_name(name if name is not None else computer_name(device_id))
     body = {
         "device_id": device_id,
         "public_key": _b64(public_key),
         "proof": _b64(proof_for(parsed, device_id, public_key)),
     }
+    if own_name:
+        body["sealed_name"] = seal_name(parsed, device_id, public_key, own_name)
     with RelaySession(parsed.relay_url) as session:
         try:
             answer = session.call("POST", f"/v1/invites/{parsed.invite_id}/claim", body, auth=False)
@@ -543,6 +609,7 @@ def claim(code: EnrollmentCode | str) -> PendingJoin:
         private_key=private_key,
         device_token=require_text(found, "token"),
         claimed_at=time.monotonic(),
+        name=own_name,
     )
 
 
@@ -566,6 +633,39 @@ def wait_for_package(
             if time.monotonic() - pending.claimed_at >= timeout_seconds:
                 raise EnrollmentError(NOT_ADMITTED)
             _pause(poll_seconds, cancel)
+
+
+JOIN_WAITING: Final = "Waiting for the other workstation to confirm…"
+JOIN_COPYING: Final = "Copying the clinic's data"
+
+
+def join_clinic(
+    pending: PendingJoin,
+    home: Path,
+    *,
+    cancel: CancelToken | None = None,
+    progress: Progress = no_progress,
+    poll_seconds: float = POLL_SECONDS,
+) -> Clinic:
+    """The new workstation's whole join after its claim: wait for the other desk to let
+    it in, then make its clinic in `home` from the sync server's newest snapshot. The
+    progress words are JOIN_WAITING while it waits, then JOIN_COPYING with bytes done
+    and total. Cancelled or failed, nothing is left in `home` (it can join again)."""
+    from app.sync.snapshot import join_from_snapshot  # it imports this module
+
+    joined = wait_for_package(
+        pending,
+        cancel=cancel,
+        progress=lambda _d, _t, _w: progress(0, 0, JOIN_WAITING),
+        poll_seconds=poll_seconds,
+    )
+    progress(0, 0, JOIN_COPYING)
+    return join_from_snapshot(
+        joined,
+        home,
+        cancel=cancel,
+        progress=lambda done, total, _w: progress(done, total, JOIN_COPYING),
+    )
 
 
 def open_package(pending: PendingJoin, package: str) -> JoinedClinic:

@@ -32,7 +32,7 @@ TIMEOUT_S: Final = 15.0
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
 
 NOT_REACHED: Final = (
-    "The sync relay could not be reached. Check the internet connection; Frontdesk keeps "
+    "The sync server could not be reached. Check the internet connection; Frontdesk keeps "
     "working here and tries again."
 )
 REMOVED: Final = (
@@ -47,15 +47,15 @@ def check_relay_url(url: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise RelayError(
-            "The relay address should look like https://relay.example.org (as your "
-            "relay's administrator gave it)."
+            "The sync server address should look like https://sync.example.org (as the sync "
+            "server's administrator gave it)."
         )
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise RelayError("The relay address should be only https:// and the relay's name.")
+        raise RelayError("The sync server address should be only https:// and the server's name.")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise RelayError(
-            "The relay address must start with https:// so the connection is encrypted "
-            "(plain http:// only for a relay on this same computer)."
+            "The sync server address must start with https:// so the connection is encrypted "
+            "(plain http:// only for a sync server on this same computer)."
         )
     return text
 
@@ -105,7 +105,7 @@ class RelaySession:
         sent = dict(headers or {})
         if auth:
             if not self.token:
-                raise RelayError("This workstation is not connected to a sync relay yet.")
+                raise RelayError("This workstation is not connected to a sync server yet.")
             sent["Authorization"] = f"Bearer {self.token}"
         try:
             answer = self.http.request(
@@ -124,8 +124,8 @@ class RelaySession:
                 return answer.json()
             except ValueError:
                 raise RelayError(
-                    "The sync relay answered something Frontdesk does not understand. Check "
-                    "the relay address.",
+                    "The sync server answered something Frontdesk does not understand. Check "
+                    "the sync server address.",
                     status=status,
                 ) from None
         code = _error_code(answer)
@@ -136,19 +136,42 @@ class RelaySession:
             wait = answer.headers.get("Retry-After", "")
             after = f" in {wait} seconds" if wait.isdigit() else " in a minute"
             raise RelayError(
-                f"The sync relay is busy. Frontdesk tries again{after}.", status=status, code=code
+                f"The sync server is busy. Frontdesk tries again{after}.", status=status, code=code
             )
         if status >= 500:
             raise RelayError(
-                "The sync relay had a problem of its own. Frontdesk tries again later.",
+                "The sync server had a problem of its own. Frontdesk tries again later.",
                 status=status,
                 code=code,
             )
         raise RelayError(
-            "The sync relay refused the request. If it goes on, tell the relay's administrator.",
+            "The sync server refused the request. If it goes on, tell its administrator.",
             status=status,
             code=code,
         )
+
+
+SERVER_READY: Final = "The sync server answered: it is ready."
+NOT_A_SYNC_SERVER: Final = (
+    "Something answered at that address, but it is not a Frontdesk sync server. Check the "
+    "address the sync server's administrator gave."
+)
+
+
+def check_relay(url: str) -> str:
+    """Whether a sync server answers at `url`, before anything is sent to it (no token,
+    nothing of the clinic): its words when it is ready; RelayError with the words of
+    what is wrong otherwise (address, not reached, busy, not a sync server)."""
+    with RelaySession(url) as session:
+        try:
+            answer = session.call("GET", "/v1/health", auth=False)
+        except RelayError as exc:
+            if exc.status in (404, 405):  # a web server, but without the sync API
+                raise RelayError(NOT_A_SYNC_SERVER, status=exc.status, code=exc.code) from None
+            raise
+    if not isinstance(answer, dict) or answer.get("status") != "ok":
+        raise RelayError(NOT_A_SYNC_SERVER)
+    return SERVER_READY
 
 
 def session_for(clinic: Clinic) -> RelaySession:
@@ -157,7 +180,7 @@ def session_for(clinic: Clinic) -> RelaySession:
 
     setup = read_setup(clinic.conn)
     if setup is None or not setup.device_token:
-        raise SyncError("This workstation is not connected to a sync relay.")
+        raise SyncError("This workstation is not connected to a sync server.")
     return RelaySession(setup.relay_url, setup.device_token)
 
 
@@ -177,19 +200,19 @@ def _route(path: str) -> str:
 
 def require_mapping(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise RelayError("The sync relay answered something Frontdesk does not understand.")
+        raise RelayError("The sync server answered something Frontdesk does not understand.")
     return value
 
 
 def require_text(values: Mapping[str, Any], name: str) -> str:
     value = values.get(name)
     if not isinstance(value, str) or not value:
-        raise RelayError("The sync relay answered something Frontdesk does not understand.")
+        raise RelayError("The sync server answered something Frontdesk does not understand.")
     return value
 
 
 def require_number(values: Mapping[str, Any], name: str) -> float:
     value = values.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RelayError("The sync relay answered something Frontdesk does not understand.")
+        raise RelayError("The sync server answered something Frontdesk does not understand.")
     return float(value)

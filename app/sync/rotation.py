@@ -64,7 +64,7 @@ def needs_sharing(clinic: Clinic) -> bool:
 def private_key(clinic: Clinic) -> bytes:
     setup = state.read_setup(clinic.conn)
     if setup is None or setup.private_key is None:
-        raise SyncError("This workstation is not connected to a sync relay.")
+        raise SyncError("This workstation is not connected to a sync server.")
     return setup.private_key
 
 

@@ -70,8 +70,13 @@ CATCHING_UP: Final = (
     "(sync), so nothing goes twice. Nothing was sent yet."
 )
 NOT_REACHED: Final = (
-    "The sync relay cannot be reached, so this computer cannot hold the sending turn. "
-    "Nothing was sent; sending starts again when the relay is back."
+    "The sync server cannot be reached, so this computer cannot hold the sending turn. "
+    "Nothing was sent; sending starts again when the sync server is back."
+)
+
+TAKE_OVER_LATER: Final = (
+    "This computer is now the sender. The sync server could not be reached, so it takes "
+    "the sending turn over at its next sending pass, once the server answers."
 )
 
 
@@ -239,7 +244,11 @@ def prepare_to_send(clinic: Clinic, policy: LeasePolicy | None = None) -> str:
         return REMOVED
     except RelayError as exc:
         log.info("sender lease not renewed: %s", type(exc).__name__)
-        # Not reachable (or refusing for now): the turn held so far still counts.
+        # Not reachable (or refusing for now): the turn held so far still counts; with
+        # none held, the reason is the server, not another desk holding the turn.
+        with _lock:
+            if _key(clinic) not in _turns:
+                return NOT_REACHED
     return refusal(clinic, policy)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from app.audit.log import computer_name
 from app.clinic import Clinic, open_clinic
 from app.errors import DeviceRevokedError, EnrollmentError, RelayError
 from app.sync import keyring, state
@@ -65,8 +66,8 @@ def test_both_desks_are_listed_with_their_names(desk_a: Clinic, desk_b: Clinic) 
     assert [d.device_id for d in listed] == [desk_a.store.device_id, desk_b.store.device_id]
     assert listed[0].this_desk and not listed[1].this_desk
     assert listed[0].name.endswith(f"({desk_a.store.device_id[:8]})")
-    # A knows B's public key from the claim it checked; B's name comes with B's own row.
-    assert listed[1].name == UNNAMED
+    # A knows B's public key from the claim it checked, and the name B sealed in it.
+    assert listed[1].name == computer_name(desk_b.store.device_id) != UNNAMED
     assert all(d.active and d.last_seen_at for d in listed)
     from_b = {d.device_id: d for d in list_devices(desk_b)}
     assert from_b[desk_b.store.device_id].name.endswith(f"({desk_b.store.device_id[:8]})")

@@ -67,8 +67,8 @@ def test_a_code_reads_back_however_it_was_typed() -> None:
 @pytest.mark.parametrize(
     ("typed", "words"),
     [
-        ("KQ7M-2XRT-9PWA-HC4N-ZEJ8-5VUS", "starts with the relay's address"),
-        (f"{RELAY}", "starts with the relay's address"),
+        ("KQ7M-2XRT-9PWA-HC4N-ZEJ8-5VUS", "starts with the sync server's address"),
+        (f"{RELAY}", "starts with the sync server's address"),
         (f"{RELAY} KQ7M-2XRT-9PWA-HC4N-ZEJ8-5VU", "24 letters and digits"),
         (f"{RELAY} KQ7M-2XRT-9PWA-HC4N-ZEJ8-5VUSS", "this one has 25"),
         (f"{RELAY} KQ7M-2XRT-9PWA-HC4N-ZEJ8-5VU0", "digits 0 or 1 (you typed 0)"),
@@ -243,5 +243,5 @@ def test_only_an_administrator_connects_a_relay_or_makes_a_code(clinic: Clinic) 
     clinic.acting_user_id = add_user(clinic, "Mel Manager", "manager").id
     with pytest.raises(PermissionDeniedError, match="Only an administrator can connect"):
         start_space(clinic, RELAY)
-    with pytest.raises(PermissionDeniedError, match="add and remove workstations"):
+    with pytest.raises(PermissionDeniedError, match="add, rename and remove workstations"):
         create_invite(clinic)

@@ -132,6 +132,18 @@ def test_a_holder_cut_off_from_the_relay_sends_only_until_its_turn_ends(
     assert prepare_to_send(desk_a) in ("", CATCHING_UP)
 
 
+def test_a_desk_without_a_turn_that_cannot_reach_the_relay_says_so(
+    desk_a: Clinic,
+    relay: RunningRelay,  # noqa: F811
+) -> None:
+    chosen(desk_a)
+    relay.stop()
+    # Not "another computer holds the turn": nobody may know, the server is not there.
+    assert prepare_to_send(desk_a) == NOT_REACHED
+    assert "sync server cannot be reached" in NOT_REACHED
+    assert not is_sender(desk_a)
+
+
 def test_a_new_process_continues_a_turn_its_desk_already_holds(desk_a: Clinic) -> None:
     """The scheduled task after the app (or the app after a restart): the relay says
     this device holds the lease, so nobody else sent meanwhile: no catch-up needed."""
