@@ -92,8 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     send_due = sub.add_parser(
         "send-due",
         help="one reminder pass for a scheduled task: plan, and send what is due when this "
-        "computer is the clinic's sender (exit 1 when a mail or SMS account had a problem, "
-        "2 when the clinic cannot be opened)",
+        "computer is the clinic's sender; with sync on, sync before and after (exit 1 when "
+        "a mail or SMS account or sync had a problem, 2 when the clinic cannot be opened)",
     )
     send_due.add_argument(
         "--plan-only", action="store_true", help="plan the messages, send nothing"
@@ -471,7 +471,7 @@ def _cmd_unlock(_: argparse.Namespace) -> int:
 def _cmd_send_due(args: argparse.Namespace) -> int:
     """For Task Scheduler and launchd: the exit code is what they show, so a broken
     account shows as a failed run (1) and a locked clinic as another (2)."""
-    from app.reminders.service import run_pass
+    from app.reminders.service import run_pass_with_sync
 
     try:
         clinic = _open_headless()
@@ -479,11 +479,15 @@ def _cmd_send_due(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_USAGE  # 2: not a sending problem; the key or the data folder
     with clinic:
-        report = run_pass(clinic, plan_only=args.plan_only)
-    print(report.summary())
-    for line in report.problem_lines():
+        # With sync on, rounds before and after the pass (a desk whose window is closed
+        # still catches up before it sends, and the others learn what it sent).
+        run = run_pass_with_sync(clinic, plan_only=args.plan_only)
+    print(run.report.summary())
+    if run.report.turn:
+        print(run.report.turn)
+    for line in run.problem_lines():
         print(line, file=sys.stderr)
-    return EXIT_OK if report.ok else EXIT_ERROR
+    return EXIT_OK if run.ok else EXIT_ERROR
 
 
 def _cmd_research_export(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -93,6 +94,15 @@ class PassReport:
     delivery_updates: int = 0
     problems: tuple[StepProblem, ...] = ()
     cancelled: bool = False
+    # The chosen desk that may not send now, with sync on: the sending turn's own words
+    # (app/sync/sender_lease.py: waiting for the turn, catching up, not reached); "".
+    turn: str = ""
+
+    @property
+    def catching_up(self) -> bool:
+        """This desk just gained the sending turn and sends once a sync round has
+        finished after that moment (a round now, then a pass, sends what is due)."""
+        return self.turn == sender_lease.CATCHING_UP
 
     def counts(self) -> dict[str, Any]:
         """Numbers only (never a name, number or text): what is stored and shown."""
@@ -168,6 +178,8 @@ class PassReport:
             MODE_OTHER_SENDER: "Reminders (another computer sends, nothing sent from here)",
             MODE_PLAN_ONLY: "Reminders (plan only, nothing sent)",
         }[self.mode]
+        if self.mode == MODE_OTHER_SENDER and self.turn:
+            head = "Reminders (this computer's sending turn has not started, nothing sent)"
         line = f"{head}: {', '.join(parts)}."
         problems = len(self.problem_lines())
         if problems:
@@ -206,6 +218,7 @@ def run_pass(
         settings = claim_sender_if_unset(clinic)
         mode = MODE_SENDING if settings.sender_device == device_id(clinic) else MODE_OTHER_SENDER
     step = _Steps(cancel)
+    turn = ""
     if mode == MODE_SENDING:
         # With sync on the chosen desk also needs the sending turn at the relay, for the
         # replies and delivery checks as much as for sending ("" without sync).
@@ -222,6 +235,7 @@ def run_pass(
             plan=step.run("plan", lambda: planner.plan(clinic, now=now)),
             problems=tuple(step.problems),
             cancelled=step.cancelled,
+            turn=turn,
         )
         return report
     own_channels = channels is None
@@ -257,6 +271,87 @@ def run_pass(
     )
     _record(clinic, report, now)
     return report
+
+
+@dataclass(frozen=True)
+class SyncedPass:
+    """A pass framed by sync rounds (the scheduled task's run): the pass's report, and
+    what went wrong with sync in plain words (the status's own, no patient data)."""
+
+    report: PassReport
+    sync_problems: tuple[str, ...] = ()
+    rounds: int = 0  # sync rounds run (0 without sync)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and not self.sync_problems
+
+    def problem_lines(self) -> list[str]:
+        return [f"Problem with sync: {words}" for words in self.sync_problems] + (
+            self.report.problem_lines()
+        )
+
+
+def run_pass_with_sync(
+    clinic: Clinic,
+    *,
+    now: datetime | None = None,
+    channels: Channels | None = None,
+    cancel: CancelToken | None = None,
+    plan_only: bool = False,
+) -> SyncedPass:
+    """One pass for when the window is closed (`main.py send-due`), with sync on framed
+    by sync rounds: one before (the newest outbox and settings, and what the desk that
+    sent before has sent), one after (what this desk sent and planned reaches the
+    others). A desk that has just gained the sending turn — always so for a scheduled
+    task, which runs less often than a turn lasts — sends only once a sync round has
+    finished after it gained it (app/sync/sender_lease.py): then one more round, and
+    the pass again. A round that fails is reported in words and stops nothing: the
+    sending turn's rules decide whether this desk sends (it cannot gain the turn
+    without the sync server, and keeps one it holds only until it runs out)."""
+    from app.sync.service import is_enabled, sync_once
+
+    def one_pass() -> PassReport:
+        return run_pass(clinic, now=now, channels=channels, cancel=cancel, plan_only=plan_only)
+
+    if not is_enabled(clinic):
+        return SyncedPass(one_pass())
+    problems: list[str] = []
+    rounds = 0
+
+    def one_round() -> None:
+        nonlocal rounds
+        rounds += 1
+        status = sync_once(clinic, cancel).status
+        trouble = status.state in ("offline", "error", "update_needed")
+        if trouble and status.message and status.message not in problems:
+            problems.append(status.message)
+
+    one_round()
+    report = one_pass()
+    if report.catching_up and not report.cancelled:
+        # The turn counts a round recorded in a later whole second than the moment it
+        # was gained (the record keeps whole seconds): at most a second's wait.
+        time.sleep(1.0 - time.time() % 1.0 + 0.01)
+        one_round()
+        again = one_pass()
+        report = dataclasses.replace(again, plan=_both_plans(report.plan, again.plan))
+    one_round()
+    return SyncedPass(report, tuple(problems), rounds)
+
+
+def _both_plans(first: PlanReport | None, second: PlanReport | None) -> PlanReport | None:
+    """Two planning runs of one scheduled run, counted as one."""
+    if first is None or second is None:
+        return second or first
+    return PlanReport(
+        planned=first.planned + second.planned,
+        made_due=first.made_due + second.made_due,
+        retimed=first.retimed + second.retimed,
+        cancelled=first.cancelled + second.cancelled,
+        stale=first.stale + second.stale,
+        changes=second.changes,
+    )
 
 
 def decide_pollen(clinic: Clinic, now: datetime) -> PollenDay | None:
