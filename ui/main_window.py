@@ -192,6 +192,8 @@ class MainWindow(QMainWindow):
         self.sync_runner.status_changed.connect(self.sync_status.show_status)
         self.sync_runner.status_changed.connect(self.settings.sync.show_status)
         self.settings.sync.sync_requested.connect(self.sync_runner.sync_now)
+        # A reminder pass that just gained the sending turn catches up through it.
+        self.reminders.use_sync(self.sync_runner)
         self.sync_runner.start()
         self._build_menus()
         self._show_user()

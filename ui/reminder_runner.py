@@ -9,6 +9,7 @@ the tray's menu opens the window again, sends at once, or quits for real.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,10 +36,12 @@ from app.reminders.service import (
     last_pass,
     set_keep_running_in_tray,
 )
-from app.reminders.settings import is_sender, load_settings
+from app.reminders.settings import is_chosen_sender, load_settings
 from app.store.changes import Changes
+from app.sync import sender_lease
 from app.today import clinic_zone
 from ui.bus import DataBus
+from ui.sync.runner import SyncRunner
 
 # What a pass can change that a page shows: the outbox (Messages, the timeline), replies
 # (Inbox), confirmed visits (Today, the agenda) and STOP opt-outs (consents).
@@ -57,6 +60,8 @@ class PassCounts:
     problems: tuple[str, ...]  # the typed errors' own words, free of patient data
     changed: bool
     summary: str
+    turn: str = ""  # with sync on: why the chosen desk did not send (the turn's words)
+    catching_up: bool = False  # it just gained the turn and sends after a sync round
 
     @classmethod
     def of(cls, report: PassReport) -> PassCounts:
@@ -68,6 +73,8 @@ class PassCounts:
             problems=tuple(report.problem_lines()),
             changed=report.changed,
             summary=report.summary(),
+            turn=report.turn,
+            catching_up=report.catching_up,
         )
 
 
@@ -93,6 +100,8 @@ class ReminderRunner(QObject):
         self.last: PassCounts | None = None
         self.problem = ""
         self.shown_mode = ""
+        self.sync_runner: SyncRunner | None = None
+        self._pass_after_sync = False
         self.scheduler = ReminderScheduler(
             clinic.fork,
             on_pass=lambda report: self.pass_done.emit(PassCounts.of(report)),
@@ -138,6 +147,26 @@ class ReminderRunner(QObject):
         """App exit: a pass under way stops between messages; returns when it has."""
         self.scheduler.stop(wait=True)
 
+    def use_sync(self, runner: SyncRunner) -> None:
+        """The window's sync runner: a pass that gained the sending turn asks it for a
+        round (the catch-up), and the pass after that round sends."""
+        self.sync_runner = runner
+        runner.round_finished.connect(self._sync_round_finished)
+
+    def _catch_up(self) -> None:
+        """After a pass that just gained the turn: a sync round in a later whole second
+        (the turn counts only such a round), then a pass at once."""
+        if self.sync_runner is None or self.quitting:
+            return
+        self._pass_after_sync = True
+        runner = self.sync_runner
+        QTimer.singleShot(1010 - int(time.time() * 1000) % 1000, runner, runner.sync_now)
+
+    def _sync_round_finished(self) -> None:
+        if self._pass_after_sync and self.scheduler.running:
+            self._pass_after_sync = False
+            self.scheduler.run_now()
+
     def send_now(self) -> None:
         if not self.scheduler.running:
             self.start()
@@ -152,6 +181,8 @@ class ReminderRunner(QObject):
         if counts.changed:
             self.bus.publish(Changes(tables=PASS_TABLES))
         self.refresh_status()
+        if counts.catching_up:
+            self._catch_up()
 
     def _show_failure(self, message: str) -> None:
         self.problem = message
@@ -173,10 +204,18 @@ class ReminderRunner(QObject):
         settings = load_settings(self.clinic)
         if not settings.enabled:
             return MODE_OFF
-        # Not chosen yet: this computer takes the role at its next pass (run_pass).
-        if not settings.sender_device or is_sender(self.clinic, settings):
+        # Not chosen yet: this computer takes the role at its next pass (run_pass). The
+        # chosen one is the sender here even while, with sync on, it waits for its turn.
+        if not settings.sender_device or is_chosen_sender(self.clinic, settings):
             return MODE_SENDING
         return MODE_OTHER_SENDER
+
+    def turn_words(self) -> str:
+        """With sync on, why the chosen desk does not send right now ("" when it does)."""
+        if not sender_lease.sync_on(self.clinic):
+            return ""
+        turn = sender_lease.sender_turn(self.clinic)
+        return "" if turn.holds else turn.message
 
     def status_text(self, mode: str) -> str:
         if mode == MODE_OFF:
@@ -188,7 +227,9 @@ class ReminderRunner(QObject):
                 text += f" · last pass {self._clock(recorded.at)}"
             return text
         parts = ["Reminders: on"]
-        if self.last is not None and self.last.mode == MODE_SENDING:
+        if self.last is not None and self.last.turn:
+            parts.append("waiting for the sending turn")
+        elif self.last is not None and self.last.mode == MODE_SENDING:
             parts.append(f"last pass {self._clock(self.last.at)}")
         elif recorded is not None and recorded.device == self.clinic.store.device_id:
             parts.append(f"last pass {self._clock(recorded.at)}")  # e.g. the scheduled task's
@@ -208,6 +249,9 @@ class ReminderRunner(QObject):
             tip += f"\nLast pass: {self.last.summary}"
         if self.problem:
             tip += f"\n{self.problem}"
+        turn = self.turn_words() if self.shown_mode == MODE_SENDING else ""
+        if turn and turn != self.problem:
+            tip += f"\n{turn}"
         self.status.setToolTip(tip)
         if self.tray is not None:
             self.tray.setToolTip(f"Frontdesk — {text}")

@@ -74,6 +74,10 @@ NOT_REACHED: Final = (
     "Nothing was sent; sending starts again when the sync server is back."
 )
 
+NOT_ASKED_YET: Final = (
+    "This computer asks the sync server for the sending turn at its next sending pass. "
+    "Nothing was sent from here yet."
+)
 TAKE_OVER_LATER: Final = (
     "This computer is now the sender. The sync server could not be reached, so it takes "
     "the sending turn over at its next sending pass, once the server answers."
@@ -101,6 +105,8 @@ class SenderTurn:
 
 _lock = threading.Lock()
 _turns: dict[tuple[str, str], _Turn] = {}
+# Why a desk holds no turn, as its last claim found (waiting for another, not reached).
+_no_turn: dict[tuple[str, str], str] = {}
 _take_over_wanted: set[tuple[str, str]] = set()
 
 
@@ -174,6 +180,8 @@ def _claim(
     wait = max(0.0, require_number(answer, "wait_seconds"))
     if not granted:
         _drop(clinic)
+        with _lock:
+            _no_turn[key] = WAITING_TURN
         return False, holder, wait
     expires_in = min(float(policy.lease_seconds), require_number(answer, "expires_in"))
     wall_ready = datetime.now(UTC) + timedelta(seconds=wait)
@@ -186,6 +194,7 @@ def _claim(
         else:
             turn = _Turn(started + expires_in, started + wait, wall_ready)
         _turns[key] = turn
+        _no_turn.pop(key, None)
         if take_over:
             _take_over_wanted.discard(key)
     return True, holder, wait
@@ -248,6 +257,7 @@ def prepare_to_send(clinic: Clinic, policy: LeasePolicy | None = None) -> str:
         # none held, the reason is the server, not another desk holding the turn.
         with _lock:
             if _key(clinic) not in _turns:
+                _no_turn[_key(clinic)] = NOT_REACHED
                 return NOT_REACHED
     return refusal(clinic, policy)
 
@@ -304,7 +314,9 @@ def sender_turn(clinic: Clinic, policy: LeasePolicy | None = None) -> SenderTurn
         turn = _turns.get(_key(clinic))
     now = time.monotonic()
     if turn is None:
-        return SenderTurn(False, None, 0.0, 0.0, WAITING_TURN)
+        with _lock:
+            why = _no_turn.get(_key(clinic), NOT_ASKED_YET)
+        return SenderTurn(False, None, 0.0, 0.0, why)
     reason = refusal(clinic, policy)
     left = max(0.0, turn.until - now)
     return SenderTurn(

@@ -56,6 +56,7 @@ def no_turns_left() -> Iterator[None]:
     with sender_lease._lock:
         sender_lease._turns.clear()
         sender_lease._take_over_wanted.clear()
+        sender_lease._no_turn.clear()
 
 
 def _relay_bytes(relay: RunningRelay) -> bytes:  # noqa: F811

@@ -95,11 +95,12 @@ def test_the_new_desk_is_checked_then_let_in_and_receives_the_key(
     dialog = opened(qtbot, clinic)
     assert dialog.invite is not None
     typed = dialog.invite.code.lower().replace("-", " ")  # typed sloppily on the new desk
-    pending = claim(typed)
+    pending = claim(typed, name="FRONT-DESK-2")  # sealed in the claim: the relay cannot read it
 
     qtbot.waitUntil(lambda: dialog.state == "claimed", timeout=20_000)
     assert dialog.check_label.text() == pending.check_code
-    assert "the code matched" in dialog.claim_title.text()
+    assert "FRONT-DESK-2 wants to join — the code matched" in dialog.claim_title.text()
+    assert dialog.claim_title.accessibleName() == "FRONT-DESK-2 wants to join"
     SHOTS.mkdir(parents=True, exist_ok=True)
     dialog.grab().save(str(SHOTS / "sync-add-claimed.png"))
     joined: list[object] = []

@@ -193,3 +193,46 @@ def test_making_this_workstation_the_sender_takes_the_turn_at_the_sync_server(
 
 def clinic_token(clinic: Clinic) -> str:
     return str(clinic.conn.execute("SELECT device_token FROM local_sync").fetchone()[0])
+
+
+def test_an_administrator_renames_this_workstation_and_a_receptionist_cannot(
+    qtbot: QtBot, clinic: Clinic, relay: RunningRelay
+) -> None:
+    start_space(clinic, relay.url)
+    tab = SyncTab(clinic, DataBus())
+    shown(qtbot, tab)
+    published: list[object] = []
+    tab.bus.changed.connect(published.append)
+    assert tab.name_edit.text() == devices.known_devices(clinic.conn)[clinic.store.device_id].name
+    assert not tab.rename_button.isEnabled()  # nothing changed yet
+
+    tab.name_edit.selectAll()
+    qtbot.keyClicks(tab.name_edit, "  Reception   left ")
+    assert tab.rename_button.isEnabled()
+    shot(tab, "sync-tab-rename.png")
+    tab.rename_button.click()
+
+    assert devices.known_devices(clinic.conn)[clinic.store.device_id].name == "Reception left"
+    assert "Reception left" in tab.this_label.text()
+    assert tab.name_edit.text() == "Reception left" and not tab.rename_button.isEnabled()
+    assert published  # the window's runner then sends it to the others
+
+    clinic.acting_user_id = add_user(clinic, "Dana Reyes", "receptionist").id
+    page = SettingsPage(clinic, DataBus(), preferences_file=clinic.home / "prefs.json")
+    shown(qtbot, page)
+    page.show_sync()
+    finished(qtbot, page.sync)
+    assert not page.sync.rename_row.isEnabled()
+
+
+def test_an_address_that_is_not_a_sync_server_is_named_so(
+    qtbot: QtBot, clinic: Clinic, relay: RunningRelay
+) -> None:
+    tab = SyncTab(clinic, DataBus())
+    shown(qtbot, tab)
+    qtbot.keyClicks(tab.address, relay.url + "/not-the-api")  # a page, not the sync API
+    tab.test_button.click()
+    finished(qtbot, tab)
+    assert tab.error.isVisible()
+    assert "not a Frontdesk sync server" in tab.error.text()
+    assert "relay" not in tab.error.text().lower()

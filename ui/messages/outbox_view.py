@@ -61,8 +61,9 @@ from app.reminders import outbox
 from app.reminders.outbox import STATE_LABELS, Message, MessageRow
 from app.reminders.rules import CHANNEL_LABELS
 from app.reminders.sender import channel_problems
-from app.reminders.settings import is_sender, load_settings
+from app.reminders.settings import is_chosen_sender, load_settings
 from app.store.changes import Changes
+from app.sync import sender_lease
 from app.users import get_user
 from ui.bus import DataBus
 from ui.patient.header import local_text
@@ -129,8 +130,13 @@ def banner_text(clinic: Clinic) -> str:
     settings = load_settings(clinic)
     if not settings.enabled:
         return SENDING_OFF
-    if settings.sender_device and not is_sender(clinic, settings):
+    if settings.sender_device and not is_chosen_sender(clinic, settings):
         return OTHER_SENDER
+    if settings.sender_device and sender_lease.sync_on(clinic):
+        # The chosen desk, with sync on: it sends only while it holds the sending turn.
+        turn = sender_lease.sender_turn(clinic)
+        if not turn.holds:
+            return turn.message
     problems = channel_problems(clinic)
     if problems:
         # An account that cannot sign in stops a whole channel: say so above the list,

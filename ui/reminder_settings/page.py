@@ -46,6 +46,7 @@ from app.reminders.rules import (
 from app.reminders.service import keep_running_in_tray, set_keep_running_in_tray
 from app.reminders.settings import DEFAULT_CONSENT, ReminderSettings
 from app.store.changes import Changes
+from app.sync import sender_lease
 from ui.bus import DataBus
 from ui.forms.base import PendingQuestion
 from ui.reminder_settings.rule_dialog import RuleDialog
@@ -311,9 +312,14 @@ class RemindersTab(QWidget):
             self.enabled_hint.setText(
                 "On: messages go out at their time from the sending computer."
             )
-        this = reminder_settings.is_sender(self.clinic, settings)
+        this = reminder_settings.is_chosen_sender(self.clinic, settings)
         if this:
-            self.sender_label.setText("This computer sends the messages.")
+            words = "This computer sends the messages."
+            if sender_lease.sync_on(self.clinic):
+                turn = sender_lease.sender_turn(self.clinic)
+                if not turn.holds:  # the sync server's turn decides when it starts
+                    words += " " + turn.message
+            self.sender_label.setText(words)
         elif settings.sender_device:
             self.sender_label.setText(
                 "Another computer of the clinic sends the messages. This one only plans "

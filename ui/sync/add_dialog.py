@@ -185,6 +185,7 @@ class AddWorkstationDialog(QDialog):
     def _claim_page(self) -> QWidget:
         page = QWidget()
         self.claim_title = QLabel("<b>A new workstation wants to join — the code matched.</b>")
+        self.claim_title.setTextFormat(Qt.TextFormat.RichText)
         self.claim_title.setWordWrap(True)
         self.claim_title.setAccessibleName("A new workstation wants to join")
         check_intro = QLabel(
@@ -325,6 +326,9 @@ class AddWorkstationDialog(QDialog):
         self.claim = claim
         self.state = "claimed"
         self._tick.stop()
+        who = _escape(claim.name) if claim.name else "A new workstation"
+        self.claim_title.setText(f"<b>{who} wants to join — the code matched.</b>")
+        self.claim_title.setAccessibleName(f"{claim.name or 'A new workstation'} wants to join")
         self.check_label.setText(claim.check_code)
         self.pages.setCurrentIndex(1)
         self.admit_button.setFocus()
@@ -408,3 +412,7 @@ class AddWorkstationDialog(QDialog):
             .failure(lambda _exc: None)  # best effort: it can be removed from the list
             .run_in_background()
         )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -32,8 +32,7 @@ from app.clinic import Clinic
 from app.errors import FrontdeskError
 from app.ops import CancelToken, OperationCancelledError, Progress
 from app.store.paths import data_home
-from app.sync.enrollment import PendingJoin, claim, parse_code, wait_for_package
-from app.sync.snapshot import join_from_snapshot
+from app.sync.enrollment import JOIN_WAITING, PendingJoin, claim, join_clinic, parse_code
 from ui.ops import Op
 from ui.sync.add_dialog import big_font, selectable
 from ui.task_tray import TaskTray
@@ -192,19 +191,16 @@ class JoinPage(QWizardPage):
         home = self.home or data_home()
 
         def work(progress: Progress, cancel: CancelToken) -> Clinic:
-            def waiting(_done: int, _total: int, _what: str) -> None:
-                progress(0, 0, "Waiting for the other workstation to confirm…")
-
-            joined = wait_for_package(pending, cancel=cancel, progress=waiting)
-            self.step = "copying"
-
-            def copying(done: int, total: int, _what: str) -> None:
+            def step(done: int, total: int, what: str) -> None:
+                if what == JOIN_WAITING:
+                    progress(0, 0, what)
+                    return
+                self.step = "copying"
                 progress(done, total, copy_words(done, total))
 
-            copying(0, 0, "")
-            return join_from_snapshot(joined, home, cancel=cancel, progress=copying)
+            return join_clinic(pending, home, cancel=cancel, progress=step)
 
-        self._run("Waiting for the other workstation to confirm…", work, self._joined)
+        self._run(JOIN_WAITING, work, self._joined)
 
     def _joined(self, clinic: Clinic) -> None:
         self.clinic = clinic

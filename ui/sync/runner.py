@@ -37,10 +37,12 @@ STOP_WAIT_S = 10
 
 class SyncRunner(QObject):
     """One per window. `status_changed` carries a SyncStatus (the status bar, the tab);
-    `progress` the round's own words while it runs."""
+    `progress` the round's own words while it runs; `round_finished` follows each round
+    (after its changes were published), for whoever waits on one (the reminders)."""
 
     status_changed = Signal(object)
     progress = Signal(int, int, str)
+    round_finished = Signal()
     _round_over = Signal()  # from the worker thread, no payload: the result waits on self
 
     def __init__(self, clinic: Clinic, bus: DataBus, parent: QObject | None = None) -> None:
@@ -156,6 +158,7 @@ class SyncRunner(QObject):
             finally:
                 self._publishing = False
         self.refresh_status()
+        self.round_finished.emit()
         if self._again:
             self._again = False
             self._after_change.start()

@@ -38,7 +38,7 @@ from app.security.permissions import allowed
 from app.store.changes import Changes
 from app.sync import devices, sender_lease, state
 from app.sync.enrollment import start_space
-from app.sync.relay_api import RelaySession
+from app.sync.relay_api import check_relay
 from app.sync.service import SyncStatus, sync_status
 from app.today import clinic_zone
 from ui.backups.rekey_dialog import RekeyDialog
@@ -119,6 +119,7 @@ class SyncTab(QWidget):
         """What only a role may use, for the Settings page's role table and note."""
         return [
             (self.setup_form, "sync.manage"),
+            (self.rename_row, "sync.manage"),
             (self.device_buttons, "sync.manage"),
             (self.sender_buttons, "sync.manage"),
         ]
@@ -203,6 +204,24 @@ class SyncTab(QWidget):
         self.this_label.setWordWrap(True)
         self.this_label.setAccessibleName("This workstation's name")
         self.this_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The name the other workstations show for this one (and in "… wants to join").
+        self.name_edit = QLineEdit()
+        self.name_edit.setAccessibleName("This workstation's name")
+        self.name_edit.setMaxLength(devices.NAME_MAX)
+        self.name_edit.setPlaceholderText("FRONT-DESK-2, Reception left…")
+        self.name_edit.textEdited.connect(lambda _t: self._name_edited())
+        self.name_edit.returnPressed.connect(self.rename)
+        self.rename_button = QPushButton("Save &name")
+        self.rename_button.setAccessibleName("Save this workstation's name")
+        self.rename_button.clicked.connect(self.rename)
+        name_caption = QLabel("This workstation's na&me:")
+        name_caption.setBuddy(self.name_edit)
+        self.rename_row = QWidget()
+        rename = QHBoxLayout(self.rename_row)
+        rename.setContentsMargins(0, 0, 0, 0)
+        rename.addWidget(name_caption)
+        rename.addWidget(self.name_edit, 1)
+        rename.addWidget(self.rename_button)
         self.device_tree = QTreeWidget()
         self.device_tree.setHeaderLabels(["Workstation", "Last seen", "Note"])
         self.device_tree.setRootIsDecorated(False)
@@ -233,6 +252,7 @@ class SyncTab(QWidget):
         row.addWidget(self.refresh_button)
         layout = QVBoxLayout(box)
         layout.addWidget(self.this_label)
+        layout.addWidget(self.rename_row)
         layout.addWidget(self.device_tree)
         layout.addLayout(row)
         return box
@@ -316,6 +336,9 @@ class SyncTab(QWidget):
             f"This workstation: <b>{_escape(this.name)}</b>" if this else "This workstation"
         )
         self.this_label.setTextFormat(Qt.TextFormat.RichText)
+        if not self.name_edit.isModified():  # never over what someone is typing
+            self.name_edit.setText(this.name if this else "")
+        self._name_edited()
         selected = self.selected_device()
         self.device_tree.clear()
         now = datetime.now(UTC)
@@ -362,6 +385,27 @@ class SyncTab(QWidget):
             self.sender_label.setText("No workstation sends messages yet.")
         self.sender_label.setTextFormat(Qt.TextFormat.RichText)
         self.make_sender_button.setEnabled(not this)
+
+    def _name_edited(self) -> None:
+        this = devices.known_devices(self.clinic.conn).get(self.clinic.store.device_id)
+        typed = devices.clean_name(self.name_edit.text())
+        self.rename_button.setEnabled(
+            this is not None and bool(typed) and typed != this.name and self.on
+        )
+
+    def rename(self) -> None:
+        """Save the name at once (no network): the others learn it with the next round."""
+        if not self.rename_button.isEnabled():
+            return
+        show_error(self.error, "")
+        try:
+            changes = devices.rename_workstation(self.clinic, self.name_edit.text())
+        except FrontdeskError as exc:
+            show_error(self.error, str(exc))
+            return
+        self.name_edit.setModified(False)
+        self.bus.publish(changes)  # the list here, and a sync round to tell the others
+        self.refresh()
 
     def _address_edited(self) -> None:
         has = bool(self.address.text().strip())
@@ -427,9 +471,7 @@ class SyncTab(QWidget):
         self.test_result.hide()
 
         def work(_clinic: Clinic, _p: Progress, _c: CancelToken) -> str:
-            with RelaySession(address) as session:
-                session.call("GET", "/v1/health", auth=False)
-            return "The sync server answered: it is ready. Press Turn on sync to connect."
+            return check_relay(address) + " Press Turn on sync to connect."
 
         self._run("Asking the sync server…", work, self._tested)
 
@@ -540,8 +582,7 @@ class SyncTab(QWidget):
             return
 
         def work(clinic: Clinic, _p: Progress, _c: CancelToken) -> sender_lease.SenderTurn:
-            reminder_settings.claim_sender(clinic)
-            return sender_lease.take_over(clinic)
+            return reminder_settings.make_sender(clinic)
 
         self._run("Asking to become the sender…", work, self._sender_taken)
 
