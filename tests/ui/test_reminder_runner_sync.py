@@ -48,11 +48,18 @@ class SyncedDesk(QMainWindow):
 
 @pytest.fixture(autouse=True)
 def no_turns_left() -> Iterator[None]:
+    """Turns live in this process's memory, keyed by clinic and device ids, which the
+    test clinics share: none from an earlier test, none left for a later one."""
+
+    def forget() -> None:
+        with sender_lease._lock:
+            sender_lease._turns.clear()
+            sender_lease._take_over_wanted.clear()
+            sender_lease._no_turn.clear()
+
+    forget()
     yield
-    with sender_lease._lock:
-        sender_lease._turns.clear()
-        sender_lease._take_over_wanted.clear()
-        sender_lease._no_turn.clear()
+    forget()
 
 
 @pytest.fixture

@@ -318,7 +318,7 @@ class RemindersTab(QWidget):
             if sender_lease.sync_on(self.clinic):
                 turn = sender_lease.sender_turn(self.clinic)
                 if not turn.holds:  # the sync server's turn decides when it starts
-                    words += " " + turn.message
+                    words += "\n" + turn.message
             self.sender_label.setText(words)
         elif settings.sender_device:
             self.sender_label.setText(

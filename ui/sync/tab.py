@@ -200,10 +200,6 @@ class SyncTab(QWidget):
     def _devices_section(self) -> QGroupBox:
         box = QGroupBox("Workstations")
         box.setAccessibleName("Workstations")
-        self.this_label = QLabel()
-        self.this_label.setWordWrap(True)
-        self.this_label.setAccessibleName("This workstation's name")
-        self.this_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # The name the other workstations show for this one (and in "… wants to join").
         self.name_edit = QLineEdit()
         self.name_edit.setAccessibleName("This workstation's name")
@@ -251,7 +247,6 @@ class SyncTab(QWidget):
         row.addWidget(self.device_buttons, 1)
         row.addWidget(self.refresh_button)
         layout = QVBoxLayout(box)
-        layout.addWidget(self.this_label)
         layout.addWidget(self.rename_row)
         layout.addWidget(self.device_tree)
         layout.addLayout(row)
@@ -332,10 +327,7 @@ class SyncTab(QWidget):
             for k in known.values()
         ]
         this = known.get(this_id)
-        self.this_label.setText(
-            f"This workstation: <b>{_escape(this.name)}</b>" if this else "This workstation"
-        )
-        self.this_label.setTextFormat(Qt.TextFormat.RichText)
+        # Shown in the name field (greyed for those who may not change it).
         if not self.name_edit.isModified():  # never over what someone is typing
             self.name_edit.setText(this.name if this else "")
         self._name_edited()
