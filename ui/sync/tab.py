@@ -340,9 +340,11 @@ class SyncTab(QWidget):
                 continue
             seen = as_time(device.last_seen_at)
             when = "now" if device.this_desk else ("" if seen is None else ago(seen, now, zone))
-            item = QTreeWidgetItem(
-                [device.name, when, "this workstation" if device.this_desk else ""]
-            )
+            # Names as this desk knows them now (a rename here or by sync since the list
+            # was asked for); "last seen" only the sync server knows.
+            named = known.get(device.device_id)
+            name = named.name if named is not None and named.name else device.name
+            item = QTreeWidgetItem([name, when, "this workstation" if device.this_desk else ""])
             item.setData(0, Qt.ItemDataRole.UserRole, device.device_id)
             self.device_tree.addTopLevelItem(item)
             if device.device_id == selected:
