@@ -67,8 +67,8 @@ PAGE = 200  # batches per pull request (the relay also stops a page at about 8 M
 SNAPSHOT_EVERY = 5_000  # batches since the newest snapshot before this desk sends another
 _PUSH_LIMIT = 1_000  # batches per round; the next round goes on
 _LOST = (
-    "The sync relay has lost changes it had acknowledged (was it restored from an old "
-    "backup?). Ask the relay's administrator; this workstation keeps all its work."
+    "The sync server has lost changes it had acknowledged (was it restored from an old "
+    "backup?). Ask the sync server's administrator; this workstation keeps all its work."
 )
 
 
@@ -185,7 +185,7 @@ class _Round:
     def _setup(self) -> state.SyncSetup:
         setup = state.read_setup(self.conn)
         if setup is None:
-            raise SyncError("This workstation is no longer connected to a sync relay.")
+            raise SyncError("This workstation is no longer connected to a sync server.")
         return setup
 
     def run(self) -> None:

@@ -73,7 +73,7 @@ def status_words(state: State, pending: int, last_error: str) -> str:
         return f"{pending:,} changes are waiting to be sent to the other workstations."
     if state == "offline":
         return (
-            "The sync relay cannot be reached. Work goes on here; changes are kept and "
+            "The sync server cannot be reached. Work goes on here; changes are kept and "
             "sent when it is back."
         )
     if state == "update_needed":

@@ -64,9 +64,9 @@ _LABEL = b"frontdesk-sync-snapshot-v1"
 # it is derived from the change rows alike on every desk, and lists rows still waiting).
 _KEPT_LOCAL = frozenset({"local_sync_conflict"})
 
-_DAMAGED = "The starting copy from the relay is damaged; it was not used. Try again later."
+_DAMAGED = "The starting copy from the sync server is damaged; it was not used. Try again later."
 NO_SNAPSHOT = (
-    "The relay has no starting copy of the clinic yet. The first workstation sends one at "
+    "The sync server has no starting copy of the clinic yet. The first workstation sends one at "
     "its next sync (within a few minutes); then try again."
 )
 
@@ -235,7 +235,7 @@ def take_snapshot(
     try:
         setup = state.read_setup(conn)
         if setup is None:
-            raise SyncError("This workstation is not connected to a sync relay.")
+            raise SyncError("This workstation is not connected to a sync server.")
         device_id = str(
             conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
         )
@@ -292,7 +292,7 @@ def upload(
     )
     snapshot_id = begun.get("snapshot_id")
     if not isinstance(snapshot_id, str) or not snapshot_id.isalnum():
-        raise SyncError("The sync relay answered something Frontdesk does not understand.")
+        raise SyncError("The sync server answered something Frontdesk does not understand.")
     clinic_id = manifest.clinic_id
 
     def put(index: int, data: bytes) -> None:
@@ -363,7 +363,7 @@ def latest(session: RelaySession) -> Latest | None:
         and isinstance(chunks, int)
         and chunks >= 2
     ):
-        raise SyncError("The sync relay answered something Frontdesk does not understand.")
+        raise SyncError("The sync server answered something Frontdesk does not understand.")
     return Latest(snapshot_id, cursor, chunks)
 
 
@@ -406,7 +406,7 @@ def download(
             hasher.update(data)
             handle.write(data)
             size += len(data)
-            progress(size, manifest.size, "Receiving the clinic from the relay")
+            progress(size, manifest.size, "Receiving the clinic from the sync server")
         handle.flush()
         os.fsync(handle.fileno())
     if size != manifest.size or hasher.hexdigest() != manifest.sha256:

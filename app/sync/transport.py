@@ -20,7 +20,7 @@ from app.sync.relay_api import NOT_REACHED, REMOVED, RelaySession
 log = logging.getLogger(__name__)
 
 _OCTETS = {"Content-Type": "application/octet-stream"}
-NOT_UNDERSTOOD = "The sync relay answered something Frontdesk does not understand."
+NOT_UNDERSTOOD = "The sync server answered something Frontdesk does not understand."
 
 
 @dataclass(frozen=True)
@@ -62,16 +62,16 @@ def refusal(answer: Answer) -> RelayError:
         return DeviceRevokedError(REMOVED, status=status, code=code)
     if status == 429:
         return RelayError(
-            "The sync relay is busy. Frontdesk tries again in a minute.", status=status, code=code
+            "The sync server is busy. Frontdesk tries again in a minute.", status=status, code=code
         )
     if status >= 500:
         return RelayError(
-            "The sync relay had a problem of its own. Frontdesk tries again later.",
+            "The sync server had a problem of its own. Frontdesk tries again later.",
             status=status,
             code=code,
         )
     return RelayError(
-        "The sync relay refused the request. If it goes on, tell the relay's administrator.",
+        "The sync server refused the request. If it goes on, tell the sync server's administrator.",
         status=status,
         code=code,
     )
