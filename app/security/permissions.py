@@ -45,6 +45,10 @@ PERMISSIONS: Final[dict[str, tuple[str, frozenset[str]]]] = {
         frozenset({MANAGER, ADMINISTRATOR}),
     ),
     "audit.view": ("see and export the audit log", frozenset({MANAGER, ADMINISTRATOR})),
+    "sync.resolve": (
+        "decide on changes that need a decision after sync (keep deleted or restore)",
+        frozenset({MANAGER, ADMINISTRATOR}),
+    ),
     "settings.clinic": (
         "change the clinic's settings, email and text accounts",
         frozenset({ADMINISTRATOR}),

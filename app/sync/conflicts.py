@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.errors import InvalidInputError, PermissionDeniedError
-from app.security.permissions import ADMINISTRATOR, MANAGER, role_of
+from app.errors import InvalidInputError
+from app.security.permissions import require
 from app.store.changes import Changes
 from app.store.database import IntegrityError
 from app.store.hlc import Hlc
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from app.clinic import Clinic
 
 Resolution = Literal["dismissed", "restored"]
-_DECIDERS = frozenset({MANAGER, ADMINISTRATOR})
 
 # Tables in desk words, for the list (the UI may word them better still).
 _TABLE_WORDS = {
@@ -158,10 +157,7 @@ def _words(kind: str, table: str, column: str, device: str, detail: dict[str, An
 
 
 def _require_decider(clinic: Clinic) -> None:
-    if role_of(clinic) not in _DECIDERS:
-        raise PermissionDeniedError(
-            "Only a manager or administrator can settle sync conflicts. Ask one to do it."
-        )
+    require(clinic, "sync.resolve")
 
 
 def resolve(clinic: Clinic, key: str, resolution: Resolution) -> Changes:

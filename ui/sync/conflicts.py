@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from app.clinic import Clinic
 from app.errors import FrontdeskError
 from app.patients.records import get_patient
-from app.security.permissions import ADMINISTRATOR, MANAGER, role_of
+from app.security.permissions import allowed, refusal
 from app.sync import conflicts
 from app.sync.apply import EDITED_AFTER_DELETE
 from app.today import clinic_zone
@@ -38,8 +38,7 @@ from ui.unlock import error_label, hint_label, show_error
 
 # The core decides who may (managers and administrators); the box only spares others a
 # refused click and says who can.
-DECIDERS = frozenset({MANAGER, ADMINISTRATOR})
-NOT_YOURS = "Only a manager or administrator can decide these; ask one of them."
+NOT_YOURS = refusal("sync.resolve") + " Ask one of them."
 
 
 # Kinds of record in desk words (the core's own list is plainer still).
@@ -86,7 +85,7 @@ def grouped(found: list[conflicts.Conflict]) -> list[Decision]:
 
 
 def may_decide(clinic: Clinic) -> bool:
-    return role_of(clinic) in DECIDERS
+    return allowed(clinic, "sync.resolve")
 
 
 def patient_words(clinic: Clinic, patient_id: str) -> str:
