@@ -11,16 +11,10 @@ from datetime import UTC, datetime, tzinfo
 from typing import Literal, Protocol
 
 from app.sync.relay_api import REMOVED
+from app.sync.state import STATES
 
-OFF, SYNCED, PENDING, SYNCING, OFFLINE, ERROR, UPDATE_NEEDED = (
-    "off",
-    "synced",
-    "pending",
-    "syncing",
-    "offline",
-    "error",
-    "update_needed",
-)
+# The core's states, in the core's order (one list: a new state must get words here).
+OFF, SYNCED, PENDING, SYNCING, OFFLINE, ERROR, UPDATE_NEEDED = STATES
 UPDATE_WORDS = "Update Frontdesk: another workstation uses a newer version"
 REMOVED_WORDS = "Sync stopped: this workstation was removed — ask an administrator"
 OFFLINE_TAIL = "changes are kept and sent when the connection is back"
