@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from relay.app import create_app
+    from relay.server import RelayServer
     from relay.settings import from_environment
 
     logging.basicConfig(
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         where,
         "" if settings.registration_key else " (no registration key: anyone may open a space)",
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -63,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         server_header=False,
     )
-    return 0
+    server = RelayServer(config)  # at a stop, the pulls that wait answer first
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises Ctrl+C again once stopped
+        server.run()
+    return 0 if server.started else 3  # 3: uvicorn's own "could not start" (port taken)
 
 
 if __name__ == "__main__":

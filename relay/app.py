@@ -22,6 +22,7 @@ from relay.routes import batches, digests, invites, keys, sender, snapshots, spa
 from relay.routes.responses import COMMON
 from relay.settings import Settings
 from relay.storage import open_storage
+from relay.waits import Waits
 
 log = logging.getLogger("relay")
 
@@ -36,10 +37,12 @@ relay hands out once (stored as a SHA-256 hash). Errors are
 def create_app(settings: Settings) -> FastAPI:
     """A relay application on the settings' database (opened now, closed at shutdown)."""
     storage = open_storage(settings)
+    waits = Waits(storage, settings.wait_check_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        waits.close()
         storage.close()
 
     app = FastAPI(
@@ -54,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.storage = storage
+    app.state.waits = waits
     for module in (spaces, invites, batches, snapshots, digests, sender, keys):
         app.include_router(module.router)
 

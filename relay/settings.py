@@ -52,6 +52,10 @@ class Settings:
     snapshots_kept: int = 2
     # A page of batches stops growing past this many envelope bytes (at least one batch).
     pull_page_bytes: int = 8 * MIB
+    # A pull that waits (long-poll) sees a push made through another relay process on
+    # the same database within this many seconds (one query per check for all waiters;
+    # a push through this process wakes its waiters at once).
+    wait_check_seconds: float = 0.15
     # PostgreSQL connections held by this process (several processes may share one server).
     database_pool: int = 10
     clock: Callable[[], float] = time.time
@@ -74,6 +78,7 @@ _ENV: Mapping[str, str] = {
     "RELAY_CLAIM_RATE_LIMIT": "claim_rate",
     "RELAY_CLAIM_RATE_BURST": "claim_burst",
     "RELAY_DATABASE_POOL": "database_pool",
+    "RELAY_WAIT_CHECK_SECONDS": "wait_check_seconds",
 }
 
 

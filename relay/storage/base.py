@@ -127,6 +127,8 @@ CREATE TABLE IF NOT EXISTS key_packages (
 _DIGESTS_KEPT = 200
 # Invites (and a package never fetched) are forgotten a day after they expired.
 _INVITE_KEPT_SECONDS = 86_400.0
+# Spaces per query when reading the heads of every space someone waits on.
+_HEADS_PER_QUERY = 500
 
 
 class Tx(Protocol):
@@ -504,6 +506,26 @@ class Storage(ABC):
         with self.transaction(write=False) as tx:
             row = tx.one("SELECT head FROM spaces WHERE id = ?", (space_id,))
         return row[0] if row else 0
+
+    def heads(self, space_ids: Sequence[str]) -> dict[str, int]:
+        """The head of each of these spaces (the pulls that wait: relay/waits.py), in
+        one query per few hundred spaces."""
+        found: dict[str, int] = {}
+        with self.transaction(write=False) as tx:
+            for start in range(0, len(space_ids), _HEADS_PER_QUERY):
+                some = space_ids[start : start + _HEADS_PER_QUERY]
+                marks = ", ".join("?" * len(some))
+                rows = tx.all(
+                    f"SELECT id, head FROM spaces WHERE id IN ({marks})",  # noqa: S608 - only ?s
+                    tuple(some),
+                )
+                found.update({str(r[0]): int(r[1]) for r in rows})
+        return found
+
+    def device_active(self, space_id: str, device_id: str) -> bool:
+        """Enrolled and not revoked (a pull that waited checks again before answering)."""
+        with self.transaction(write=False) as tx:
+            return self.device_is_active(tx, space_id, device_id)
 
     # -- snapshots ----------------------------------------------------------------
 

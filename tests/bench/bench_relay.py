@@ -13,6 +13,13 @@ each round is two GET /v1/health instead (no token, no database), so the ratio i
 authentication, storage and the envelope cost over the bare HTTP round trip under the
 same load. Figures: push and pull latency p50 and p99 (ms), and requests per second.
 Any refused push or pull fails the group: the relay must hold the load, not shed it.
+
+Then the wake-up: every one of the 200 devices keeps a pull waiting on the relay
+(`wait=`, as a desk's watcher does), and one device of each clinic pushes a batch every
+0.5-1.5 s on a second connection, for BENCH_RELAY_SECONDS / 2. Figure: from a push sent
+to each of its clinic's four waiting pulls answering with it (ms, p50 and p99); baseline:
+the push's own round trip (sent to acknowledged) in the same phase, so the ratio is what
+waking 200 waiting pulls adds to a push.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,10 +45,11 @@ import requests
 from tests.bench._report import Emit, log, percentile
 from tests.support.relay import TestSpace, enroll_device, new_space, sealed_batch
 
-DEVICES = int(os.environ.get("BENCH_RELAY_DEVICES", "200"))
 PER_CLINIC = 4
+DEVICES = int(os.environ.get("BENCH_RELAY_DEVICES", "200")) // PER_CLINIC * PER_CLINIC
 SECONDS = float(os.environ.get("BENCH_RELAY_SECONDS", "20"))
 BASELINE_SECONDS = SECONDS / 2
+WAKE_SECONDS = SECONDS / 2
 THINK = (0.5, 1.5)  # seconds a device waits between rounds
 PAYLOAD = 2048
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +60,7 @@ class Samples:
     push: list[float] = field(default_factory=list)
     pull: list[float] = field(default_factory=list)
     health: list[float] = field(default_factory=list)
+    wake: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     requests: int = 0
 
@@ -98,12 +108,10 @@ def _relay_process(folder: Path) -> Iterator[str]:
 def _enroll(url: str) -> list[TestSpace]:
     devices: list[TestSpace] = []
     while len(devices) < DEVICES:
+        size = min(PER_CLINIC, DEVICES - len(devices))
         first = new_space(url)
-        devices.append(first)
-        devices += [
-            enroll_device(first) for _ in range(min(PER_CLINIC, DEVICES - len(devices)) - 1)
-        ]
-    return devices[:DEVICES]
+        devices += [first] + [enroll_device(first) for _ in range(size - 1)]
+    return devices
 
 
 class Connection:
@@ -207,10 +215,81 @@ async def _load_async(
     return out, elapsed
 
 
-def _load(devices: list[TestSpace], seconds: float, one_round: Round) -> tuple[Samples, float]:
+def _load(
+    devices: list[TestSpace], seconds: float, one_round: Round, states: list[dict[str, int]]
+) -> tuple[Samples, float]:
     """Every device repeating rounds on its own connection until the time is up."""
-    states = [{"seq": 0, "after": 0} for _ in devices]
     return asyncio.run(_load_async(devices, seconds, one_round, states))
+
+
+async def _wake_async(
+    devices: list[TestSpace], seconds: float, states: list[dict[str, int]]
+) -> Samples:
+    out = Samples()
+    sent_at: dict[str, float] = {}  # batch id → when its push was sent
+    stop_at = time.monotonic() + seconds
+
+    async def waiting(index: int) -> None:
+        device, conn = devices[index], await Connection.open(devices[index].url)
+        after = states[index]["head"]
+        try:
+            while time.monotonic() < stop_at:
+                path = f"/v1/batches?after={after}&limit=100&wait=5"
+                status, body = await conn.request("GET", path, device.token)
+                answered = time.perf_counter()
+                if status != 200:
+                    out.failures.append(f"waiting pull {status}")
+                    return
+                batches = json.loads(body)["batches"]
+                for batch in batches:
+                    sent = sent_at.get(batch["batch_id"])
+                    if sent is not None:
+                        out.wake.append((answered - sent) * 1000)
+                if batches:
+                    after = batches[-1]["cursor"]
+        finally:
+            conn.close()
+
+    async def pushing(index: int) -> None:
+        device, conn = devices[index], await Connection.open(devices[index].url)
+        rng = random.Random(index)
+        try:
+            while True:
+                await asyncio.sleep(rng.uniform(*THINK))
+                if time.monotonic() > stop_at - 1:  # the last waits still see theirs
+                    return
+                states[index]["seq"] += 1
+                batch_id = uuid.uuid4().hex
+                envelope = sealed_batch(
+                    device, states[index]["seq"], os.urandom(PAYLOAD), batch_id=batch_id
+                )
+                sent_at[batch_id] = started = time.perf_counter()
+                status, _ = await conn.request("POST", "/v1/batches", device.token, envelope)
+                out.push.append((time.perf_counter() - started) * 1000)
+                if status != 201:
+                    out.failures.append(f"push {status}")
+        finally:
+            conn.close()
+
+    firsts = [i for i, d in enumerate(devices) if i == 0 or d.space_id != devices[i - 1].space_id]
+    await asyncio.gather(
+        *(waiting(i) for i in range(len(devices))),
+        *(pushing(i) for i in firsts),
+    )
+    return out
+
+
+def _wake(devices: list[TestSpace], seconds: float, states: list[dict[str, int]]) -> Samples:
+    """Every device with a pull waiting, one per clinic pushing, until the time is up."""
+    for device, state in zip(devices, states, strict=True):
+        page = requests.get(
+            f"{device.url}/v1/batches",
+            params={"after": 0, "limit": 1},
+            headers=device.headers,
+            timeout=10,
+        )
+        state["head"] = page.json()["head"]
+    return asyncio.run(_wake_async(devices, seconds, states))
 
 
 def run(emit: Emit) -> None:
@@ -219,25 +298,44 @@ def run(emit: Emit) -> None:
         with _relay_process(folder) as url:
             devices = _enroll(url)
             log(f"relay: {len(devices)} devices enrolled; health for {BASELINE_SECONDS:.0f} s")
-            health, health_seconds = _load(devices, BASELINE_SECONDS, _health_round)
+            states = [{"seq": 0, "after": 0} for _ in devices]
+            health, health_seconds = _load(devices, BASELINE_SECONDS, _health_round, states)
             log(f"relay: push and pull rounds for {SECONDS:.0f} s")
-            sync, sync_seconds = _load(devices, SECONDS, _sync_round)
+            sync, sync_seconds = _load(devices, SECONDS, _sync_round, states)
+            log(f"relay: every device's pull waiting, pushes waking them, {WAKE_SECONDS:.0f} s")
+            wake = _wake(devices, WAKE_SECONDS, states)
         size = (folder / "relay.db").stat().st_size
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    failures = health.failures + sync.failures
+    failures = health.failures + sync.failures + wake.failures
     if failures:
         raise RuntimeError(f"{len(failures)} refused or failed requests, e.g. {failures[:5]}")
     log(
         f"relay: {len(sync.push):,} pushes, {len(sync.pull):,} pulls, "
         f"{len(health.health):,} health checks; database {size / 1e6:.1f} MB"
     )
+    log(f"relay: {len(wake.push):,} pushes woke {len(wake.wake):,} waiting pulls")
+    if len(wake.wake) < PER_CLINIC * len(wake.push):  # every clinic holds PER_CLINIC devices
+        raise RuntimeError(f"{len(wake.push)} pushes reached only {len(wake.wake)} waiting pulls")
     n = len(devices)
     health_p50, health_p99 = percentile(health.health, 50), percentile(health.health, 99)
     emit(f"relay push p50, {n} devices", percentile(sync.push, 50), "ms", health_p50)
     emit(f"relay push p99, {n} devices", percentile(sync.push, 99), "ms", health_p99)
     emit(f"relay pull p50, {n} devices", percentile(sync.pull, 50), "ms", health_p50)
     emit(f"relay pull p99, {n} devices", percentile(sync.pull, 99), "ms", health_p99)
+    push_p50 = percentile(wake.push, 50)
+    emit(
+        f"relay wake-up of a waiting pull p50, {n} waiting",
+        percentile(wake.wake, 50),
+        "ms",
+        push_p50,
+    )
+    emit(
+        f"relay wake-up of a waiting pull p99, {n} waiting",
+        percentile(wake.wake, 99),
+        "ms",
+        push_p50,
+    )
     emit(
         f"relay requests per second, {n} devices",
         sync.requests / sync_seconds,

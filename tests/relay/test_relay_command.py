@@ -74,3 +74,43 @@ def test_a_database_url_it_cannot_use_is_refused_in_words(tmp_path: Path) -> Non
     assert process.returncode == 2
     assert "sqlite:///" in output
     assert "Traceback" not in output
+
+
+def test_ctrl_c_answers_a_pull_that_waits_and_stops_at_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.relay import new_space
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = _relay_command(
+        "--port", str(port), "--database", f"sqlite:///{tmp_path / 'relay.db'}"
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    requests.get(f"{url}/v1/health", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                    assert time.monotonic() < deadline, "the relay did not start"
+                    time.sleep(0.1)
+            desk = new_space(url)
+            waiting = pool.submit(
+                requests.get,
+                f"{url}/v1/batches",
+                params={"after": 0, "wait": 30},
+                headers=desk.headers,
+                timeout=15,  # a pull that kept waiting its 30 s fails the test
+            )
+            time.sleep(0.5)  # the pull is on its way (an answer before the stop is fine too)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=15)
+        answer = waiting.result()
+
+    assert answer.status_code == 200
+    assert answer.json() == {"batches": [], "more": False, "head": 0}
+    assert process.returncode == 0

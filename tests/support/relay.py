@@ -46,6 +46,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from relay.app import create_app
+from relay.server import RelayServer
 from relay.settings import Settings
 
 _START_TIMEOUT = 10.0
@@ -59,7 +60,7 @@ class RunningRelay:
         self.settings = settings
         self.database_path: Path | None = settings.sqlite_path()
         self._socket: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
+        self._server: RelayServer | None = None
         self._thread: threading.Thread | None = None
         self._app: FastAPI | None = None
         self.port = 0
@@ -67,6 +68,11 @@ class RunningRelay:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def waiting_pulls(self) -> int:
+        """Pulls waiting for a batch right now (GET /v1/batches with `wait`)."""
+        return 0 if self._app is None else int(self._app.state.waits.waiting)
 
     @property
     def running(self) -> bool:
@@ -93,7 +99,7 @@ class RunningRelay:
             timeout_graceful_shutdown=2,
             backlog=512,
         )
-        server = uvicorn.Server(config)
+        server = RelayServer(config)  # as `python -m relay serve`: waiting pulls end first
         self._server = server
         self._thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="relay", daemon=True
