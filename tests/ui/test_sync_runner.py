@@ -1,9 +1,11 @@
 """The window's sync runner on real clinics and the real relay on loopback: rounds off the
 GUI thread when asked, after local saves, never two at once, a clean stop; what another
-workstation saved reaching the open views; a removed workstation told so."""
+workstation saved reaching the open views — by itself, woken by the watcher, no thread
+left behind; a removed workstation told so."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +14,16 @@ from pytestqt.qtbot import QtBot
 
 from app.clinic import Clinic
 from app.patients.model import PatientDraft
-from app.patients.records import create_patient
+from app.patients.records import create_patient, update_patient
 from app.store.changes import Changes
+from app.store.keys import new_data_key
 from app.sync.devices import revoke_device
 from app.sync.enrollment import start_space
 from app.sync.service import sync_once
 from tests.support.acting import administrator_acting  # noqa: F401
 from tests.support.enrolled_desks import join
 from tests.support.relay import RunningRelay, running_relay
+from tests.support.sync_relay_desks import push_as
 from ui.bus import DataBus
 from ui.main_window import MainWindow
 from ui.sync.runner import SyncRunner
@@ -150,3 +154,101 @@ def test_a_removed_workstation_says_so_in_the_status_bar(
     finally:
         window.sync_runner.stop()
         desk_b.close()
+
+
+def _sync_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name in ("sync-round", "sync-watch")]
+
+
+def test_an_edit_saved_on_another_workstation_appears_in_the_open_view_by_itself(
+    qtbot: QtBot, clinic: Clinic, relay: RunningRelay, tmp_path: Path
+) -> None:
+    start_space(clinic, relay.url)
+    assert sync_once(clinic).status.state == "synced"  # leaves the starting copy
+    patient = create_patient(clinic, PatientDraft("Okafor", "Ada"))
+    assert sync_once(clinic).pushed >= 1
+    desk_b, _joined = join(clinic, tmp_path / "desk-b")
+    try:
+        window = MainWindow(desk_b, start_page="Patients")
+        qtbot.addWidget(window)
+        window.show()
+        model = window.patients.model
+        qtbot.waitUntil(lambda: model.row_of(patient.id) is not None, timeout=20_000)
+        qtbot.waitUntil(lambda: relay.waiting_pulls == 1, timeout=20_000)  # B's watcher
+
+        # Desk A (the clinic's first computer) renames her and sends it; B does nothing:
+        # its next timed round is minutes away.
+        update_patient(clinic, patient.id, {"family_name": "Okafor-Bello"})
+        assert sync_once(clinic).pushed == 1
+
+        def renamed() -> bool:
+            row = model.row_of(patient.id)
+            return row is not None and model.row(row).display_name.startswith("Okafor-Bello")
+
+        qtbot.waitUntil(renamed, timeout=20_000)
+        assert desk_b.conn.execute(
+            "SELECT family_name FROM patient WHERE id = ?", (patient.id,)
+        ).fetchone() == ("Okafor-Bello",)
+    finally:
+        window.sync_runner.stop()
+        desk_b.close()
+    assert _sync_threads() == []
+
+
+def test_the_watcher_waits_while_sync_is_on_and_stops_with_the_runner_leaving_no_thread(
+    qtbot: QtBot, clinic: Clinic, relay: RunningRelay, runner: SyncRunner
+) -> None:
+    assert not runner.watching  # sync off: nothing to wait for
+    start_space(clinic, relay.url)
+    runner.start(delay_ms=0)
+    qtbot.waitUntil(lambda: runner.rounds >= 1, timeout=20_000)
+    qtbot.waitUntil(lambda: relay.waiting_pulls == 1, timeout=20_000)
+    assert runner.watching
+
+    runner.stop()
+
+    assert not runner.watching and not runner.running
+    assert _sync_threads() == []
+    qtbot.waitUntil(lambda: relay.waiting_pulls == 0, timeout=20_000)  # it hung up
+
+
+def test_a_closed_window_leaves_no_sync_thread_behind(
+    qtbot: QtBot, clinic: Clinic, relay: RunningRelay
+) -> None:
+    start_space(clinic, relay.url)
+    window = MainWindow(clinic)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.sync_runner.watching, timeout=20_000)
+    qtbot.waitUntil(lambda: relay.waiting_pulls == 1, timeout=20_000)
+
+    window.close()
+
+    assert _sync_threads() == []
+
+
+def test_news_that_a_round_cannot_take_in_pauses_the_watcher_instead_of_looping(
+    qtbot: QtBot, clinic: Clinic, relay: RunningRelay, tmp_path: Path
+) -> None:
+    start_space(clinic, relay.url)
+    assert sync_once(clinic).status.state == "synced"
+    desk_b, _joined = join(clinic, tmp_path / "desk-b")
+    runner = SyncRunner(desk_b, DataBus())
+    try:
+        runner.start(delay_ms=0)
+        qtbot.waitUntil(lambda: runner.rounds >= 1 and not runner.running, timeout=20_000)
+        qtbot.waitUntil(lambda: relay.waiting_pulls == 1, timeout=20_000)
+        rounds = runner.rounds
+
+        # A batch sealed with a key no desk has: news for B's watcher, and B's round
+        # refuses it (the cursor stays), so the news is still there after the round.
+        push_as(clinic, b"changes", data_key=new_data_key())
+        qtbot.waitUntil(lambda: runner.rounds == rounds + 1, timeout=20_000)
+        qtbot.wait(3_000)  # less than the watcher's first pause
+
+        assert runner.rounds == rounds + 1  # one round, then a pause: no round after round
+        assert runner.last_status is not None and runner.last_status.state == "error"
+    finally:
+        runner.stop()
+        desk_b.close()
+    assert _sync_threads() == []
