@@ -46,6 +46,7 @@ from app.sync.relay_api import (
     require_number,
     session_for,
 )
+from app.sync.service import is_enabled
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,7 @@ def _key(clinic: Clinic) -> tuple[str, str]:
 
 def sync_on(clinic: Clinic) -> bool:
     """Whether this desk syncs (then the lease rules apply; otherwise nothing changes)."""
-    setup = state.read_setup(clinic.conn)
-    return setup is not None and setup.enabled
+    return is_enabled(clinic)
 
 
 def holds_turn(clinic: Clinic, policy: LeasePolicy | None = None) -> bool:
