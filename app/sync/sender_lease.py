@@ -115,6 +115,12 @@ def _key(clinic: Clinic) -> tuple[str, str]:
     return clinic.clinic_id, clinic.store.device_id
 
 
+def _held_turn(clinic: Clinic) -> _Turn | None:
+    """This desk's turn as last granted, read under the lock the renewals write under."""
+    with _lock:
+        return _turns.get(_key(clinic))
+
+
 def sync_on(clinic: Clinic) -> bool:
     """Whether this desk syncs (then the lease rules apply; otherwise nothing changes)."""
     return is_enabled(clinic)
@@ -123,8 +129,7 @@ def sync_on(clinic: Clinic) -> bool:
 def holds_turn(clinic: Clinic, policy: LeasePolicy | None = None) -> bool:
     """Whether this desk may hand over a message now (no network: its own count)."""
     policy = policy or POLICY
-    with _lock:
-        turn = _turns.get(_key(clinic))
+    turn = _held_turn(clinic)
     if turn is None:
         return False
     now = time.monotonic()
@@ -268,8 +273,7 @@ def still_may_send(clinic: Clinic, policy: LeasePolicy | None = None) -> bool:
     policy = policy or POLICY
     if not sync_on(clinic):
         return True
-    with _lock:
-        turn = _turns.get(_key(clinic))
+    turn = _held_turn(clinic)
     if turn is None:
         return False
     if turn.until - time.monotonic() < policy.renew_below:
@@ -287,8 +291,7 @@ def still_may_send(clinic: Clinic, policy: LeasePolicy | None = None) -> bool:
 def refusal(clinic: Clinic, policy: LeasePolicy | None = None) -> str:
     """Why this desk may not send now ("" when it may), from its own count."""
     policy = policy or POLICY
-    with _lock:
-        turn = _turns.get(_key(clinic))
+    turn = _held_turn(clinic)
     if turn is None:
         return WAITING_TURN
     now = time.monotonic()
@@ -310,8 +313,7 @@ def sender_turn(clinic: Clinic, policy: LeasePolicy | None = None) -> SenderTurn
     policy = policy or POLICY
     if not sync_on(clinic):
         return SenderTurn(True, None, 0.0, 0.0, "Without sync no sending turn is needed.")
-    with _lock:
-        turn = _turns.get(_key(clinic))
+    turn = _held_turn(clinic)
     now = time.monotonic()
     if turn is None:
         with _lock:
